@@ -1,0 +1,64 @@
+"""Durations as people write them: ``45min``, ``4h``, ``7d``, ``1d 6h``.
+
+Time inside flowsim is always minutes (a float). Scenario files may give a bare number, which is
+read as minutes, or a string of one or more ``<number><unit>`` parts.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+MINUTES_PER_UNIT: dict[str, float] = {
+    "s": 1 / 60, "sec": 1 / 60, "secs": 1 / 60, "second": 1 / 60, "seconds": 1 / 60,
+    "min": 1.0, "mins": 1.0, "minute": 1.0, "minutes": 1.0,
+    "h": 60.0, "hr": 60.0, "hrs": 60.0, "hour": 60.0, "hours": 60.0,
+    "d": 1440.0, "day": 1440.0, "days": 1440.0,
+    "w": 10080.0, "week": 10080.0, "weeks": 10080.0,
+}
+
+_PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]+)\s*")
+
+DURATION_HINT = "a duration such as 45min, 4h, 7d or 1d 6h (a bare number is minutes)"
+
+
+def parse_duration(value: object) -> float:
+    """Return ``value`` in minutes; raise ``ValueError`` naming the accepted forms."""
+    if isinstance(value, bool):
+        raise ValueError(f"expected {DURATION_HINT}, got {value!r}")
+    if isinstance(value, (int, float)):
+        minutes = float(value)
+    elif isinstance(value, str):
+        minutes = _parse_text(value)
+    else:
+        raise ValueError(f"expected {DURATION_HINT}, got {value!r}")
+    if not math.isfinite(minutes) or minutes < 0:
+        raise ValueError(f"a duration must be zero or more and finite, got {value!r}")
+    return minutes
+
+
+def _parse_text(text: str) -> float:
+    s = text.strip().lower()
+    if not s:
+        raise ValueError(f"expected {DURATION_HINT}, got an empty string")
+    try:
+        return float(s)
+    except ValueError:
+        pass
+    total = 0.0
+    pos = 0
+    while pos < len(s):
+        m = _PART.match(s, pos)
+        if m is None or m.group(2) not in MINUTES_PER_UNIT:
+            raise ValueError(f"expected {DURATION_HINT}, got {text!r}")
+        total += float(m.group(1)) * MINUTES_PER_UNIT[m.group(2)]
+        pos = m.end()
+    return total
+
+
+def format_duration(minutes: float) -> str:
+    """The shortest exact text for ``minutes`` that :func:`parse_duration` reads back."""
+    for unit, size in (("d", 1440.0), ("h", 60.0)):
+        if minutes and minutes % size == 0:
+            return f"{minutes / size:g}{unit}"
+    return f"{minutes:g}min"

@@ -1,0 +1,384 @@
+"""The engine: one replication of one scenario as a SimPy simulation.
+
+:class:`Model` builds its own SimPy environment, pools and processes from a frozen
+:class:`~flowsim.scenario.Scenario` and leaves plain records behind (:class:`Records`); it holds no
+global state, so any number of models can run side by side in one process.
+
+Each patient is a SimPy process that walks the stages. At each stage the patient
+
+1. asks for the stage's place unless already in it, keeping the place they are in until the new one
+   is granted (blocking: this is how exit block and ambulance handover delays arise); a stage with
+   ``overflow`` sends the patient to its overflow stage instead when its place is full;
+2. asks for one of the stage's staff, if any, and holds them for the stage's duration;
+3. is routed to the next stage, or leaves; a patient leaving from a stage with delayed discharges
+   or a discharge window first stays in their place until the delay has passed and the window
+   lets them go.
+
+Patients of chosen classes may leave without being seen once they have waited their patience time
+for a stage (the clock starts when they begin waiting for it). Arrivals are sampled before the run
+(see :mod:`flowsim.schedules`); durations and routes come from named streams
+(see :mod:`flowsim.streams`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from .resources import UNLIMITED, Pool
+from .scenario import ADMITTED_AREAS, EXIT, Scenario
+from .schedules import DischargeClock, arrival_times, place_capacity, staff_capacity
+from .streams import Draws, stream, uniforms
+
+NAN = math.nan
+
+
+@dataclass
+class Records:
+    """What one replication leaves behind: per patient, per visit, and per pool change."""
+
+    scenario: Scenario
+    replication: int
+    horizon: float
+    # Per patient (index = patient number, in order of arrival).
+    arrival: np.ndarray
+    stream: np.ndarray
+    patient_class: np.ndarray
+    ed_attendance: np.ndarray
+    ed_departure: np.ndarray
+    decision_to_admit: np.ndarray
+    triage: np.ndarray
+    clinician: np.ndarray
+    handover: np.ndarray
+    left: np.ndarray
+    left_without_being_seen: np.ndarray
+    # Per stage: waits summed over visits starting in the measurement window.
+    stage_wait_sum: np.ndarray
+    stage_wait_count: np.ndarray
+    delayed_minutes: float
+    # Per pool: change logs (time, in use, waiting) and capacity steps.
+    pools: dict[str, dict[str, np.ndarray]]
+    visits: dict[str, np.ndarray] | None = None
+    events: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class _Stage:
+    __slots__ = (
+        "index", "name", "place", "staff", "durations", "routes", "patience", "lwbs_classes",
+        "overflow", "delay_share", "delay", "delay_u", "discharge", "milestone", "admits",
+        "route_u",
+    )
+
+
+class Model:
+    """One replication of ``scenario`` with streams from ``seed``."""
+
+    def __init__(self, scenario: Scenario, replication: int = 0, seed: int | None = None,
+                 record_visits: bool = False):
+        self.scenario = scenario
+        self.replication = replication
+        self.seed = scenario.run.seed if seed is None else seed
+        self.record_visits = record_visits
+        self.env = simpy.Environment()
+        self.warmup = scenario.run.warmup
+        self.horizon = scenario.horizon
+        self._build()
+
+    def _rng(self, name: str) -> np.random.Generator:
+        return stream(self.seed, self.replication, name)
+
+    # -- building -----------------------------------------------------------------------------
+    def _build(self) -> None:
+        s, env = self.scenario, self.env
+        self.class_names = list(s.classes)
+        self.priority = [s.classes[c].priority for c in self.class_names]
+        self.pools: dict[str, Pool] = {}
+        self._capacity_plans: list[tuple[Pool, np.ndarray, np.ndarray]] = []
+        self.place_area: dict[str, str] = {}
+        for name, place in s.places.items():
+            times, caps = (np.array([0.0]), np.array([UNLIMITED])) if place.unlimited \
+                else place_capacity(s, place)
+            pool = Pool(env, name, float(caps[0]), first_come=place.queue == "first_come")
+            self.pools[name] = pool
+            self.place_area[name] = place.area
+            if len(times) > 1:
+                self._capacity_plans.append((pool, times[1:], caps[1:]))
+        self.staff_pools: dict[str, Pool] = {}
+        for name, staff in s.staff.items():
+            times, caps = staff_capacity(s, staff)
+            pool = Pool(env, name, float(caps[0]))
+            self.staff_pools[name] = pool
+            if len(times) > 1:
+                self._capacity_plans.append((pool, times[1:], caps[1:]))
+
+        self.stage_names = list(s.stages)
+        index = {n: i for i, n in enumerate(self.stage_names)}
+        self.stages: list[_Stage] = []
+        start_wd = s.start.weekday()
+        for i, name in enumerate(self.stage_names):
+            spec = s.stages[name]
+            st = _Stage()
+            st.index, st.name = i, name
+            st.place = self.pools[spec.place] if spec.place else None
+            st.staff = self.staff_pools[spec.staff] if spec.staff else None
+            st.durations = [
+                Draws(self._rng(f"duration.{name}.{c}"), spec.duration_for(c).sample)
+                for c in self.class_names
+            ]
+            st.route_u = uniforms(self._rng(f"routing.{name}"))
+            st.routes = []
+            for c in self.class_names:
+                routing = spec.routing_for(c)
+                targets = [index[t] if t != EXIT else -1 for t in routing]
+                cum = np.cumsum(list(routing.values())).tolist()
+                st.routes.append((targets, cum))
+            lw = spec.leave_without_being_seen
+            st.lwbs_classes = frozenset(self.class_names.index(c) for c in lw.classes) if lw else frozenset()
+            st.patience = Draws(self._rng(f"patience.{name}"), lw.patience.sample) if lw else None
+            st.overflow = index[spec.overflow] if spec.overflow else None
+            dd = spec.delayed_discharge
+            st.delay_share = dd.share if dd else 0.0
+            st.delay = Draws(self._rng(f"delay.{name}"), dd.delay.sample) if dd else None
+            st.delay_u = uniforms(self._rng(f"delayed.{name}")) if dd else None
+            st.discharge = (DischargeClock(spec.discharge_window, start_wd,
+                                           self._rng(f"discharge.{name}"))
+                            if spec.discharge_window else None)
+            st.milestone = spec.milestone
+            st.admits = bool(spec.place) and s.places[spec.place].area in ADMITTED_AREAS
+            self.stages.append(st)
+
+        # Arrivals: every stream sampled for the whole run, then merged in time order.
+        times, streams, classes = [], [], []
+        self.stream_names = list(s.arrivals)
+        self.first_stage: list[int] = []
+        self.ed_stream: list[bool] = []
+        self.handover_stream: list[bool] = []
+        for k, (name, arr) in enumerate(s.arrivals.items()):
+            t = arrival_times(s, arr, self._rng(f"arrivals.{name}"))
+            mix = np.array([arr.class_mix.get(c, 0.0) for c in self.class_names])
+            cls = self._rng(f"class.{name}").choice(len(mix), size=len(t), p=mix / mix.sum())
+            times.append(t)
+            streams.append(np.full(len(t), k, dtype=np.int16))
+            classes.append(cls.astype(np.int16))
+            first = index[arr.first_stage]
+            self.first_stage.append(first)
+            fplace = s.stages[arr.first_stage].place
+            self.ed_stream.append(arr.handover or (fplace is not None
+                                                   and s.places[fplace].area == "ed"))
+            self.handover_stream.append(arr.handover)
+        t_all = np.concatenate(times) if times else np.empty(0)
+        order = np.argsort(t_all, kind="stable")
+        self.arrival = t_all[order]
+        self.arrival_stream = np.concatenate(streams)[order] if streams else np.empty(0, np.int16)
+        self.arrival_class = np.concatenate(classes)[order] if classes else np.empty(0, np.int16)
+
+        n = len(self.arrival)
+        self.ed_departure = [NAN] * n
+        self.dta = [NAN] * n
+        self.triage = [NAN] * n
+        self.clinician = [NAN] * n
+        self.handover = [NAN] * n
+        self.left = [NAN] * n
+        self.lwbs = [False] * n
+        self.wait_sum = [0.0] * len(self.stages)
+        self.wait_count = [0] * len(self.stages)
+        self.delayed_minutes = 0.0
+        self.visits: list[tuple[int, int, int, float, float, float]] | None = (
+            [] if self.record_visits else None)
+        self.place_index = {name: i for i, name in enumerate(self.pools)}
+
+    # -- processes ----------------------------------------------------------------------------
+    def _arrivals(self):  # type: ignore[no-untyped-def]
+        env = self.env
+        process = env.process
+        patient = self._patient
+        arrival = self.arrival.tolist()
+        stream_of = self.arrival_stream.tolist()
+        class_of = self.arrival_class.tolist()
+        for pid, t in enumerate(arrival):
+            delay = t - env._now
+            if delay > 0:
+                yield env.timeout(delay)
+            process(patient(pid, stream_of[pid], class_of[pid], t))
+
+    def _capacity_plan(self, pool: Pool, times: np.ndarray, caps: np.ndarray):  # type: ignore[no-untyped-def]
+        env = self.env
+        for t, c in zip(times.tolist(), caps.tolist()):
+            yield env.timeout(t - env._now)
+            pool.set_capacity(c)
+
+    def _patient(self, pid: int, stream_k: int, cls: int, arrived: float):  # type: ignore[no-untyped-def]
+        env = self.env
+        stages = self.stages
+        priority = self.priority[cls]
+        warmup = self.warmup
+        in_ed = self.ed_stream[stream_k]
+        held: Pool | None = None
+        place_area = self.place_area
+        visits = self.visits
+        st = stages[self.first_stage[stream_k]]
+        while True:
+            queued = env._now
+            if st.overflow is not None and st.place is not held:
+                while st.overflow is not None and st.place.full:  # type: ignore[union-attr]
+                    st = stages[st.overflow]
+            if in_ed and st.admits and self.dta[pid] != self.dta[pid]:
+                self.dta[pid] = queued
+            deadline = None
+            if st.patience is not None and cls in st.lwbs_classes:
+                deadline = queued + st.patience()
+            place = st.place
+            if place is not None and place is not held:
+                if not place.try_acquire():
+                    request = place.wait(priority)
+                    if deadline is None:
+                        yield request
+                    else:
+                        yield request | env.timeout(max(deadline - env._now, 0.0))
+                        if not request.triggered:
+                            place.cancel(request)
+                            self._leave_unseen(pid, held, in_ed)
+                            return
+                if held is not None:
+                    held.release()
+                held = place
+                if in_ed and place_area[place.name] != "ed":
+                    in_ed = False
+                    self.ed_departure[pid] = env._now
+            staff = st.staff
+            if staff is not None and not staff.try_acquire():
+                request = staff.wait(priority)
+                if deadline is None:
+                    yield request
+                else:
+                    yield request | env.timeout(max(deadline - env._now, 0.0))
+                    if not request.triggered:
+                        staff.cancel(request)
+                        self._leave_unseen(pid, held, in_ed)
+                        return
+            started = env._now
+            if started >= warmup:
+                self.wait_sum[st.index] += started - queued
+                self.wait_count[st.index] += 1
+            milestone = st.milestone
+            if milestone is not None:
+                marks = self.triage if milestone == "triage" else (
+                    self.clinician if milestone == "clinician" else self.handover)
+                if marks[pid] != marks[pid]:
+                    marks[pid] = started
+            duration = st.durations[cls]()
+            if duration > 0:
+                yield env.timeout(duration)
+            if staff is not None:
+                staff.release()
+            # Route now; delays and discharge windows hold only patients who are leaving.
+            targets, cum = st.routes[cls]
+            nxt = -1
+            if targets:
+                u = st.route_u()
+                nxt = targets[-1]
+                for target, c in zip(targets, cum):
+                    if u < c:
+                        nxt = target
+                        break
+            if nxt < 0:
+                if st.delay is not None and st.delay_u() < st.delay_share:
+                    extra = st.delay()
+                    if extra > 0:
+                        delay_start = env._now
+                        yield env.timeout(extra)
+                        self.delayed_minutes += max(0.0, env._now - max(delay_start, warmup))
+                if st.discharge is not None:
+                    leave_at = st.discharge.leave_time(env._now)
+                    if leave_at > env._now:
+                        yield env.timeout(leave_at - env._now)
+            if visits is not None:
+                visits.append((pid, st.index, -1 if held is None else self.place_index[held.name],
+                               queued, started, env._now))
+            if nxt < 0:
+                break
+            st = stages[nxt]
+        now = env._now
+        if held is not None:
+            held.release()
+        if in_ed:
+            self.ed_departure[pid] = now
+        self.left[pid] = now
+
+    def _leave_unseen(self, pid: int, held: Pool | None, in_ed: bool) -> None:
+        now = self.env._now
+        if held is not None:
+            held.release()
+        self.lwbs[pid] = True
+        if in_ed:
+            self.ed_departure[pid] = now
+        self.left[pid] = now
+
+    # -- running ------------------------------------------------------------------------------
+    def run(self) -> Records:
+        env = self.env
+        env.process(self._arrivals())
+        for pool, times, caps in self._capacity_plans:
+            env.process(self._capacity_plan(pool, times, caps))
+        env.run(until=self.horizon)
+        return self._records()
+
+    def _records(self) -> Records:
+        f = np.asarray
+        pools: dict[str, dict[str, np.ndarray]] = {}
+        for kind, group in (("place", self.pools), ("staff", self.staff_pools)):
+            for name, pool in group.items():
+                pools[name] = {
+                    "kind": np.array(kind),
+                    "time": f(pool.log_time, dtype=float),
+                    "in_use": f(pool.log_in_use, dtype=np.int32),
+                    "waiting": f(pool.log_waiting, dtype=np.int32),
+                    "cap_time": f(pool.cap_time, dtype=float),
+                    "cap_value": f(pool.cap_value, dtype=float),
+                }
+        visits = None
+        if self.visits is not None:
+            v = self.visits
+            visits = {
+                "patient": f([x[0] for x in v], dtype=np.int64),
+                "stage": f([x[1] for x in v], dtype=np.int32),
+                "place": f([x[2] for x in v], dtype=np.int32),
+                "queued": f([x[3] for x in v], dtype=float),
+                "started": f([x[4] for x in v], dtype=float),
+                "ended": f([x[5] for x in v], dtype=float),
+            }
+        ed_streams = np.asarray(self.ed_stream, dtype=bool)
+        hand_streams = np.asarray(self.handover_stream, dtype=bool)
+        return Records(
+            scenario=self.scenario,
+            replication=self.replication,
+            horizon=self.horizon,
+            arrival=self.arrival,
+            stream=self.arrival_stream,
+            patient_class=self.arrival_class,
+            ed_attendance=ed_streams[self.arrival_stream] if len(ed_streams) else np.zeros(0, bool),
+            ed_departure=f(self.ed_departure),
+            decision_to_admit=f(self.dta),
+            triage=f(self.triage),
+            clinician=f(self.clinician),
+            handover=np.where(hand_streams[self.arrival_stream], f(self.handover), NAN)
+            if len(hand_streams) else f(self.handover),
+            left=f(self.left),
+            left_without_being_seen=f(self.lwbs, dtype=bool),
+            stage_wait_sum=f(self.wait_sum),
+            stage_wait_count=f(self.wait_count),
+            delayed_minutes=self.delayed_minutes,
+            pools=pools,
+            visits=visits,
+        )
+
+
+def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None,
+             record_visits: bool = False) -> Records:
+    """Run one replication and return its records."""
+    return Model(scenario, replication, seed, record_visits).run()

@@ -1,0 +1,199 @@
+"""Key performance indicators and hourly time series from one replication's records.
+
+Every measure covers the measurement window, from the end of the warm-up to the end of the run.
+ED measures follow the NHS convention of counting attendances when they leave the department, so
+a patient who arrived during the warm-up and left in the window counts, and one still in the
+department at the end does not (they are reported in ``in_department_at_end``).
+Definitions and units are listed in :data:`KPI_DEFINITIONS` and in the README.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import Records
+
+FOUR_HOURS = 240.0
+TWELVE_HOURS = 720.0
+
+KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
+    "attendances": ("count", "ED attendances leaving the department in the window"),
+    "attendances_per_day": ("per day", "ED attendances leaving the department, per day"),
+    "four_hour_pct": ("%", "share of ED attendances leaving within 4 hours of arrival"),
+    "twelve_hour_pct": ("%", "share of ED attendances in the department over 12 hours from arrival"),
+    "time_in_department_mean": ("minutes", "mean time from arrival to leaving the ED"),
+    "time_in_department_median": ("minutes", "median time from arrival to leaving the ED"),
+    "time_in_department_p95": ("minutes", "95th percentile of time from arrival to leaving the ED"),
+    "time_to_triage_mean": ("minutes", "mean time from arrival to the start of triage"),
+    "time_to_clinician_mean": ("minutes", "mean time from arrival to first clinician assessment"),
+    "left_without_being_seen_pct": ("%", "share of ED attendances that left before being seen"),
+    "admission_pct": ("%", "share of ED attendances admitted (to an assessment unit or ward)"),
+    "dta_wait_mean": ("minutes", "mean time from decision to admit to leaving the ED, admitted patients"),
+    "dta_over_4h_count": ("count", "admitted patients waiting over 4 hours from decision to admit to leaving the ED"),
+    "dta_over_12h_count": ("count", "admitted patients waiting over 12 hours from decision to admit to leaving the ED (trolley waits)"),
+    "handovers": ("count", "ambulance handovers in the window"),
+    "handover_mean": ("minutes", "mean time from ambulance arrival to handover"),
+    "handover_over_30_pct": ("%", "share of ambulance handovers taking over 30 minutes"),
+    "handover_over_60_pct": ("%", "share of ambulance handovers taking over 60 minutes"),
+    "arrivals": ("count", "patients arriving in the window, all streams"),
+    "in_system_at_end": ("count", "patients still anywhere in the modelled system at the end"),
+    "in_department_at_end": ("count", "patients still in the ED at the end"),
+    "delayed_discharge_bed_days": ("bed days", "bed days used by medically fit patients waiting to leave"),
+    "occupancy_mean.<place>": ("patients", "time-average number of patients in the place"),
+    "occupancy_mean_pct.<place>": ("%", "time-average occupancy as a share of time-average capacity"),
+    "occupancy_ge_92_pct_time.<place>": ("% of time", "share of open time at or above 92% occupancy"),
+    "occupancy_ge_95_pct_time.<place>": ("% of time", "share of open time at or above 95% occupancy"),
+    "occupancy_ge_100_pct_time.<place>": ("% of time", "share of open time full (at or above capacity)"),
+    "queue_mean.<place>": ("patients", "time-average number waiting for the place"),
+    "busy_mean_pct.<staff>": ("%", "time-average staff in use as a share of staff on duty"),
+    "wait_mean.<stage>": ("minutes", "mean wait to start the stage (place and staff), visits starting in the window"),
+}
+
+
+def kpi_definition(kpi: str) -> tuple[str, str]:
+    """``(unit, definition)`` of a KPI name, including per-place / per-stage names."""
+    if kpi in KPI_DEFINITIONS:
+        return KPI_DEFINITIONS[kpi]
+    head, _, _ = kpi.partition(".")
+    for key, value in KPI_DEFINITIONS.items():
+        if key.startswith(head + "."):
+            return value
+    return ("", "")
+
+
+def step_area(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Integral from 0 to each of ``at`` of the step function that takes ``values[i]`` from
+    ``times[i]`` (non-decreasing, starting at 0) until the next change."""
+    widths = np.diff(times)
+    cum = np.concatenate(([0.0], np.cumsum(values[:-1] * widths)))
+    i = np.searchsorted(times, at, side="right") - 1
+    return cum[i] + values[i] * (at - times[i])
+
+
+def _value_at(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
+    return values[np.searchsorted(times, at, side="right") - 1]
+
+
+def _mean(x: np.ndarray) -> float:
+    return float(x.mean()) if len(x) else float("nan")
+
+
+def _pct(x: np.ndarray) -> float:
+    return float(100.0 * x.mean()) if len(x) else float("nan")
+
+
+def compute_kpis(rec: Records) -> dict[str, float]:
+    """All KPIs of one replication, by name."""
+    s = rec.scenario
+    w0, w1 = s.run.warmup, rec.horizon
+    days = (w1 - w0) / 1440.0
+    out: dict[str, float] = {}
+
+    dep = rec.ed_departure
+    with np.errstate(invalid="ignore"):
+        ed = rec.ed_attendance & (dep >= w0) & (dep < w1)
+    tid = dep[ed] - rec.arrival[ed]
+    out["attendances"] = float(ed.sum())
+    out["attendances_per_day"] = float(ed.sum()) / days
+    out["four_hour_pct"] = _pct(tid <= FOUR_HOURS)
+    out["twelve_hour_pct"] = _pct(tid > TWELVE_HOURS)
+    out["time_in_department_mean"] = _mean(tid)
+    out["time_in_department_median"] = float(np.median(tid)) if len(tid) else float("nan")
+    out["time_in_department_p95"] = float(np.percentile(tid, 95)) if len(tid) else float("nan")
+    tri = rec.triage[ed] - rec.arrival[ed]
+    out["time_to_triage_mean"] = _mean(tri[~np.isnan(tri)])
+    cli = rec.clinician[ed] - rec.arrival[ed]
+    out["time_to_clinician_mean"] = _mean(cli[~np.isnan(cli)])
+    out["left_without_being_seen_pct"] = _pct(rec.left_without_being_seen[ed])
+    dta = rec.decision_to_admit[ed]
+    admitted = ~np.isnan(dta)
+    out["admission_pct"] = _pct(admitted)
+    dta_wait = dep[ed][admitted] - dta[admitted]
+    out["dta_wait_mean"] = _mean(dta_wait)
+    out["dta_over_4h_count"] = float((dta_wait > FOUR_HOURS).sum())
+    out["dta_over_12h_count"] = float((dta_wait > TWELVE_HOURS).sum())
+
+    with np.errstate(invalid="ignore"):
+        hmask = (rec.handover >= w0) & (rec.handover < w1)
+    hd = rec.handover[hmask] - rec.arrival[hmask]
+    out["handovers"] = float(hmask.sum())
+    out["handover_mean"] = _mean(hd)
+    out["handover_over_30_pct"] = _pct(hd > 30.0)
+    out["handover_over_60_pct"] = _pct(hd > 60.0)
+
+    out["arrivals"] = float(((rec.arrival >= w0) & (rec.arrival < w1)).sum())
+    out["in_system_at_end"] = float(np.isnan(rec.left).sum())
+    out["in_department_at_end"] = float((rec.ed_attendance & np.isnan(dep)).sum())
+    out["delayed_discharge_bed_days"] = rec.delayed_minutes / 1440.0
+
+    edges = np.array([w0, w1])
+    for name, log in rec.pools.items():
+        t, n, q = log["time"], log["in_use"].astype(float), log["waiting"].astype(float)
+        ct, cv = log["cap_time"], log["cap_value"]
+        span = w1 - w0
+        occ = float(np.diff(step_area(t, n, edges))[0]) / span
+        if str(log["kind"]) == "staff":
+            on_duty = float(np.diff(step_area(ct, cv, edges))[0]) / span
+            out[f"busy_mean_pct.{name}"] = 100.0 * occ / on_duty if on_duty > 0 else float("nan")
+            continue
+        out[f"occupancy_mean.{name}"] = occ
+        out[f"queue_mean.{name}"] = float(np.diff(step_area(t, q, edges))[0]) / span
+        if np.isinf(cv).any():
+            continue
+        cap_mean = float(np.diff(step_area(ct, cv, edges))[0]) / span
+        out[f"occupancy_mean_pct.{name}"] = 100.0 * occ / cap_mean if cap_mean > 0 else float("nan")
+        # Merge the occupancy and capacity step functions on the union of their change times.
+        tt = np.union1d(np.union1d(t, ct), edges)
+        tt = tt[(tt >= 0)]
+        occ_t = _value_at(t, n, tt)
+        cap_t = _value_at(ct, cv, tt)
+        open_ = cap_t > 0
+        open_time = float(np.diff(step_area(tt, open_.astype(float), edges))[0])
+        for level in (92, 95, 100):
+            hit = (open_ & (occ_t >= cap_t * (level / 100.0) - 1e-9)).astype(float)
+            share = float(np.diff(step_area(tt, hit, edges))[0])
+            out[f"occupancy_ge_{level}_pct_time.{name}"] = (
+                100.0 * share / open_time if open_time > 0 else float("nan"))
+
+    names = list(s.stages)
+    for i, name in enumerate(names):
+        c = rec.stage_wait_count[i]
+        out[f"wait_mean.{name}"] = float(rec.stage_wait_sum[i] / c) if c else float("nan")
+    return out
+
+
+@dataclass
+class HourlySeries:
+    """Hourly means per place over the measurement window, as parallel arrays."""
+
+    hour: np.ndarray       # hours since the start of the run (warm-up included)
+    place: np.ndarray      # place name per row
+    occupancy: np.ndarray
+    queue: np.ndarray
+    capacity: np.ndarray
+
+
+def hourly_series(rec: Records) -> HourlySeries:
+    """Mean occupancy, queue and capacity of each place in each whole hour of the window."""
+    s = rec.scenario
+    h0 = int(np.ceil(s.run.warmup / 60.0))
+    h1 = int(np.floor(rec.horizon / 60.0))
+    hours = np.arange(h0, h1)
+    edges = np.arange(h0, h1 + 1) * 60.0
+    parts: list[tuple[np.ndarray, ...]] = []
+    for name, log in rec.pools.items():
+        if str(log["kind"]) != "place":
+            continue
+        t = log["time"]
+        occ = np.diff(step_area(t, log["in_use"].astype(float), edges)) / 60.0
+        que = np.diff(step_area(t, log["waiting"].astype(float), edges)) / 60.0
+        cap = np.diff(step_area(log["cap_time"], log["cap_value"], edges)) / 60.0 \
+            if not np.isinf(log["cap_value"]).any() else np.full(len(hours), np.inf)
+        parts.append((hours, np.full(len(hours), name, dtype=object), occ, que, cap))
+    if not parts:
+        empty = np.empty(0)
+        return HourlySeries(empty, empty.astype(object), empty, empty, empty)
+    cols = [np.concatenate([p[i] for p in parts]) for i in range(5)]
+    return HourlySeries(*cols)

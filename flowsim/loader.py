@@ -1,0 +1,259 @@
+"""Reading scenario files: safe YAML with positions, ``extends`` overlays, and validation errors
+that point at ``file:line:column`` and the field path.
+
+YAML is composed into nodes (safe loading only: no Python objects can be constructed) and turned
+into plain data ourselves, so that duplicate keys are refused and every value keeps the place it
+was written. An overlay file names its base with ``extends:``; mappings merge key by key, anything
+else (lists, scalars) is replaced, so a change idea is a few lines. Top-level keys starting
+with ``x-`` are ignored: they hold YAML anchors (``&hourly``) that several fields reuse.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from .errors import Problem, ScenarioError
+from .scenario import Scenario, network_problems
+
+Path_ = tuple[str | int, ...]
+Marks = dict[Path_, tuple[str, int, int]]
+"""Where each value was written: field path -> (file, line, column), 1-based."""
+
+MAX_FILE_BYTES = 2_000_000
+
+
+class _Located(dict):  # type: ignore[type-arg]
+    """Plain data plus where each field came from (kept out of the data itself)."""
+
+
+def read_yaml(text: str, filename: str) -> tuple[Any, Marks]:
+    """Parse ``text`` into plain data and marks; raise :class:`ScenarioError` on bad YAML."""
+    for lineno, raw in enumerate(text.splitlines(), 1):
+        indent = raw[: len(raw) - len(raw.lstrip(" \t"))]
+        if "\t" in indent:
+            # YAML forbids tabs in indentation; say so plainly rather than a scanner message.
+            raise ScenarioError([Problem(filename, lineno, indent.index("\t") + 1, "",
+                                         "a tab is used for indentation; YAML needs spaces")])
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        msg = " ".join(x for x in (e.context, e.problem) if x)
+        return _raise(filename, mark, f"not valid YAML: {msg}")
+    except yaml.YAMLError as e:
+        raise ScenarioError([Problem(filename, None, None, "", f"not valid YAML: {e}")]) from None
+    if node is None:
+        raise ScenarioError([Problem(filename, 1, 1, "", "the file is empty")])
+    marks: Marks = {}
+    data = _build(node, (), filename, marks, yaml.SafeLoader(""))
+    return data, marks
+
+
+def _raise(filename: str, mark: Any, msg: str) -> Any:
+    line = mark.line + 1 if mark is not None else None
+    col = mark.column + 1 if mark is not None else None
+    raise ScenarioError([Problem(filename, line, col, "", msg)])
+
+
+def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: Any) -> Any:
+    marks[path] = (filename, node.start_mark.line + 1, node.start_mark.column + 1)
+    if isinstance(node, yaml.MappingNode):
+        loader.flatten_mapping(node)  # YAML merge keys (<<)
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                _raise(filename, key_node.start_mark, "a key must be a plain name")
+            key = loader.construct_object(key_node)
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                _raise(filename, key_node.start_mark,
+                       f"a key must be a name, got {key!r}")
+            key = str(key)
+            if key in out:
+                first = marks[path + (key,)]
+                _raise(filename, key_node.start_mark,
+                       f"duplicate key '{key}' (first given at line {first[1]})")
+            kp = path + (key,)
+            marks[kp] = (filename, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            out[key] = _build(value_node, kp, filename, marks, loader)
+            # Point a field's errors at its key's line, which is where a reader looks.
+            marks[kp] = (filename, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_build(v, path + (i,), filename, marks, loader) for i, v in enumerate(node.value)]
+    try:
+        return loader.construct_object(node, deep=True)
+    except yaml.constructor.ConstructorError as e:
+        return _raise(filename, e.problem_mark, f"cannot read value: {e.problem}")
+    except ValueError as e:  # e.g. an impossible date such as 2025-02-30
+        return _raise(filename, node.start_mark, f"cannot read value: {e}")
+
+
+def _merge(base: Any, over: Any) -> Any:
+    if isinstance(base, dict) and isinstance(over, dict):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _merge(base[k], v) if k in base else v
+        return out
+    return over
+
+
+def _merge_marks(base: Marks, over: Marks) -> Marks:
+    # A path the overlay writes takes the overlay's position; everything below a replaced
+    # non-mapping value in the base is dropped with it.
+    out = dict(base)
+    for p, m in over.items():
+        out[p] = m
+    return out
+
+
+def read_scenario_data(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Marks]:
+    """Read a scenario file and its ``extends`` chain into merged data and marks."""
+    p = Path(path)
+    name = str(path)
+    resolved = p.resolve()
+    if resolved in _chain:
+        cycle = " -> ".join(str(c.name) for c in (*_chain, resolved))
+        raise ScenarioError([Problem(name, None, None, "extends", f"extends loops: {cycle}")])
+    try:
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ScenarioError([Problem(name, None, None, "",
+                                         f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")])
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None
+    except IsADirectoryError:
+        raise ScenarioError([Problem(name, None, None, "", "is a folder, not a file")]) from None
+    except OSError as e:
+        raise ScenarioError([Problem(name, None, None, "", f"cannot read: {e.strerror}")]) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        raise ScenarioError([Problem(name, line, None, "",
+                                     "not a text file (it is not UTF-8)")]) from None
+    data, marks = read_yaml(text, name)
+    if not isinstance(data, dict):
+        kind = type(data).__name__ if data is not None else "nothing"
+        raise ScenarioError([Problem(name, 1, 1, "",
+                                     f"a scenario must be a mapping of fields, got {kind}")])
+    for key in [k for k in data if k.startswith("x-")]:
+        del data[key]  # extension fields: a place to define YAML anchors shared below
+    parent = data.pop("extends", None)
+    if parent is None:
+        data.setdefault("name", _default_name(p))
+        return data, marks
+    if not isinstance(parent, str):
+        f, line, col = marks[("extends",)]
+        raise ScenarioError([Problem(f, line, col, "extends", "expected a file name")])
+    base_path = (p.parent / parent)
+    if not base_path.exists():
+        f, line, col = marks[("extends",)]
+        raise ScenarioError([Problem(f, line, col, "extends", f"no such file: {base_path}")])
+    base, base_marks = read_scenario_data(base_path, (*_chain, resolved))
+    merged = _merge(base, data)
+    if "name" not in data:
+        merged["name"] = _default_name(p)
+    return merged, _merge_marks(base_marks, marks)
+
+
+def _default_name(p: Path) -> str:
+    stem = "".join(c if c.isalnum() or c == "_" else "_" for c in p.stem)
+    return stem if stem and not stem[0].isdigit() else f"s_{stem}"
+
+
+def validate_data(data: Mapping[str, Any], marks: Marks, filename: str) -> Scenario:
+    """Validate plain data into a :class:`Scenario`; every problem is reported together."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as e:
+        problems = [_problem(err["loc"], _message(err), marks, filename) for err in e.errors()]
+        raise ScenarioError(_dedupe(problems)) from None
+    problems = [_problem(loc, msg, marks, filename) for loc, msg in network_problems(scenario)]
+    if problems:
+        raise ScenarioError(_dedupe(problems))
+    return scenario
+
+
+def load_scenario(source: str | Path | Mapping[str, Any], name: str | None = None) -> Scenario:
+    """Load and validate a scenario from a YAML file or from a mapping (e.g. in a notebook)."""
+    if isinstance(source, Mapping):
+        data = dict(source)
+        if name is not None:
+            data["name"] = name
+        if "extends" in data:
+            raise ScenarioError([Problem("<dict>", None, None, "extends",
+                                         "extends works in files; merge the dict yourself")])
+        return validate_data(data, {}, "<dict>")
+    data, marks = read_scenario_data(source)
+    if name is not None:
+        data["name"] = name
+    return validate_data(data, marks, str(source))
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """A content hash of the resolved scenario: equal hashes mean equal models."""
+    text = json.dumps(scenario.model_dump(mode="json", by_alias=True), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def scenario_yaml(scenario: Scenario) -> str:
+    """The resolved scenario as a standalone YAML file that loads back to an equal scenario."""
+    data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+    data["name"] = scenario.name
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"])
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if msg.startswith(prefix):
+            msg = msg[len(prefix):]
+    if err["type"] == "extra_forbidden":
+        return "unknown field (check the spelling; see `flowsim schema` for the fields allowed)"
+    if err["type"] == "missing":
+        return "required field is missing"
+    got = err.get("input")
+    if err["type"] not in ("missing",) and not isinstance(got, (dict, list)) and got is not None:
+        msg += f" (got {got!r})"
+    return msg
+
+
+def _problem(loc: tuple[Any, ...], msg: str, marks: Marks, filename: str) -> Problem:
+    # Pydantic's locations include union tags (e.g. 'lognormal') and validator names that are not
+    # in the file; keep the parts that are, so the path reads as the file does.
+    path: list[str | int] = []
+    for part in loc:
+        cand = tuple(path) + (part,)
+        if cand in marks or not marks:
+            path.append(part)
+        elif isinstance(part, str) and part.startswith("function-"):
+            continue
+    # A missing field has no mark of its own: point at its parent.
+    probe = tuple(path)
+    while probe and probe not in marks:
+        probe = probe[:-1]
+    f, line, col = marks.get(probe, (filename, None, None))
+    if not marks:
+        f, line, col = filename, None, None
+    shown = list(path)
+    if loc and loc[-1] not in shown and isinstance(loc[-1], str) and msg.startswith("required"):
+        shown.append(loc[-1])
+    return Problem(f, line, col, ".".join(str(x) for x in shown), msg)
+
+
+def _dedupe(problems: list[Problem]) -> list[Problem]:
+    seen: set[Problem] = set()
+    out = []
+    for p in problems:
+        if p not in seen:
+            seen.add(p)
+            out.append(p)
+    return out

@@ -1,0 +1,520 @@
+"""The scenario: a validated, frozen description of one pathway network and how to run it.
+
+A scenario says who arrives (arrival streams and their patient classes), where they can be
+(places with capacity), who sees them (staff rosters), what happens to them (stages with
+durations and routing) and how long to simulate. It holds data only: the engine builds its own
+SimPy objects from it. Field checks live on the models; checks that need the whole network
+(routes that point nowhere, paths that never end, blocking cycles that could deadlock) live in
+:func:`network_problems`, which returns every problem it finds with the field path it concerns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_validator,
+    model_validator,
+)
+
+from .distributions import Distribution, Minutes
+
+WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+AREAS: tuple[str, ...] = ("ed", "sdec", "assessment", "ward", "other")
+ADMITTED_AREAS: frozenset[str] = frozenset({"assessment", "ward"})
+EXIT = "exit"
+"""The reserved routing target for leaving the modelled system (home, transfer, death)."""
+
+_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+Name = Annotated[str, Field(pattern=_NAME, description="a name of letters, digits and _")]
+Probability = Annotated[float, Field(ge=0, le=1)]
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def _clock_hours(value: object) -> object:
+    """Read ``"08:30"`` as 8.5 hours after midnight; numbers are hours already."""
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)
+        if not m or int(m.group(1)) > 24 or int(m.group(2)) > 59:
+            raise ValueError(f"expected a clock time such as 08:00 or 22:30, got {value!r}")
+        return int(m.group(1)) + int(m.group(2)) / 60
+    return value
+
+
+ClockTime = Annotated[
+    float,
+    BeforeValidator(_clock_hours),
+    Field(ge=0, le=24, description="a clock time such as 08:00 (or hours after midnight)"),
+    PlainSerializer(lambda h: f"{int(h):02d}:{round((h % 1) * 60):02d}", return_type=str),
+]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class DateRange(_Frozen):
+    """Whole days ``from`` one date ``to`` another, both included."""
+
+    start: dt.date = Field(alias="from")
+    end: dt.date = Field(alias="to")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DateRange:
+        if self.end < self.start:
+            raise ValueError(f"'to' ({self.end}) is before 'from' ({self.start})")
+        return self
+
+
+class Surge(DateRange):
+    """Demand multiplied by ``factor`` on the days of the range (a flu fortnight, a heatwave)."""
+
+    factor: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+
+
+class CapacityChange(DateRange):
+    """Capacity changed on the days of the range: by ``change`` (e.g. -30 beds closed for
+    norovirus, +20 escalation beds) or set ``to_capacity`` outright. Changes to the same place
+    on the same day add up."""
+
+    change: int | None = None
+    to_capacity: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_of(self) -> CapacityChange:
+        if (self.change is None) == (self.to_capacity is None):
+            raise ValueError("give exactly one of 'change' (e.g. -30) or 'to_capacity'")
+        return self
+
+
+class PatientClass(_Frozen):
+    """A kind of patient (e.g. a triage category). Lower ``priority`` is seen first."""
+
+    priority: int = Field(default=3, ge=0)
+    label: str = ""
+
+
+def _mapping_sums_to_one(mix: dict[str, float], what: str) -> dict[str, float]:
+    total = math.fsum(mix.values())
+    if mix and abs(total - 1.0) > 1e-6:
+        raise ValueError(f"{what} must sum to 1, but sums to {total:.6g}")
+    return mix
+
+
+class ArrivalStream(_Frozen):
+    """Patients arriving by one route (ambulance, walk-in, GP referral) as a Poisson process whose
+    rate follows the day of week, the hour of day and any dated surges. Its patients are ED
+    attendances if they arrive by ambulance (``handover``) or their first stage is in an ED place."""
+
+    per_day: NonNegative = Field(description="mean arrivals per day over an ordinary week")
+    hourly_profile: list[NonNegative] = Field(
+        default_factory=lambda: [1.0] * 24,
+        min_length=24, max_length=24,
+        description="24 relative rates, 00:00-01:00 first; only their shape matters",
+    )
+    weekday_factors: list[NonNegative] = Field(
+        default_factory=lambda: [1.0] * 7,
+        min_length=7, max_length=7,
+        description="7 relative daily volumes, Monday first; only their shape matters",
+    )
+    surges: dict[Name, Surge] = Field(default_factory=dict)
+    class_mix: dict[Name, Probability] = Field(min_length=1)
+    first_stage: Name
+    handover: bool = Field(
+        default=False,
+        description="patients arrive by ambulance: they are ED attendances from arrival, and "
+        "their wait to reach the handover stage counts as ambulance handover delay",
+    )
+
+    @field_validator("class_mix")
+    @classmethod
+    def _mix_sums_to_one(cls, v: dict[str, float]) -> dict[str, float]:
+        return _mapping_sums_to_one(v, "class_mix")
+
+    @model_validator(mode="after")
+    def _profiles_not_all_zero(self) -> ArrivalStream:
+        if self.per_day > 0 and sum(self.hourly_profile) == 0:
+            raise ValueError("hourly_profile is all zero, so nobody could arrive")
+        if self.per_day > 0 and sum(self.weekday_factors) == 0:
+            raise ValueError("weekday_factors is all zero, so nobody could arrive")
+        return self
+
+
+class OpeningHours(_Frozen):
+    """Daily hours during which a place is open (capacity is zero outside them). ``to`` before
+    ``from`` runs past midnight. Patients inside at closing time are finished, not moved."""
+
+    start: ClockTime = Field(alias="from")
+    end: ClockTime = Field(alias="to")
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+
+
+class Place(_Frozen):
+    """Somewhere a patient is: cubicles, resus bays, SDEC chairs, assessment-unit or ward beds,
+    or an unlimited area such as a waiting room. A patient keeps their place until the next one
+    is granted (blocking)."""
+
+    capacity: Annotated[int, Field(ge=0)] | Literal["unlimited"]
+    area: Literal["ed", "sdec", "assessment", "ward", "other"] = Field(
+        default="other",
+        description="ed places count towards time in department; assessment and ward places "
+        "are admissions",
+    )
+    label: str = ""
+    queue: Literal["priority", "first_come"] = Field(
+        default="priority",
+        description="who is granted a free place first: the most urgent class (ED spaces), or "
+        "whoever asked first (beds, so that a decision to admit is not overtaken forever)",
+    )
+    open_hours: OpeningHours | None = None
+    changes: dict[Name, CapacityChange] = Field(default_factory=dict)
+
+    @property
+    def unlimited(self) -> bool:
+        return self.capacity == "unlimited"
+
+    @model_validator(mode="after")
+    def _limited_if_changing(self) -> Place:
+        if self.unlimited and (self.changes or self.open_hours):
+            raise ValueError("an unlimited place cannot have capacity changes or opening hours")
+        return self
+
+
+class Shift(_Frozen):
+    """``count`` staff from ``start`` to ``end`` (past midnight if ``end`` is earlier) on ``days``
+    (the day the shift starts)."""
+
+    start: ClockTime
+    end: ClockTime
+    count: Annotated[int, Field(ge=0)]
+    days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Shift:
+        if self.start == self.end:
+            raise ValueError("a shift's start and end are the same time")
+        return self
+
+
+class Staff(_Frozen):
+    """A staff group (triage nurses, ED doctors) with a weekly roster: a constant ``count``, a
+    ``per_hour`` list of 24 counts (with optional weekday overrides), or named ``shifts`` that
+    add up. A patient already with a clinician when a shift ends is finished (shift-change
+    policy); nobody new is started until the count allows."""
+
+    count: Annotated[int, Field(ge=0)] | None = None
+    per_hour: list[Annotated[int, Field(ge=0)]] | None = Field(
+        default=None, min_length=24, max_length=24
+    )
+    per_hour_on: dict[Weekday, list[Annotated[int, Field(ge=0)]]] = Field(default_factory=dict)
+    shifts: dict[Name, Shift] = Field(default_factory=dict)
+    changes: dict[Name, CapacityChange] = Field(default_factory=dict)
+    label: str = ""
+
+    @field_validator("per_hour_on")
+    @classmethod
+    def _day_lists_24(cls, v: dict[str, list[int]]) -> dict[str, list[int]]:
+        for day, counts in v.items():
+            if len(counts) != 24:
+                raise ValueError(f"{day} needs 24 hourly counts, got {len(counts)}")
+        return v
+
+    @model_validator(mode="after")
+    def _one_roster(self) -> Staff:
+        given = [n for n, v in (("count", self.count), ("per_hour", self.per_hour),
+                                ("shifts", self.shifts or None)) if v is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one roster: 'count', 'per_hour' (24 counts) or 'shifts'"
+                + (f" (got {', '.join(given)})" if given else "")
+            )
+        if self.per_hour_on and self.per_hour is None:
+            raise ValueError("'per_hour_on' overrides 'per_hour', which is missing")
+        return self
+
+
+class LeaveWithoutBeingSeen(_Frozen):
+    """Patients of ``classes`` who have waited ``patience`` for this stage leave the department."""
+
+    classes: list[Name] = Field(min_length=1)
+    patience: Distribution
+
+
+class DelayedDischarge(_Frozen):
+    """A ``share`` of patients leaving from the stage are medically fit at the end of their stay
+    but wait a further ``delay`` in their bed (for care elsewhere). Transfers are not delayed."""
+
+    share: Probability
+    delay: Distribution
+
+
+class DischargeWindow(_Frozen):
+    """When patients leaving from the stage may go (transfers to another stage are not held).
+    A patient ready to leave goes at an hour drawn from
+    ``hours`` (24 relative weights; zero means no discharges in that hour) on the first day
+    allowed; each day lets a share ``days`` of ready patients go (1 by default), so weekend
+    discharging at 40% of weekdays is ``days: {Sat: 0.4, Sun: 0.4}``."""
+
+    hours: list[NonNegative] = Field(min_length=24, max_length=24)
+    days: dict[Weekday, Probability] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _some_hour(self) -> DischargeWindow:
+        if sum(self.hours) <= 0:
+            raise ValueError("hours are all zero, so nobody could ever be discharged")
+        if self.days and all(self.days.get(d, 1.0) == 0 for d in WEEKDAYS):
+            raise ValueError("every day has share 0, so nobody could ever be discharged")
+        return self
+
+    def day_share(self, weekday: int) -> float:
+        return self.days.get(WEEKDAYS[weekday], 1.0)
+
+
+Routing = dict[Name, Probability]
+
+
+class Stage(_Frozen):
+    """One step of care. The patient occupies ``place`` (or stays where they are if it is not
+    given), needs one of ``staff`` (if given) for ``duration``, then moves on by ``next``
+    (probabilities, ``exit`` to leave; none given means leave)."""
+
+    place: Name | None = None
+    staff: Name | None = None
+    duration: Distribution
+    duration_by_class: dict[Name, Distribution] = Field(default_factory=dict)
+    next: Routing = Field(default_factory=dict)
+    next_by_class: dict[Name, Routing] = Field(default_factory=dict)
+    milestone: Literal["triage", "clinician", "handover"] | None = Field(
+        default=None,
+        description="what starting this stage means for the ED measures: triage, first "
+        "clinician, or ambulance handover",
+    )
+    overflow: Name | None = Field(
+        default=None,
+        description="a stage to use instead when this stage's place is full on arrival "
+        "(outlier ward, another site)",
+    )
+    leave_without_being_seen: LeaveWithoutBeingSeen | None = None
+    delayed_discharge: DelayedDischarge | None = None
+    discharge_window: DischargeWindow | None = None
+    label: str = ""
+
+    @field_validator("next")
+    @classmethod
+    def _next_sums(cls, v: dict[str, float]) -> dict[str, float]:
+        return _mapping_sums_to_one(v, "next")
+
+    @field_validator("next_by_class")
+    @classmethod
+    def _by_class_sums(cls, v: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for name, routing in v.items():
+            _mapping_sums_to_one(routing, f"next for class {name}")
+        return v
+
+    def routing_for(self, patient_class: str) -> dict[str, float]:
+        return self.next_by_class.get(patient_class, self.next)
+
+    def duration_for(self, patient_class: str) -> Distribution:
+        return self.duration_by_class.get(patient_class, self.duration)
+
+
+class RunSettings(_Frozen):
+    """How long to simulate and how often: results are measured after ``warmup``."""
+
+    warmup: Minutes = Field(default=14 * 1440.0)
+    length: Minutes = Field(default=91 * 1440.0)
+    replications: int = Field(default=10, ge=1, le=100_000)
+    seed: int = Field(default=20_250_106, ge=0)
+
+    @field_validator("length")
+    @classmethod
+    def _positive(cls, v: float) -> float:
+        if v <= 0:
+            raise ValueError("the run length must be above zero")
+        return v
+
+
+class Scenario(_Frozen):
+    """A whole pathway network and its run settings."""
+
+    name: Name
+    description: str = ""
+    start: dt.date = Field(
+        default=dt.date(2025, 1, 6),
+        description="date of the first simulated day (warm-up included); weekdays and dated "
+        "surges and changes fall on the right days from it",
+    )
+    run: RunSettings = Field(default_factory=RunSettings)
+    classes: dict[Name, PatientClass] = Field(min_length=1)
+    arrivals: dict[Name, ArrivalStream] = Field(min_length=1)
+    places: dict[Name, Place] = Field(default_factory=dict)
+    staff: dict[Name, Staff] = Field(default_factory=dict)
+    stages: dict[Name, Stage] = Field(min_length=1)
+
+    @property
+    def horizon(self) -> float:
+        """Minutes from the start to the end of the run, warm-up included."""
+        return self.run.warmup + self.run.length
+
+
+def network_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Yield ``(field path, message)`` for each whole-network problem in ``s``."""
+    classes, stages, places, staff = set(s.classes), set(s.stages), set(s.places), set(s.staff)
+    if EXIT in stages:
+        yield ("stages", EXIT), f"'{EXIT}' is reserved for leaving; name the stage otherwise"
+
+    for name, stream in s.arrivals.items():
+        for c in stream.class_mix:
+            if c not in classes:
+                yield ("arrivals", name, "class_mix", c), _unknown("class", c, classes)
+        if stream.first_stage not in stages:
+            yield ("arrivals", name, "first_stage"), _unknown("stage", stream.first_stage, stages)
+
+    for name, stage in s.stages.items():
+        at = ("stages", name)
+        if stage.place is not None and stage.place not in places:
+            yield at + ("place",), _unknown("place", stage.place, places)
+        if stage.staff is not None and stage.staff not in staff:
+            yield at + ("staff",), _unknown("staff group", stage.staff, staff)
+        for c in stage.duration_by_class:
+            if c not in classes:
+                yield at + ("duration_by_class", c), _unknown("class", c, classes)
+        for c in stage.next_by_class:
+            if c not in classes:
+                yield at + ("next_by_class", c), _unknown("class", c, classes)
+        for key, routing in [(("next",), stage.next)] + [
+            (("next_by_class", c), r) for c, r in stage.next_by_class.items()
+        ]:
+            for target in routing:
+                if target != EXIT and target not in stages:
+                    yield at + key + (target,), _unknown("stage", target, stages | {EXIT})
+        if stage.overflow is not None:
+            if stage.overflow not in stages:
+                yield at + ("overflow",), _unknown("stage", stage.overflow, stages)
+            elif stage.place is None or s.places.get(stage.place, None) is None:
+                yield at + ("overflow",), "overflow needs the stage to name a place of its own"
+            elif s.places[stage.place].unlimited:
+                yield at + ("overflow",), f"place '{stage.place}' is unlimited, so it never overflows"
+        if stage.leave_without_being_seen is not None:
+            for i, c in enumerate(stage.leave_without_being_seen.classes):
+                if c not in classes:
+                    yield at + ("leave_without_being_seen", "classes", i), _unknown("class", c, classes)
+
+    if any(True for _ in _reference_problems(s)):
+        return  # the graph checks below need every name to resolve
+    yield from _paths_that_never_end(s)
+    yield from _blocking_cycles(s)
+
+
+def _reference_problems(s: Scenario) -> Iterator[None]:
+    names = set(s.stages) | {EXIT}
+    for stream in s.arrivals.values():
+        if stream.first_stage not in s.stages:
+            yield None
+    for stage in s.stages.values():
+        if stage.place is not None and stage.place not in s.places:
+            yield None
+        if stage.overflow is not None and stage.overflow not in s.stages:
+            yield None
+        for routing in [stage.next, *stage.next_by_class.values()]:
+            if any(t not in names for t in routing):
+                yield None
+
+
+def _successors(stage: Stage) -> set[str]:
+    out: set[str] = set()
+    for routing in [stage.next, *stage.next_by_class.values()]:
+        out |= {t for t, p in routing.items() if p > 0}
+    if not stage.next:
+        out.add(EXIT)
+    if stage.overflow is not None:
+        out.add(stage.overflow)
+    return out
+
+
+def _paths_that_never_end(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    # A stage can end if some route with positive probability reaches exit.
+    can_end = {EXIT}
+    changed = True
+    succ = {name: _successors(stage) for name, stage in s.stages.items()}
+    while changed:
+        changed = False
+        for name, nxt in succ.items():
+            if name not in can_end and nxt & can_end:
+                can_end.add(name)
+                changed = True
+    for name in s.stages:
+        if name not in can_end:
+            yield ("stages", name, "next"), (
+                f"patients reaching stage '{name}' can never leave: no route from it reaches "
+                f"'{EXIT}'"
+            )
+
+
+def _blocking_cycles(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    """Patients hold a limited place while waiting for the next one, so a cycle of limited places
+    (A waits for B, B waits for A) can deadlock. Such a network is refused."""
+    def limited(place: str | None) -> bool:
+        return place is not None and not s.places[place].unlimited
+
+    # Place each stage is in: its own, or (if none is named) the place it was entered from.
+    edges: dict[str, set[str]] = {}
+    for name, stage in s.stages.items():
+        if not limited(stage.place):
+            continue
+        src = stage.place
+        assert src is not None
+        seen: set[str] = set()
+        frontier = list(_successors(stage) - {EXIT})
+        while frontier:
+            t = frontier.pop()
+            if t in seen:
+                continue
+            seen.add(t)
+            tp = s.stages[t].place
+            if tp is None:  # stays in src: follow on
+                frontier.extend(_successors(s.stages[t]) - {EXIT})
+            elif tp != src and limited(tp):
+                edges.setdefault(src, set()).add(tp)
+    # Find one cycle per strongly connected group, by depth-first search.
+    state: dict[str, int] = {}
+    stack: list[str] = []
+    reported: set[frozenset[str]] = set()
+
+    def visit(p: str) -> Iterator[list[str]]:
+        state[p] = 1
+        stack.append(p)
+        for q in sorted(edges.get(p, ())):
+            if state.get(q) == 1:
+                yield stack[stack.index(q):] + [q]
+            elif q not in state:
+                yield from visit(q)
+        stack.pop()
+        state[p] = 2
+
+    for p in sorted(edges):
+        if p not in state:
+            for cycle in visit(p):
+                key = frozenset(cycle)
+                if key not in reported:
+                    reported.add(key)
+                    yield ("places", cycle[0]), (
+                        "patients could deadlock: each holds a limited place while waiting for "
+                        f"the next in the cycle {' -> '.join(cycle)}; make one place unlimited "
+                        "or break the cycle"
+                    )
+
+
+def _unknown(kind: str, name: str, known: set[str]) -> str:
+    options = ", ".join(sorted(known)) or "none are defined"
+    return f"unknown {kind} '{name}' (known: {options})"
