@@ -39,7 +39,7 @@ class _Dist(BaseModel):
 class Fixed(_Dist):
     """Always the same duration."""
 
-    dist: Literal["fixed"] = "fixed"
+    dist: Literal["fixed"]
     value: Minutes
 
     def expected(self) -> float:

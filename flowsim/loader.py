@@ -208,7 +208,19 @@ def scenario_yaml(scenario: Scenario) -> str:
     """The resolved scenario as a standalone YAML file that loads back to an equal scenario."""
     data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     data["name"] = scenario.name
-    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+class _Dumper(yaml.SafeDumper):
+    """Writes lists of plain values on one line (``[0.5, 1.0, ...]``), as people write them."""
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
+    flat = all(isinstance(x, (int, float, str, bool)) or x is None for x in data)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flat)
+
+
+_Dumper.add_representer(list, _represent_list)
 
 
 def _message(err: Any) -> str:

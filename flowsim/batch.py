@@ -1,0 +1,151 @@
+"""Batch files for ``flowsim check``: scenarios to run and the KPI bounds their means must keep.
+
+A CI pipeline runs a batch on every change to a scenario file and fails when a key figure leaves
+its bounds. The file is validated like a scenario (``file:line`` errors, unknown keys refused),
+and every scenario and KPI name is checked before anything runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from .errors import Problem, ScenarioError
+from .loader import _dedupe, _message, _problem, load_scenario, read_yaml
+from .scenario import Scenario
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Bound(_Frozen):
+    """The mean across replications must lie within ``[min, max]`` (either may be left out)."""
+
+    min: float | None = None
+    max: float | None = None
+
+    @model_validator(mode="after")
+    def _some(self) -> Bound:
+        if self.min is None and self.max is None:
+            raise ValueError("give min, max or both")
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min ({self.min}) is above max ({self.max})")
+        return self
+
+
+class BatchEntry(_Frozen):
+    file: str
+    expect: dict[str, Bound] = Field(default_factory=dict)
+
+
+class Batch(_Frozen):
+    """Run settings shared by every scenario of the batch, and the scenarios with their bounds."""
+
+    replications: int = Field(default=5, ge=1)
+    seed: int = Field(default=12345, ge=0)
+    days: float | None = Field(default=None, gt=0)
+    warmup_days: float | None = Field(default=None, ge=0)
+    jobs: int = Field(default=0, ge=0, description="worker processes; 0 means one per core")
+    scenarios: list[BatchEntry] = Field(min_length=1)
+
+
+@dataclass
+class LoadedBatch:
+    batch: Batch
+    scenarios: list[Scenario]
+    bounds: list[dict[str, Bound]]
+
+
+def kpi_names(s: Scenario) -> set[str]:
+    """Every KPI name a run of ``s`` reports."""
+    from .kpis import KPI_DEFINITIONS
+
+    names = {k for k in KPI_DEFINITIONS if "." not in k}
+    for place, spec in s.places.items():
+        names |= {f"occupancy_mean.{place}", f"queue_mean.{place}"}
+        if not spec.unlimited:
+            names |= {f"occupancy_mean_pct.{place}"} | {
+                f"occupancy_ge_{lvl}_pct_time.{place}" for lvl in (92, 95, 100)}
+    names |= {f"busy_mean_pct.{staff}" for staff in s.staff}
+    names |= {f"wait_mean.{stage}" for stage in s.stages}
+    return names
+
+
+def load_batch(path: str | Path) -> LoadedBatch:
+    """Read and check a batch file and the scenarios it names (relative to the batch file)."""
+    p = Path(path)
+    name = str(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError([Problem(name, None, None, "", f"cannot read: {e}")]) from None
+    data, marks = read_yaml(text, name)
+    if not isinstance(data, dict):
+        raise ScenarioError([Problem(name, 1, 1, "", "a batch file must be a mapping of fields")])
+    try:
+        batch = Batch.model_validate(data)
+    except ValidationError as e:
+        raise ScenarioError(_dedupe([_problem(err["loc"], _message(err), marks, name)
+                                     for err in e.errors()])) from None
+    problems: list[Problem] = []
+    scenarios: list[Scenario] = []
+    for i, entry in enumerate(batch.scenarios):
+        try:
+            s = load_scenario(p.parent / entry.file)
+        except ScenarioError as e:
+            problems.extend(e.problems)
+            continue
+        if batch.days is not None or batch.warmup_days is not None:
+            s = with_run_length(s, batch.days, batch.warmup_days)
+        known = kpi_names(s)
+        for kpi in entry.expect:
+            if kpi not in known:
+                f, line, col = marks.get(("scenarios", i, "expect", kpi), (name, None, None))
+                problems.append(Problem(f, line, col, f"scenarios.{i}.expect.{kpi}",
+                                        f"unknown KPI for scenario '{s.name}'"))
+        scenarios.append(s)
+    names = [s.name for s in scenarios]
+    for i, s in enumerate(scenarios):
+        if names.count(s.name) > 1:
+            f, line, col = marks.get(("scenarios", i, "file"), (name, None, None))
+            problems.append(Problem(f, line, col, f"scenarios.{i}.file",
+                                    f"scenario name '{s.name}' appears twice in the batch"))
+    if problems:
+        raise ScenarioError(_dedupe(problems))
+    return LoadedBatch(batch, scenarios, [e.expect for e in batch.scenarios])
+
+
+def with_run_length(s: Scenario, days: float | None, warmup_days: float | None) -> Scenario:
+    """``s`` with its run length and/or warm-up replaced (in days)."""
+    update: dict[str, float] = {}
+    if days is not None:
+        update["length"] = days * 1440.0
+    if warmup_days is not None:
+        update["warmup"] = warmup_days * 1440.0
+    return s.model_copy(update={"run": s.run.model_copy(update=update)})
+
+
+def broken_bounds(summary: pd.DataFrame, scenarios: list[Scenario],
+                  bounds: list[dict[str, Bound]]) -> list[str]:
+    """A line for each KPI mean outside its bounds (a NaN mean breaks any bound)."""
+    means = {(r.scenario, r.kpi): r for r in summary.itertuples(index=False)}
+    out = []
+    for s, expect in zip(scenarios, bounds):
+        for kpi, bound in expect.items():
+            row = means.get((s.name, kpi))
+            mean = float("nan") if row is None else float(row.mean)
+            low_ok = bound.min is None or mean >= bound.min
+            high_ok = bound.max is None or mean <= bound.max
+            if not (low_ok and high_ok) or mean != mean:
+                want = " and ".join(x for x in (
+                    f">= {bound.min:g}" if bound.min is not None else "",
+                    f"<= {bound.max:g}" if bound.max is not None else "") if x)
+                ci = "" if row is None else f" (95% CI {row.ci_low:.4g} to {row.ci_high:.4g})"
+                out.append(f"{s.name}: {kpi} = {mean:.4g}{ci}, expected {want}")
+    return out

@@ -1,0 +1,342 @@
+"""The ``flowsim`` command: run, compare, validate, check and describe scenarios.
+
+Exit codes: 0 success; 1 a ``check`` bound was broken; 2 bad input (a scenario, batch file or
+option), reported as ``file:line:column: field: message`` without a traceback; 130 interrupted
+(nothing is written by an interrupted run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
+
+from .batch import broken_bounds, load_batch, with_run_length
+from .errors import FlowsimError, ScenarioError
+from .experiment import Progress, Results, run
+from .kpis import KPI_DEFINITIONS, kpi_definition
+from .loader import load_scenario
+from .output import command_line, write_results
+from .scenario import Scenario
+
+HEADLINE = [
+    "attendances_per_day", "four_hour_pct", "twelve_hour_pct", "time_in_department_mean",
+    "time_in_department_p95", "time_to_triage_mean", "time_to_clinician_mean",
+    "left_without_being_seen_pct", "admission_pct", "handover_mean", "handover_over_30_pct",
+    "handover_over_60_pct", "dta_over_4h_count", "dta_over_12h_count", "in_system_at_end",
+]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except ScenarioError as e:
+        for problem in e.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except FlowsimError as e:
+        print(f"flowsim: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("flowsim: interrupted; no results were written", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    p = argparse.ArgumentParser(
+        prog="flowsim",
+        description="Simulate patient flow through urgent and emergency care, and compare "
+        "change ideas with a baseline before trying them on real patients.",
+    )
+    p.add_argument("--version", action="version", version=f"flowsim {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def run_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--replications", "-r", type=_positive_int, metavar="N",
+                        help="replications per scenario (default: the first scenario's)")
+        sp.add_argument("--seed", type=_non_negative_int, metavar="S",
+                        help="master seed (default: the first scenario's)")
+        sp.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="J",
+                        help="worker processes; 0 (default) means one per core")
+        sp.add_argument("--days", type=_positive_float, metavar="D",
+                        help="days measured after warm-up, for every scenario")
+        sp.add_argument("--warmup-days", type=_non_negative_float, metavar="W",
+                        help="warm-up days, for every scenario")
+        sp.add_argument("--out", "-o", type=Path, metavar="DIR",
+                        help="results folder (default: results/<time>)")
+        sp.add_argument("--overwrite", action="store_true",
+                        help="replace the results folder if it exists")
+        sp.add_argument("--patients", action="store_true",
+                        help="also write patients.parquet, one row per patient visit to a stage")
+        sp.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+
+    sp = sub.add_parser("run", help="run scenarios and write tidy results")
+    sp.add_argument("scenarios", nargs="+", type=Path, metavar="SCENARIO")
+    run_options(sp)
+    sp.set_defaults(func=_cmd_run)
+
+    sp = sub.add_parser("compare", help="run a baseline and changes; paired differences with CIs")
+    sp.add_argument("baseline", type=Path, metavar="BASELINE")
+    sp.add_argument("changes", nargs="+", type=Path, metavar="CHANGE")
+    run_options(sp)
+    sp.set_defaults(func=_cmd_compare)
+
+    sp = sub.add_parser("validate", help="check scenario files; exit 2 listing every problem")
+    sp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    sp.set_defaults(func=_cmd_validate)
+
+    sp = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    sp.add_argument("--out", "-o", type=Path, metavar="FILE", help="write to FILE instead")
+    sp.set_defaults(func=_cmd_schema)
+
+    sp = sub.add_parser("check", help="run a batch file; exit 1 if a KPI leaves its bounds")
+    sp.add_argument("batch", type=Path, metavar="BATCH")
+    sp.add_argument("--jobs", "-j", type=_non_negative_int, default=None, metavar="J")
+    sp.add_argument("--out", "-o", type=Path, metavar="DIR", help="also write the results")
+    sp.add_argument("--overwrite", action="store_true")
+    sp.add_argument("--quiet", "-q", action="store_true")
+    sp.set_defaults(func=_cmd_check)
+
+    sp = sub.add_parser("kpis", help="list the KPIs with their units and definitions")
+    sp.set_defaults(func=_cmd_kpis)
+    return p
+
+
+# -- commands --------------------------------------------------------------------------------
+def _cmd_run(args: argparse.Namespace) -> int:
+    scenarios = _load_all(args.scenarios, args)
+    results = _run(scenarios, args)
+    _print_summary(results, sys.stdout)
+    _write(results, args, comparison=None)
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    scenarios = _load_all([args.baseline, *args.changes], args)
+    results = _run(scenarios, args)
+    comparison = results.compare(scenarios[0].name)
+    _print_comparison(comparison, sys.stdout)
+    _write(results, args, comparison=comparison)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    bad = 0
+    for f in args.files:
+        try:
+            s = load_scenario(f)
+        except ScenarioError as e:
+            bad += 1
+            for problem in e.problems:
+                print(problem, file=sys.stderr)
+        else:
+            print(f"{f}: ok ({s.name}: {len(s.stages)} stages, {len(s.places)} places, "
+                  f"{len(s.arrivals)} arrival streams)")
+    return 2 if bad else 0
+
+
+def _cmd_schema(args: argparse.Namespace) -> int:
+    from .schema import schema_text
+
+    text = schema_text()
+    if args.out is None:
+        sys.stdout.write(text)
+    else:
+        tmp = args.out.with_name(f".{args.out.name}.partial")
+        tmp.write_text(text)
+        os.replace(tmp, args.out)
+    return 0
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    loaded = load_batch(args.batch)
+    b = loaded.batch
+    jobs = args.jobs if args.jobs is not None else b.jobs
+    results = run(loaded.scenarios, replications=b.replications, seed=b.seed, jobs=jobs,
+                  progress=_progress(args.quiet, len(loaded.scenarios) * b.replications))
+    summary = results.summary()
+    if args.out is not None:
+        results.meta["files"] = {s.name: e.file for s, e in zip(loaded.scenarios, b.scenarios)}
+        write_results(results, args.out, overwrite=args.overwrite,
+                      extra={"command": command_line(), "batch": str(args.batch)})
+    broken = broken_bounds(summary, loaded.scenarios, loaded.bounds)
+    checked = sum(len(x) for x in loaded.bounds)
+    if broken:
+        print(f"{args.batch}: {len(broken)} of {checked} bounds broken:")
+        for line in broken:
+            print(f"  {line}")
+        return 1
+    print(f"{args.batch}: all {checked} bounds hold ({len(loaded.scenarios)} scenarios, "
+          f"{b.replications} replications each, seed {b.seed})")
+    return 0
+
+
+def _cmd_kpis(args: argparse.Namespace) -> int:
+    width = max(len(k) for k in KPI_DEFINITIONS)
+    for name, (unit, text) in KPI_DEFINITIONS.items():
+        print(f"{name:<{width}}  {unit:<10}  {text}")
+    return 0
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _load_all(paths: list[Path], args: argparse.Namespace) -> list[Scenario]:
+    problems = []
+    scenarios = []
+    for path in paths:
+        try:
+            s = load_scenario(path)
+        except ScenarioError as e:
+            problems.extend(e.problems)
+            continue
+        if args.days is not None or args.warmup_days is not None:
+            s = with_run_length(s, args.days, args.warmup_days)
+        scenarios.append(s)
+    if problems:
+        raise ScenarioError(problems)
+    args.files = {s.name: str(p) for s, p in zip(scenarios, paths)}
+    return scenarios
+
+
+def _run(scenarios: list[Scenario], args: argparse.Namespace) -> Results:
+    reps = args.replications or scenarios[0].run.replications
+    results = run(scenarios, replications=args.replications, seed=args.seed, jobs=args.jobs,
+                  patients=args.patients, progress=_progress(args.quiet, reps * len(scenarios)))
+    results.meta["files"] = args.files
+    return results
+
+
+def _write(results: Results, args: argparse.Namespace, comparison: pd.DataFrame | None) -> None:
+    out = args.out or Path("results") / time.strftime("%Y%m%d-%H%M%S")
+    files = write_results(results, out, overwrite=args.overwrite, comparison=comparison,
+                          extra={"command": command_line()})
+    print(f"\nwrote {len(files)} files to {out}/")
+
+
+def _progress(quiet: bool, total: int) -> Progress | None:
+    if quiet:
+        return None
+    if sys.stderr.isatty() and not os.environ.get("CI"):
+        return _RichProgress(total)
+    return _PlainProgress()
+
+
+class _PlainProgress:
+    """A line at each tenth of the work: quiet enough for CI logs."""
+
+    def __init__(self) -> None:
+        self.last = -1
+        self.started = time.perf_counter()
+
+    def __call__(self, done: int, total: int) -> None:
+        step = math.floor(10 * done / total) if total else 10
+        if step != self.last and (done == total or done == 0 or step > self.last):
+            self.last = step
+            elapsed = time.perf_counter() - self.started
+            print(f"flowsim: {done}/{total} replications done ({elapsed:.0f} s)",
+                  file=sys.stderr, flush=True)
+
+
+class _RichProgress:
+    def __init__(self, total: int) -> None:
+        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                                   TimeElapsedColumn, TimeRemainingColumn)
+
+        self.progress = Progress(TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
+        self.task = self.progress.add_task("run", total=total)
+        self.progress.start()
+
+    def __call__(self, done: int, total: int) -> None:
+        self.progress.update(self.task, completed=done, total=total)
+        if done >= total:
+            self.progress.stop()
+
+
+def _fmt(x: float) -> str:
+    if x != x:
+        return "-"
+    return f"{x:,.1f}" if abs(x) < 1e5 else f"{x:,.0f}"
+
+
+def _print_summary(results: Results, out: TextIO) -> None:
+    summary = results.summary()
+    rows = summary[summary["kpi"].isin(HEADLINE) | summary["kpi"].str.startswith("occupancy_mean_pct.")]
+    names = list(results.scenarios)
+    print(f"Mean and 95% confidence interval over {results.replications} replications "
+          f"(seed {results.seed}):", file=out)
+    table = {}
+    for r in rows.itertuples(index=False):
+        table.setdefault(r.kpi, {})[r.scenario] = f"{_fmt(r.mean)} ({_fmt(r.ci_low)} to {_fmt(r.ci_high)})"
+    df = pd.DataFrame.from_dict(table, orient="index")[names]
+    df.index = [f"{k} [{kpi_definition(k)[0]}]" for k in df.index]
+    print(df.to_string(), file=out)
+
+
+def _verdict(row: pd.Series) -> str:
+    lo, hi = row["ci_low"], row["ci_high"]
+    if lo != lo or hi != hi:
+        return ""
+    if lo <= 0 <= hi:
+        return "no clear difference"
+    return "higher" if lo > 0 else "lower"
+
+
+def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
+    keep = comparison["kpi"].isin(HEADLINE) | comparison["kpi"].str.startswith("occupancy_mean_pct.")
+    for scenario, g in comparison[keep].groupby("scenario", sort=False, observed=True):
+        n = int(g["n"].max()) if len(g) else 0
+        print(f"\n{scenario} minus baseline (paired over {n} replications, 95% CI):", file=out)
+        rows = []
+        for _, r in g.iterrows():
+            rows.append({
+                "kpi": r["kpi"],
+                "baseline": _fmt(r["baseline_mean"]),
+                "change": _fmt(r["scenario_mean"]),
+                "difference": f"{r['difference']:+,.2f}" if r["difference"] == r["difference"] else "-",
+                "95% CI": f"{_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}",
+                "": _verdict(r),
+            })
+        print(pd.DataFrame(rows).to_string(index=False), file=out)
+
+
+def _positive_int(text: str) -> int:
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError("must be 1 or more")
+    return v
+
+
+def _non_negative_int(text: str) -> int:
+    v = int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return v
+
+
+def _positive_float(text: str) -> float:
+    v = float(text)
+    if not (v > 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError("must be above 0")
+    return v
+
+
+def _non_negative_float(text: str) -> float:
+    v = float(text)
+    if not (v >= 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return v
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
