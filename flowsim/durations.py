@@ -45,6 +45,9 @@ def _parse_text(text: str) -> float:
         return float(s)
     except ValueError:
         pass
+    if s.startswith("-"):
+        # "-5min" should hear that durations cannot be negative, not that 5min is unreadable.
+        raise ValueError(f"a duration must be zero or more and finite, got {text!r}")
     total = 0.0
     pos = 0
     while pos < len(s):

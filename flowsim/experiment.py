@@ -185,7 +185,7 @@ def _series_table(results: list[ReplicationResult], scenarios: list[Scenario]) -
             "scenario": res.scenario,
             "replication": np.int32(res.replication),
             "time": start + pd.to_timedelta(hours, unit="h"),
-            "hour_of_week": ((start.dayofweek * 24 + hours) % 168).astype(np.int16),
+            "hour_of_week": ((start.weekday() * 24 + hours) % 168).astype(np.int16),
             "place": res.places,
             "occupancy": res.occupancy,
             "queue": res.queue,

@@ -45,25 +45,45 @@ def read_yaml(text: str, filename: str) -> tuple[Any, Marks]:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
-        msg = " ".join(x for x in (e.context, e.problem) if x)
+        context = e.context
+        if context and e.context_mark is not None and mark is not None \
+                and e.context_mark.line != mark.line:
+            # e.g. an unclosed bracket: say where it was opened, not only where YAML gave up.
+            context += f" (from line {e.context_mark.line + 1})"
+        msg = " ".join(x for x in (context, e.problem) if x)
         return _raise(filename, mark, f"not valid YAML: {msg}")
     except yaml.YAMLError as e:
         raise ScenarioError([Problem(filename, None, None, "", f"not valid YAML: {e}")]) from None
-    if node is None:
+    if node is None or (node.tag == "tag:yaml.org,2002:null" and node.value == ""):  # or "---"
         raise ScenarioError([Problem(filename, 1, 1, "", "the file is empty")])
     marks: Marks = {}
     data = _build(node, (), filename, marks, yaml.SafeLoader(""))
     return data, marks
 
 
-def _raise(filename: str, mark: Any, msg: str) -> Any:
+def _raise(filename: str, mark: Any, msg: str, path: Path_ = ()) -> Any:
     line = mark.line + 1 if mark is not None else None
     col = mark.column + 1 if mark is not None else None
-    raise ScenarioError([Problem(filename, line, col, "", msg)])
+    raise ScenarioError([Problem(filename, line, col, ".".join(str(x) for x in path), msg)])
+
+
+_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in (
+    "map", "seq", "str", "int", "float", "bool", "null", "timestamp"))
+_BASE_60 = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
+MAX_NODES = 100_000
 
 
 def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: Any) -> Any:
     marks[path] = (filename, node.start_mark.line + 1, node.start_mark.column + 1)
+    if len(marks) > MAX_NODES:
+        # Aliases are expanded into plain data, so a few lines of nested aliases could blow up.
+        _raise(filename, node.start_mark, f"too many values (over {MAX_NODES:,}) once aliases "
+               "are expanded")
+    if node.tag not in _PLAIN_TAGS:
+        # Safe loading: tags such as !!python/object name code, and are refused, not ignored.
+        tag = node.tag.replace("tag:yaml.org,2002:", "!!")
+        _raise(filename, node.start_mark,
+               f"the tag {tag} is not allowed in a scenario (only plain YAML is read)", path)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)  # YAML merge keys (<<)
         out: dict[str, Any] = {}
@@ -78,7 +98,7 @@ def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: An
             if key in out:
                 first = marks[path + (key,)]
                 _raise(filename, key_node.start_mark,
-                       f"duplicate key '{key}' (first given at line {first[1]})")
+                       f"duplicate key '{key}' (first given at line {first[1]})", path + (key,))
             kp = path + (key,)
             marks[kp] = (filename, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = _build(value_node, kp, filename, marks, loader)
@@ -87,12 +107,15 @@ def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: An
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_build(v, path + (i,), filename, marks, loader) for i, v in enumerate(node.value)]
+    if node.tag in _BASE_60 and ":" in node.value:
+        # YAML 1.1 reads an unquoted 8:30 as the base-60 number 510; people mean a clock time.
+        return node.value
     try:
         return loader.construct_object(node, deep=True)
     except yaml.constructor.ConstructorError as e:
-        return _raise(filename, e.problem_mark, f"cannot read value: {e.problem}")
+        return _raise(filename, e.problem_mark, f"cannot read value: {e.problem}", path)
     except ValueError as e:  # e.g. an impossible date such as 2025-02-30
-        return _raise(filename, node.start_mark, f"cannot read value: {e}")
+        return _raise(filename, node.start_mark, f"cannot read value: {e}", path)
 
 
 def _merge(base: Any, over: Any) -> Any:
@@ -118,9 +141,6 @@ def read_scenario_data(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple
     p = Path(path)
     name = str(path)
     resolved = p.resolve()
-    if resolved in _chain:
-        cycle = " -> ".join(str(c.name) for c in (*_chain, resolved))
-        raise ScenarioError([Problem(name, None, None, "extends", f"extends loops: {cycle}")])
     try:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -142,11 +162,17 @@ def read_scenario_data(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple
     data, marks = read_yaml(text, name)
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "nothing"
-        raise ScenarioError([Problem(name, 1, 1, "",
+        _, line, col = marks[()]
+        raise ScenarioError([Problem(name, line, col, "",
                                      f"a scenario must be a mapping of fields, got {kind}")])
     for key in [k for k in data if k.startswith("x-")]:
         del data[key]  # extension fields: a place to define YAML anchors shared below
     parent = data.pop("extends", None)
+    if resolved in _chain:
+        # Read again, so it extends something: point at that line, where the loop can be broken.
+        cycle = " -> ".join(c.name for c in (*_chain, resolved))
+        f, line, col = marks.get(("extends",), (name, None, None))
+        raise ScenarioError([Problem(f, line, col, "extends", f"extends loops: {cycle}")])
     if parent is None:
         data.setdefault("name", _default_name(p))
         return data, marks
@@ -233,7 +259,8 @@ def _message(err: Any) -> str:
     if err["type"] == "missing":
         return "required field is missing"
     got = err.get("input")
-    if err["type"] not in ("missing",) and not isinstance(got, (dict, list)) and got is not None:
+    if err["type"] not in ("missing",) and not isinstance(got, (dict, list)) and got is not None \
+            and repr(got) not in msg:
         msg += f" (got {got!r})"
     return msg
 

@@ -45,7 +45,8 @@ def _clock_hours(value: object) -> object:
     """Read ``"08:30"`` as 8.5 hours after midnight; numbers are hours already."""
     if isinstance(value, str):
         m = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*", value)
-        if not m or int(m.group(1)) > 24 or int(m.group(2)) > 59:
+        hours, minutes = (int(m.group(1)), int(m.group(2))) if m else (99, 99)
+        if hours > 24 or minutes > 59 or (hours == 24 and minutes > 0):
             raise ValueError(f"expected a clock time such as 08:00 or 22:30, got {value!r}")
         return int(m.group(1)) + int(m.group(2)) / 60
     return value

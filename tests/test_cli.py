@@ -1,0 +1,166 @@
+"""The ``flowsim`` command: outputs, exit codes and messages, as a CI pipeline sees them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from flowsim import cli
+from flowsim.schema import schema_text
+
+from .conftest import SCENARIOS
+
+
+def test_run_writes_tidy_tables_and_manifest(tiny_file: Path, tmp_path: Path, capsys) -> None:
+    out = tmp_path / "res"
+    assert cli.main(["run", str(tiny_file), "--out", str(out), "-q", "--patients"]) == 0
+    names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
+    assert names == {"kpis.csv", "kpis.parquet", "summary.csv", "timeseries.parquet",
+                     "patients.parquet", "manifest.json", "scenarios/tiny.yaml"}
+    kpis = pd.read_csv(out / "kpis.csv")
+    assert list(kpis.columns) == ["scenario", "replication", "kpi", "value"]
+    assert set(kpis["replication"]) == {0, 1, 2}
+    assert pd.read_parquet(out / "kpis.parquet").shape == kpis.shape
+    ts = pd.read_parquet(out / "timeseries.parquet")
+    assert {"scenario", "replication", "time", "hour_of_week", "place", "occupancy", "queue",
+            "capacity"} <= set(ts.columns)
+    assert len(ts) == 3 * 2 * 72  # replications x places x hours measured
+    visits = pd.read_parquet(out / "patients.parquet")
+    assert list(visits.columns) == ["scenario", "replication", "patient", "class", "stage",
+                                    "place", "queued", "started", "ended"]
+    assert (visits["queued"] <= visits["started"]).all()
+    assert (visits["started"] <= visits["ended"]).all()
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 7 and manifest["replications"] == 3
+    assert len(manifest["scenarios"][0]["hash"]) == 16
+    summary = capsys.readouterr().out
+    assert "four_hour_pct" in summary
+
+
+def test_results_folder_is_not_overwritten_by_default(tiny_file: Path, tmp_path: Path,
+                                                      capsys) -> None:
+    out = tmp_path / "res"
+    out.mkdir()
+    (out / "keep.txt").write_text("earlier work")
+    assert cli.main(["run", str(tiny_file), "--out", str(out), "-q"]) == 2
+    assert "--overwrite" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "earlier work"
+    assert cli.main(["run", str(tiny_file), "--out", str(out), "-q", "--overwrite"]) == 0
+    assert not (out / "keep.txt").exists() and (out / "kpis.csv").exists()
+
+
+def test_interrupted_write_leaves_no_partial_results(tiny_file: Path, tmp_path: Path,
+                                                     monkeypatch) -> None:
+    out = tmp_path / "res"
+
+    def boom(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
+    assert cli.main(["run", str(tiny_file), "--out", str(out), "-q"]) == 130
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".res")] == []
+
+
+def test_compare_reports_paired_differences(tiny_file: Path, tiny_change_file: Path,
+                                            tmp_path: Path, capsys) -> None:
+    out = tmp_path / "cmp"
+    code = cli.main(["compare", str(tiny_file), str(tiny_change_file), "--out", str(out), "-q",
+                     "--replications", "4", "--jobs", "1"])
+    assert code == 0
+    comparison = pd.read_csv(out / "comparison.csv")
+    assert set(comparison["scenario"]) == {"more_beds"}
+    row = comparison.set_index("kpi").loc["occupancy_mean.cubicles"]
+    assert row["n"] == 4
+    assert row["difference"] == pytest.approx(row["scenario_mean"] - row["baseline_mean"])
+    assert "more_beds minus baseline" in capsys.readouterr().out
+
+
+def test_days_and_warmup_override_the_scenario(tiny_file: Path, tmp_path: Path) -> None:
+    out = tmp_path / "res"
+    assert cli.main(["run", str(tiny_file), "--days", "2", "--warmup-days", "0.5", "-r", "1",
+                     "--out", str(out), "-q"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenarios"][0]["length_days"] == 2
+    assert manifest["scenarios"][0]["warmup_days"] == 0.5
+
+
+def test_validate_ok_and_bad(tiny_file: Path, tmp_path: Path, capsys) -> None:
+    assert cli.main(["validate", str(tiny_file)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(tiny_file.read_text().replace("per_day: 120", "per_day: lots"))
+    assert cli.main(["validate", str(tiny_file), str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert f"{bad}:9:" in err and "arrivals.walk_in.per_day" in err and "Traceback" not in err
+
+
+def test_run_with_a_bad_file_exits_2_and_writes_nothing(tiny_file: Path, tmp_path: Path,
+                                                        capsys) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: [unclosed\n")
+    out = tmp_path / "res"
+    assert cli.main(["run", str(tiny_file), str(bad), "--out", str(out)]) == 2
+    assert f"{bad}:" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_bad_option_is_a_usage_error(tiny_file: Path) -> None:
+    with pytest.raises(SystemExit) as e:
+        cli.main(["run", str(tiny_file), "--replications", "0"])
+    assert e.value.code == 2
+
+
+def test_shipped_schema_is_current() -> None:
+    assert (SCENARIOS / "flowsim.schema.json").read_text() == schema_text(), \
+        "run: flowsim schema --out scenarios/flowsim.schema.json"
+
+
+def test_every_shipped_scenario_has_a_working_schema_modeline() -> None:
+    files = [p for p in SCENARIOS.rglob("*.yaml") if p.name != "ci-batch.yaml"]
+    assert files
+    for path in files:
+        first = path.read_text().splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema="), path
+        target = (path.parent / first.split("$schema=", 1)[1].strip()).resolve()
+        assert target == (SCENARIOS / "flowsim.schema.json").resolve(), path
+
+
+def _batch(tmp_path: Path, tiny_file: Path, expect: str) -> Path:
+    path = tmp_path / "batch.yaml"
+    path.write_text(f"replications: 2\nseed: 3\ndays: 2\nwarmup_days: 1\njobs: 1\n"
+                    f"scenarios:\n  - file: {tiny_file.name}\n    expect:\n{expect}")
+    return path
+
+
+def test_check_passes_within_bounds(tiny_file: Path, tmp_path: Path, capsys) -> None:
+    batch = _batch(tmp_path, tiny_file, "      four_hour_pct: {min: 0, max: 100}\n")
+    assert cli.main(["check", str(batch), "-q"]) == 0
+    assert "all 1 bounds hold" in capsys.readouterr().out
+
+
+def test_check_fails_on_a_broken_bound(tiny_file: Path, tmp_path: Path, capsys) -> None:
+    batch = _batch(tmp_path, tiny_file, "      four_hour_pct: {min: 0, max: 100}\n"
+                                        "      occupancy_mean.cubicles: {min: 1000}\n")
+    assert cli.main(["check", str(batch), "-q"]) == 1
+    out = capsys.readouterr().out
+    assert "1 of 2 bounds broken" in out and "tiny: occupancy_mean.cubicles" in out
+
+
+def test_check_bad_input_exits_2(tiny_file: Path, tmp_path: Path, capsys) -> None:
+    batch = _batch(tmp_path, tiny_file, "      four_hours_pct: {min: 0}\n")
+    assert cli.main(["check", str(batch), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"{batch}:9:" in err and "unknown KPI" in err
+    batch.write_text("replications: many\nscenarios: []\n")
+    assert cli.main(["check", str(batch), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert f"{batch}:1:" in err and f"{batch}:2:" in err
+
+
+def test_kpis_lists_definitions(capsys) -> None:
+    assert cli.main(["kpis"]) == 0
+    out = capsys.readouterr().out
+    assert "four_hour_pct" in out and "dta_over_12h_count" in out
