@@ -103,6 +103,7 @@ def _write_all(results: Results, folder: Path, comparison: pd.DataFrame | None,
     if comparison is not None:
         save("comparison.csv", lambda p: comparison.to_csv(p, index=False))
     save("timeseries.parquet", lambda p: results.timeseries.to_parquet(p, index=False))
+    save("hour_of_week.csv", lambda p: results.hour_of_week().to_csv(p, index=False))
     if results.patients is not None:
         save("patients.parquet", lambda p: results.patients.to_parquet(p, index=False))  # type: ignore[union-attr]
     (folder / "scenarios").mkdir()

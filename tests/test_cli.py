@@ -19,7 +19,8 @@ def test_run_writes_tidy_tables_and_manifest(tiny_file: Path, tmp_path: Path, ca
     assert cli.main(["run", str(tiny_file), "--out", str(out), "-q", "--patients"]) == 0
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert names == {"kpis.csv", "kpis.parquet", "summary.csv", "timeseries.parquet",
-                     "patients.parquet", "manifest.json", "scenarios/tiny.yaml"}
+                     "hour_of_week.csv", "patients.parquet", "manifest.json",
+                     "scenarios/tiny.yaml"}
     kpis = pd.read_csv(out / "kpis.csv")
     assert list(kpis.columns) == ["scenario", "replication", "kpi", "value"]
     assert set(kpis["replication"]) == {0, 1, 2}
@@ -28,6 +29,9 @@ def test_run_writes_tidy_tables_and_manifest(tiny_file: Path, tmp_path: Path, ca
     assert {"scenario", "replication", "time", "hour_of_week", "place", "occupancy", "queue",
             "capacity"} <= set(ts.columns)
     assert len(ts) == 3 * 2 * 72  # replications x places x hours measured
+    how = pd.read_csv(out / "hour_of_week.csv")
+    assert set(how["hour_of_week"]) == set(range(24, 96))  # 3 days measured from Tuesday 00:00
+    assert how["hour_of_week"].min() == 24
     visits = pd.read_parquet(out / "patients.parquet")
     assert list(visits.columns) == ["scenario", "replication", "patient", "class", "stage",
                                     "place", "queued", "started", "ended"]
