@@ -23,8 +23,9 @@ from .errors import Problem, ScenarioError
 from .scenario import Scenario, network_problems
 
 Path_ = tuple[str | int, ...]
-Marks = dict[Path_, tuple[str, int, int]]
-"""Where each value was written: field path -> (file, line, column), 1-based."""
+Marks = dict[Path_, tuple[str, int | None, int | None]]
+"""Where each value was written: field path -> (file, line, column), 1-based (None for data
+that was not read from a file)."""
 
 MAX_FILE_BYTES = 2_000_000
 
@@ -73,21 +74,28 @@ _BASE_60 = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 MAX_NODES = 100_000
 
 
-def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: Any) -> Any:
+_MERGE = "tag:yaml.org,2002:merge"
+
+
+def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: Any,
+           _open: frozenset[int] = frozenset()) -> Any:
     marks[path] = (filename, node.start_mark.line + 1, node.start_mark.column + 1)
     if len(marks) > MAX_NODES:
         # Aliases are expanded into plain data, so a few lines of nested aliases could blow up.
         _raise(filename, node.start_mark, f"too many values (over {MAX_NODES:,}) once aliases "
                "are expanded")
+    if id(node) in _open:
+        _raise(filename, node.start_mark, "an alias refers to a value that contains it", path)
     if node.tag not in _PLAIN_TAGS:
         # Safe loading: tags such as !!python/object name code, and are refused, not ignored.
         tag = node.tag.replace("tag:yaml.org,2002:", "!!")
         _raise(filename, node.start_mark,
                f"the tag {tag} is not allowed in a scenario (only plain YAML is read)", path)
+    inner = _open | {id(node)}
     if isinstance(node, yaml.MappingNode):
-        loader.flatten_mapping(node)  # YAML merge keys (<<)
         out: dict[str, Any] = {}
-        for key_node, value_node in node.value:
+        written: set[str] = set()
+        for key_node, value_node, was_merged in _pairs(node, path, filename, inner):
             if not isinstance(key_node, yaml.ScalarNode):
                 _raise(filename, key_node.start_mark, "a key must be a plain name")
             key = loader.construct_object(key_node)
@@ -95,18 +103,23 @@ def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: An
                 _raise(filename, key_node.start_mark,
                        f"a key must be a name, got {key!r}")
             key = str(key)
-            if key in out:
-                first = marks[path + (key,)]
-                _raise(filename, key_node.start_mark,
-                       f"duplicate key '{key}' (first given at line {first[1]})", path + (key,))
+            if not was_merged:
+                # A key written here may override one merged in with <<, but only once.
+                if key in written:
+                    first = marks[path + (key,)]
+                    _raise(filename, key_node.start_mark,
+                           f"duplicate key '{key}' (first given at line {first[1]})",
+                           path + (key,))
+                written.add(key)
             kp = path + (key,)
             marks[kp] = (filename, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
-            out[key] = _build(value_node, kp, filename, marks, loader)
+            out[key] = _build(value_node, kp, filename, marks, loader, inner)
             # Point a field's errors at its key's line, which is where a reader looks.
             marks[kp] = (filename, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(v, path + (i,), filename, marks, loader) for i, v in enumerate(node.value)]
+        return [_build(v, path + (i,), filename, marks, loader, inner)
+                for i, v in enumerate(node.value)]
     if node.tag in _BASE_60 and ":" in node.value:
         # YAML 1.1 reads an unquoted 8:30 as the base-60 number 510; people mean a clock time.
         return node.value
@@ -118,8 +131,36 @@ def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: An
         return _raise(filename, node.start_mark, f"cannot read value: {e}", path)
 
 
+def _pairs(node: yaml.MappingNode, path: Path_, filename: str,
+           _open: frozenset[int]) -> list[tuple[yaml.Node, yaml.Node, bool]]:
+    """The mapping's (key, value, merged) pairs with YAML merge keys (``<<: *anchor``) expanded:
+    merged pairs first, so that keys written in the mapping override them. Unlike PyYAML's
+    ``flatten_mapping`` this leaves the nodes unchanged, as an anchor may be used again."""
+    merged: list[tuple[yaml.Node, yaml.Node, bool]] = []
+    written: list[tuple[yaml.Node, yaml.Node, bool]] = []
+    for key_node, value_node in node.value:
+        if key_node.tag != _MERGE:
+            written.append((key_node, value_node, False))
+            continue
+        subs = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+        for sub in reversed(subs):  # the first mapping listed wins, so it goes last
+            # Point at the << (an alias's value may be written far away, at its anchor).
+            if not isinstance(sub, yaml.MappingNode) or sub.tag not in _PLAIN_TAGS:
+                _raise(filename, key_node.start_mark, "<< needs a mapping (or a list of "
+                       "mappings) to merge, such as *defaults", path)
+            if id(sub) in _open:
+                _raise(filename, key_node.start_mark, "<< merges a mapping into itself", path)
+            merged.extend((k, v, True)
+                          for k, v, _ in _pairs(sub, path, filename, _open | {id(sub)}))
+    return merged + written
+
+
 def _merge(base: Any, over: Any) -> Any:
     if isinstance(base, dict) and isinstance(over, dict):
+        if "dist" in over and over["dist"] != base.get("dist"):
+            # A distribution of another kind replaces the base's: a lognormal's sd must not
+            # linger in a triangular. Of the same kind, its parameters merge as usual.
+            return over
         out = dict(base)
         for k, v in over.items():
             out[k] = _merge(base[k], v) if k in base else v
@@ -156,8 +197,8 @@ def read_scenario_data(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
-        line = raw[: e.start].count(b"\n") + 1
-        raise ScenarioError([Problem(name, line, None, "",
+        bad_line = raw[: e.start].count(b"\n") + 1
+        raise ScenarioError([Problem(name, bad_line, None, "",
                                      "not a text file (it is not UTF-8)")]) from None
     data, marks = read_yaml(text, name)
     if not isinstance(data, dict):
@@ -217,11 +258,24 @@ def load_scenario(source: str | Path | Mapping[str, Any], name: str | None = Non
         if "extends" in data:
             raise ScenarioError([Problem("<dict>", None, None, "extends",
                                          "extends works in files; merge the dict yourself")])
-        return validate_data(data, {}, "<dict>")
+        return validate_data(data, _unplaced_marks(data, "<dict>"), "<dict>")
     data, marks = read_scenario_data(source)
     if name is not None:
         data["name"] = name
     return validate_data(data, marks, str(source))
+
+
+def _unplaced_marks(data: Any, filename: str, path: Path_ = ()) -> Marks:
+    """Marks without positions for data that was not read from a file: they still let error paths
+    read as the data does (``capacity``, not pydantic's ``capacity.constrained-int``)."""
+    marks: Marks = {path: (filename, None, None)}
+    if isinstance(data, Mapping):
+        for k, v in data.items():
+            marks.update(_unplaced_marks(v, filename, path + (str(k),)))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            marks.update(_unplaced_marks(v, filename, path + (i,)))
+    return marks
 
 
 def scenario_hash(scenario: Scenario) -> str:

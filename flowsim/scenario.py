@@ -48,7 +48,7 @@ def _clock_hours(value: object) -> object:
         hours, minutes = (int(m.group(1)), int(m.group(2))) if m else (99, 99)
         if hours > 24 or minutes > 59 or (hours == 24 and minutes > 0):
             raise ValueError(f"expected a clock time such as 08:00 or 22:30, got {value!r}")
-        return int(m.group(1)) + int(m.group(2)) / 60
+        return hours + minutes / 60
     return value
 
 
