@@ -23,8 +23,7 @@ for a stage (the clock starts when they begin waiting for it). Arrivals are samp
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import simpy
@@ -62,9 +61,11 @@ class Records:
     delayed_minutes: float
     # Per pool: change logs (time, in use, waiting) and capacity steps.
     pools: dict[str, dict[str, np.ndarray]]
-    visits: dict[str, np.ndarray] | None = None
-    events: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    visits: dict[str, np.ndarray] | None = None  # finished visits to stages
+    # Visits under way at the end (ended is NaN; started too if still waiting), one per patient
+    # still in the system, so that nobody is missing from the patient-visit table.
+    open_visits: dict[str, np.ndarray] | None = None
+    events: int = 0  # SimPy events scheduled in the run (a cost measure for benchmarks)
 
 
 class _Stage:
@@ -188,6 +189,8 @@ class Model:
         self.wait_sum = [0.0] * len(self.stages)
         self.wait_count = [0] * len(self.stages)
         self.delayed_minutes = 0.0
+        self.delays_running: dict[int, float] = {}
+        self.open_visits: dict[int, tuple[int, Pool | None, float, float]] = {}
         self.visits: list[tuple[int, int, int, float, float, float]] | None = (
             [] if self.record_visits else None)
         self.place_index = {name: i for i, name in enumerate(self.pools)}
@@ -232,18 +235,15 @@ class Model:
             deadline = None
             if st.patience is not None and cls in st.lwbs_classes:
                 deadline = queued + st.patience()
+            if visits is not None:
+                self.open_visits[pid] = (st.index, held, queued, NAN)
             place = st.place
             if place is not None and place is not held:
                 if not place.try_acquire():
-                    request = place.wait(priority)
-                    if deadline is None:
-                        yield request
-                    else:
-                        yield request | env.timeout(max(deadline - env._now, 0.0))
-                        if not request.triggered:
-                            place.cancel(request)
-                            self._leave_unseen(pid, held, in_ed)
-                            return
+                    granted = yield from self._wait(place, priority, deadline)
+                    if not granted:
+                        self._leave_unseen(pid, held, in_ed)
+                        return
                 if held is not None:
                     held.release()
                 held = place
@@ -252,16 +252,13 @@ class Model:
                     self.ed_departure[pid] = env._now
             staff = st.staff
             if staff is not None and not staff.try_acquire():
-                request = staff.wait(priority)
-                if deadline is None:
-                    yield request
-                else:
-                    yield request | env.timeout(max(deadline - env._now, 0.0))
-                    if not request.triggered:
-                        staff.cancel(request)
-                        self._leave_unseen(pid, held, in_ed)
-                        return
+                granted = yield from self._wait(staff, priority, deadline)
+                if not granted:
+                    self._leave_unseen(pid, held, in_ed)
+                    return
             started = env._now
+            if visits is not None:
+                self.open_visits[pid] = (st.index, held, queued, started)
             if started >= warmup:
                 self.wait_sum[st.index] += started - queued
                 self.wait_count[st.index] += 1
@@ -291,7 +288,9 @@ class Model:
                     extra = st.delay()
                     if extra > 0:
                         delay_start = env._now
+                        self.delays_running[pid] = delay_start
                         yield env.timeout(extra)
+                        del self.delays_running[pid]
                         self.delayed_minutes += max(0.0, env._now - max(delay_start, warmup))
                 if st.discharge is not None:
                     leave_at = st.discharge.leave_time(env._now)
@@ -310,6 +309,18 @@ class Model:
             self.ed_departure[pid] = now
         self.left[pid] = now
 
+    def _wait(self, pool: Pool, priority: int, deadline: float | None):  # type: ignore[no-untyped-def]
+        """Queue for ``pool``; give up at ``deadline`` (if any). Returns whether it was granted."""
+        request = pool.wait(priority)
+        if deadline is None:
+            yield request
+            return True
+        yield request | self.env.timeout(max(deadline - self.env._now, 0.0))
+        if request.triggered:
+            return True
+        pool.cancel(request)
+        return False
+
     def _leave_unseen(self, pid: int, held: Pool | None, in_ed: bool) -> None:
         now = self.env._now
         if held is not None:
@@ -326,9 +337,13 @@ class Model:
         for pool, times, caps in self._capacity_plans:
             env.process(self._capacity_plan(pool, times, caps))
         env.run(until=self.horizon)
-        return self._records()
+        # Delays still running at the end count up to the end; visits still under way are kept
+        # with no end time, so nobody in the system at the end is missing from the records.
+        for start in self.delays_running.values():
+            self.delayed_minutes += max(0.0, self.horizon - max(start, self.warmup))
+        return self._records(events=next(env._eid))
 
-    def _records(self) -> Records:
+    def _records(self, events: int) -> Records:
         f = np.asarray
         pools: dict[str, dict[str, np.ndarray]] = {}
         for kind, group in (("place", self.pools), ("staff", self.staff_pools)):
@@ -341,17 +356,15 @@ class Model:
                     "cap_time": f(pool.cap_time, dtype=float),
                     "cap_value": f(pool.cap_value, dtype=float),
                 }
-        visits = None
+        visits = open_visits = None
         if self.visits is not None:
-            v = self.visits
-            visits = {
-                "patient": f([x[0] for x in v], dtype=np.int64),
-                "stage": f([x[1] for x in v], dtype=np.int32),
-                "place": f([x[2] for x in v], dtype=np.int32),
-                "queued": f([x[3] for x in v], dtype=float),
-                "started": f([x[4] for x in v], dtype=float),
-                "ended": f([x[5] for x in v], dtype=float),
-            }
+            open_visits = self._visit_arrays([
+                (pid, stage, -1 if held is None else self.place_index[held.name],
+                 queued, started, NAN)
+                for pid, (stage, held, queued, started) in self.open_visits.items()
+                if self.left[pid] != self.left[pid]])
+            visits = self._visit_arrays(self.visits)
+
         ed_streams = np.asarray(self.ed_stream, dtype=bool)
         hand_streams = np.asarray(self.handover_stream, dtype=bool)
         return Records(
@@ -375,7 +388,21 @@ class Model:
             delayed_minutes=self.delayed_minutes,
             pools=pools,
             visits=visits,
+            open_visits=open_visits,
+            events=events,
         )
+
+    @staticmethod
+    def _visit_arrays(v: list[tuple[int, int, int, float, float, float]]) -> dict[str, np.ndarray]:
+        f = np.asarray
+        return {
+            "patient": f([x[0] for x in v], dtype=np.int64),
+            "stage": f([x[1] for x in v], dtype=np.int32),
+            "place": f([x[2] for x in v], dtype=np.int32),
+            "queued": f([x[3] for x in v], dtype=float),
+            "started": f([x[4] for x in v], dtype=float),
+            "ended": f([x[5] for x in v], dtype=float),
+        }
 
 
 def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None,

@@ -56,7 +56,8 @@ def run_replication(scenario: Scenario, replication: int, seed: int,
         occupancy=series.occupancy.astype(np.float32),
         queue=series.queue.astype(np.float32),
         capacity=series.capacity.astype(np.float32),
-        visits=rec.visits,
+        visits=(None if rec.visits is None or rec.open_visits is None else
+                {k: np.concatenate([rec.visits[k], rec.open_visits[k]]) for k in rec.visits}),
         patient_class=rec.patient_class if patients else None,
     )
 
