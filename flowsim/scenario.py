@@ -261,10 +261,11 @@ class DelayedDischarge(_Frozen):
 
 class DischargeWindow(_Frozen):
     """When patients leaving from the stage may go (transfers to another stage are not held).
-    A patient ready to leave goes at an hour drawn from
-    ``hours`` (24 relative weights; zero means no discharges in that hour) on the first day
-    allowed; each day lets a share ``days`` of ready patients go (1 by default), so weekend
-    discharging at 40% of weekdays is ``days: {Sat: 0.4, Sun: 0.4}``."""
+    ``hours`` are 24 relative weights (zero: nobody leaves in that hour). Each day lets a share
+    ``days`` of ready patients go (1 by default), so weekend discharging at 40% of weekdays is
+    ``days: {Sat: 0.4, Sun: 0.4}``. On the first day that lets a patient go, they leave at a time
+    drawn from the weights of the hours after they became ready (on later days, of all hours); if
+    no weight is left that day, the next day is tried."""
 
     hours: list[NonNegative] = Field(min_length=24, max_length=24)
     days: dict[Weekday, Probability] = Field(default_factory=dict)
@@ -468,23 +469,34 @@ def _blocking_cycles(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
     def limited(place: str | None) -> bool:
         return place is not None and not s.places[place].unlimited
 
-    # Place each stage is in: its own, or (if none is named) the place it was entered from.
+    def routed(stage: Stage) -> set[str]:
+        out: set[str] = set()
+        for routing in [stage.next, *stage.next_by_class.values()]:
+            out |= {t for t, p in routing.items() if p > 0 and t != EXIT}
+        return out
+
+    # A patient in place P (entered at stage S) may next wait for the place of any stage routed
+    # to from S, or, where that stage overflows, of its overflow stages instead; a stage with no
+    # place of its own keeps them in P, so follow on through it.
     edges: dict[str, set[str]] = {}
-    for name, stage in s.stages.items():
+    for stage in s.stages.values():
         if not limited(stage.place):
             continue
         src = stage.place
         assert src is not None
         seen: set[str] = set()
-        frontier = list(_successors(stage) - {EXIT})
+        frontier = list(routed(stage))
         while frontier:
             t = frontier.pop()
             if t in seen:
                 continue
             seen.add(t)
-            tp = s.stages[t].place
-            if tp is None:  # stays in src: follow on
-                frontier.extend(_successors(s.stages[t]) - {EXIT})
+            target = s.stages[t]
+            if target.overflow is not None:
+                frontier.append(target.overflow)
+            tp = target.place
+            if tp is None:
+                frontier.extend(routed(target))
             elif tp != src and limited(tp):
                 edges.setdefault(src, set()).add(tp)
     # Find one cycle per strongly connected group, by depth-first search.

@@ -606,3 +606,34 @@ def test_same_seed_same_results_and_other_seeds_differ() -> None:
     for other in (other_seed, other_rep):
         assert len(other.arrival) != len(a.arrival) or not np.array_equal(other.arrival, a.arrival)
         assert compute_kpis(other)["time_in_department_mean"] != ka["time_in_department_mean"]
+
+
+def test_an_overflow_chain_back_to_the_main_ward_is_not_a_deadlock() -> None:
+    # Overflow is taken instead of the full place, not while holding it: wards -> outliers ->
+    # back to a wait for wards is no cycle of held places.
+    from flowsim import load_scenario
+
+    s = load_scenario({
+        "name": "outliers", "classes": {"A": {}},
+        "arrivals": {"a": {"per_day": 10, "class_mix": {"A": 1}, "first_stage": "ward"}},
+        "places": {"wards": {"capacity": 5}, "outliers": {"capacity": 2}},
+        "stages": {"ward": {"place": "wards", "duration": "1d", "overflow": "outlier"},
+                   "outlier": {"place": "outliers", "duration": "1d", "overflow": "ward_wait"},
+                   "ward_wait": {"place": "wards", "duration": "1d"}}})
+    assert s.stages["ward"].overflow == "outlier"
+
+
+def test_a_patient_held_in_one_place_overflowing_into_a_cycle_is_refused() -> None:
+    import pytest
+
+    from flowsim import ScenarioError, load_scenario
+
+    with pytest.raises(ScenarioError, match="deadlock"):
+        load_scenario({
+            "name": "cycle", "classes": {"A": {}},
+            "arrivals": {"a": {"per_day": 10, "class_mix": {"A": 1}, "first_stage": "one"}},
+            "places": {"p": {"capacity": 2}, "q": {"capacity": 2}, "r": {"capacity": 2}},
+            "stages": {"one": {"place": "p", "duration": "1h", "next": {"two": 1}},
+                       "two": {"place": "q", "duration": "1h", "overflow": "three",
+                               "next": {"one": 0.5, "exit": 0.5}},
+                       "three": {"place": "r", "duration": "1h", "next": {"one": 0.5, "exit": 0.5}}}})

@@ -269,3 +269,27 @@ def test_discharge_clock_same_day_when_every_day_allowed() -> None:
     # Ready before 10:00: leave the same day.
     early = (ready % 1440) < 600
     assert np.all(leave[early] // 1440 == ready[early] // 1440)
+
+
+
+def test_discharge_hours_follow_the_window_whatever_the_ready_time() -> None:
+    # The hour is drawn from the weights once and kept until a day allows it, so the share of
+    # discharges in each hour is the window's share, exactly in expectation.
+    import numpy as np
+
+    from flowsim.scenario import DischargeWindow
+    from flowsim.schedules import DischargeClock
+
+    hours = [0.0] * 9 + [1.0, 2.0, 1.0] + [0.0] * 12     # 09:00-12:00, shares 1/4, 1/2, 1/4
+    clock = DischargeClock(DischargeWindow(hours=hours), 0, np.random.default_rng(5))
+    ready = np.random.default_rng(6).uniform(0, 7 * 1440, 4000)
+    leave = np.array([clock.leave_time(t) for t in ready])
+    assert (leave >= ready).all() and (leave - ready < 1440).all()
+    hod = ((leave % 1440) // 60).astype(int)
+    share = np.bincount(hod, minlength=24)[9:12] / len(hod)
+    # Binomial standard errors; 4 of them each side.
+    for got, want in zip(share, (0.25, 0.5, 0.25)):
+        assert abs(got - want) < 4 * np.sqrt(want * (1 - want) / len(hod))
+    # Ready at 13:00 on a Monday: gone on Tuesday morning.
+    next_day = np.array([clock.leave_time(13 * 60.0) for _ in range(500)])
+    assert next_day.min() >= 1440 + 540 and next_day.max() < 1440 + 720
