@@ -263,9 +263,10 @@ class DischargeWindow(_Frozen):
     """When patients leaving from the stage may go (transfers to another stage are not held).
     ``hours`` are 24 relative weights (zero: nobody leaves in that hour). Each day lets a share
     ``days`` of ready patients go (1 by default), so weekend discharging at 40% of weekdays is
-    ``days: {Sat: 0.4, Sun: 0.4}``. On the first day that lets a patient go, they leave at a time
-    drawn from the weights of the hours after they became ready (on later days, of all hours); if
-    no weight is left that day, the next day is tried."""
+    ``days: {Sat: 0.4, Sun: 0.4}``. A patient's leaving hour is drawn from the weights (with a
+    uniform minute) when they are ready; they leave at that time on the first day, from the
+    ready day on, that is not before they are ready and that lets them go. So the share of
+    discharges in each hour is the window's share, whatever the ready times."""
 
     hours: list[NonNegative] = Field(min_length=24, max_length=24)
     days: dict[Weekday, Probability] = Field(default_factory=dict)
