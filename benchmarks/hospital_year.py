@@ -15,7 +15,7 @@ import platform
 import statistics
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -45,7 +45,7 @@ def main() -> int:
         patients, events = len(rec.arrival), rec.events
     median = statistics.median(times)
     lines = [
-        f"## Hospital-year replication, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
+        f"## Hospital-year replication, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         "",
         f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
         f"- versions: flowsim {flowsim.__version__}, Python {platform.python_version()}, "

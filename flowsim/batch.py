@@ -136,7 +136,7 @@ def broken_bounds(summary: pd.DataFrame, scenarios: list[Scenario],
     """A line for each KPI mean outside its bounds (a NaN mean breaks any bound)."""
     means = {(r.scenario, r.kpi): r for r in summary.itertuples(index=False)}
     out = []
-    for s, expect in zip(scenarios, bounds):
+    for s, expect in zip(scenarios, bounds, strict=True):
         for kpi, bound in expect.items():
             row = means.get((s.name, kpi))
             mean = float("nan") if row is None else float(row.mean)

@@ -167,7 +167,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
                   progress=_progress(args.quiet, len(loaded.scenarios) * b.replications))
     summary = results.summary()
     if args.out is not None:
-        results.meta["files"] = {s.name: e.file for s, e in zip(loaded.scenarios, b.scenarios)}
+        results.meta["files"] = {s.name: e.file
+                                 for s, e in zip(loaded.scenarios, b.scenarios, strict=True)}
         write_results(results, args.out, overwrite=args.overwrite,
                       extra={"command": command_line(), "batch": str(args.batch)})
     broken = broken_bounds(summary, loaded.scenarios, loaded.bounds)
@@ -204,7 +205,7 @@ def _load_all(paths: list[Path], args: argparse.Namespace) -> list[Scenario]:
         scenarios.append(s)
     if problems:
         raise ScenarioError(problems)
-    args.files = {s.name: str(p) for s, p in zip(scenarios, paths)}
+    args.files = {s.name: str(p) for s, p in zip(scenarios, paths, strict=True)}
     return scenarios
 
 
@@ -249,8 +250,14 @@ class _PlainProgress:
 
 class _RichProgress:
     def __init__(self, total: int) -> None:
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                                   TimeElapsedColumn, TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self.progress = Progress(TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
                                  TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
@@ -271,13 +278,15 @@ def _fmt(x: float) -> str:
 
 def _print_summary(results: Results, out: TextIO) -> None:
     summary = results.summary()
-    rows = summary[summary["kpi"].isin(HEADLINE) | summary["kpi"].str.startswith("occupancy_mean_pct.")]
+    rows = summary[summary["kpi"].isin(HEADLINE)
+                   | summary["kpi"].str.startswith("occupancy_mean_pct.")]
     names = list(results.scenarios)
     print(f"Mean and 95% confidence interval over {results.replications} replications "
           f"(seed {results.seed}):", file=out)
-    table = {}
+    table: dict[str, dict[str, str]] = {}
     for r in rows.itertuples(index=False):
-        table.setdefault(r.kpi, {})[r.scenario] = f"{_fmt(r.mean)} ({_fmt(r.ci_low)} to {_fmt(r.ci_high)})"
+        table.setdefault(r.kpi, {})[r.scenario] = (
+            f"{_fmt(r.mean)} ({_fmt(r.ci_low)} to {_fmt(r.ci_high)})")
     df = pd.DataFrame.from_dict(table, orient="index")[names]
     df.index = [f"{k} [{kpi_definition(k)[0]}]" for k in df.index]
     print(df.to_string(), file=out)
@@ -293,7 +302,8 @@ def _verdict(row: pd.Series) -> str:
 
 
 def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
-    keep = comparison["kpi"].isin(HEADLINE) | comparison["kpi"].str.startswith("occupancy_mean_pct.")
+    keep = (comparison["kpi"].isin(HEADLINE)
+            | comparison["kpi"].str.startswith("occupancy_mean_pct."))
     for scenario, g in comparison[keep].groupby("scenario", sort=False, observed=True):
         n = int(g["n"].max()) if len(g) else 0
         print(f"\n{scenario} minus baseline (paired over {n} replications, 95% CI):", file=out)
@@ -303,7 +313,8 @@ def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
                 "kpi": r["kpi"],
                 "baseline": _fmt(r["baseline_mean"]),
                 "change": _fmt(r["scenario_mean"]),
-                "difference": f"{r['difference']:+,.2f}" if r["difference"] == r["difference"] else "-",
+                "difference": (f"{r['difference']:+,.2f}"
+                               if r["difference"] == r["difference"] else "-"),
                 "95% CI": f"{_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}",
                 "": _verdict(r),
             })

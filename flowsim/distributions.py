@@ -9,7 +9,7 @@ deviation, the figures a length-of-stay table gives, rather than their shape par
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, model_validator
@@ -159,7 +159,7 @@ class Uniform(_Dist):
 
 
 class Empirical(_Dist):
-    """Durations drawn from observed values, with optional weights (e.g. a histogram's midpoints)."""
+    """Durations drawn from observed values, with optional weights (e.g. a histogram's midpoints)."""  # noqa: E501
 
     dist: Literal["empirical"]
     values: list[Minutes] = Field(min_length=1)
@@ -199,7 +199,7 @@ def _shorthand(value: Any) -> Any:
 
 Distribution = Annotated[
     Annotated[
-        Union[Fixed, Exponential, Lognormal, Gamma, Erlang, Triangular, Uniform, Empirical],
+        Fixed | Exponential | Lognormal | Gamma | Erlang | Triangular | Uniform | Empirical,
         Field(discriminator="dist"),
     ],
     BeforeValidator(_shorthand),

@@ -23,7 +23,9 @@ for a stage (the clock starts when they begin waiting for it). Arrivals are samp
 from __future__ import annotations
 
 import math
+from collections.abc import Generator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import simpy
@@ -74,6 +76,23 @@ class _Stage:
         "overflow", "delay_share", "delay", "delay_u", "discharge", "milestone", "admits",
         "route_u",
     )
+
+    index: int
+    name: str
+    place: Pool | None
+    staff: Pool | None
+    durations: list[Draws]
+    routes: list[tuple[list[int], list[float]]]
+    patience: Draws | None
+    lwbs_classes: frozenset[int]
+    overflow: int | None
+    delay_share: float
+    delay: Draws | None
+    delay_u: Draws | None
+    discharge: DischargeClock | None
+    milestone: str | None
+    admits: bool
+    route_u: Draws
 
 
 class Model:
@@ -139,7 +158,8 @@ class Model:
                 cum = np.cumsum(list(routing.values())).tolist()
                 st.routes.append((targets, cum))
             lw = spec.leave_without_being_seen
-            st.lwbs_classes = frozenset(self.class_names.index(c) for c in lw.classes) if lw else frozenset()
+            st.lwbs_classes = (frozenset(self.class_names.index(c) for c in lw.classes) if lw
+                               else frozenset())
             st.patience = Draws(self._rng(f"patience.{name}"), lw.patience.sample) if lw else None
             st.overflow = index[spec.overflow] if spec.overflow else None
             dd = spec.delayed_discharge
@@ -150,11 +170,13 @@ class Model:
                                            self._rng(f"discharge.{name}"))
                             if spec.discharge_window else None)
             st.milestone = spec.milestone
-            st.admits = bool(spec.place) and s.places[spec.place].area in ADMITTED_AREAS
+            st.admits = bool(spec.place and s.places[spec.place].area in ADMITTED_AREAS)
             self.stages.append(st)
 
         # Arrivals: every stream sampled for the whole run, then merged in time order.
-        times, streams, classes = [], [], []
+        stream_times: list[np.ndarray] = []
+        streams: list[np.ndarray] = []
+        classes: list[np.ndarray] = []
         self.stream_names = list(s.arrivals)
         self.first_stage: list[int] = []
         self.ed_stream: list[bool] = []
@@ -163,7 +185,7 @@ class Model:
             t = arrival_times(s, arr, self._rng(f"arrivals.{name}"))
             mix = np.array([arr.class_mix.get(c, 0.0) for c in self.class_names])
             cls = self._rng(f"class.{name}").choice(len(mix), size=len(t), p=mix / mix.sum())
-            times.append(t)
+            stream_times.append(t)
             streams.append(np.full(len(t), k, dtype=np.int16))
             classes.append(cls.astype(np.int16))
             first = index[arr.first_stage]
@@ -172,7 +194,7 @@ class Model:
             self.ed_stream.append(arr.handover or (fplace is not None
                                                    and s.places[fplace].area == "ed"))
             self.handover_stream.append(arr.handover)
-        t_all = np.concatenate(times) if times else np.empty(0)
+        t_all = np.concatenate(stream_times) if stream_times else np.empty(0)
         order = np.argsort(t_all, kind="stable")
         self.arrival = t_all[order]
         self.arrival_stream = np.concatenate(streams)[order] if streams else np.empty(0, np.int16)
@@ -196,7 +218,7 @@ class Model:
         self.place_index = {name: i for i, name in enumerate(self.pools)}
 
     # -- processes ----------------------------------------------------------------------------
-    def _arrivals(self):  # type: ignore[no-untyped-def]
+    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
         env = self.env
         process = env.process
         patient = self._patient
@@ -209,13 +231,15 @@ class Model:
                 yield env.timeout(delay)
             process(patient(pid, stream_of[pid], class_of[pid], t))
 
-    def _capacity_plan(self, pool: Pool, times: np.ndarray, caps: np.ndarray):  # type: ignore[no-untyped-def]
+    def _capacity_plan(self, pool: Pool, times: np.ndarray, caps: np.ndarray,
+                       ) -> Generator[simpy.Event, Any, None]:
         env = self.env
-        for t, c in zip(times.tolist(), caps.tolist()):
+        for t, c in zip(times.tolist(), caps.tolist(), strict=True):
             yield env.timeout(t - env._now)
             pool.set_capacity(c)
 
-    def _patient(self, pid: int, stream_k: int, cls: int, arrived: float):  # type: ignore[no-untyped-def]
+    def _patient(self, pid: int, stream_k: int, cls: int, arrived: float,
+                 ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         stages = self.stages
         priority = self.priority[cls]
@@ -228,7 +252,8 @@ class Model:
         while True:
             queued = env._now
             if st.overflow is not None and st.place is not held:
-                while st.overflow is not None and st.place.full:  # type: ignore[union-attr]
+                # A stage with an overflow always names a place (the scenario checks this).
+                while st.overflow is not None and st.place is not None and st.place.full:
                     st = stages[st.overflow]
             if in_ed and st.admits and self.dta[pid] != self.dta[pid]:
                 self.dta[pid] = queued
@@ -279,12 +304,14 @@ class Model:
             if targets:
                 u = st.route_u()
                 nxt = targets[-1]
-                for target, c in zip(targets, cum):
+                for target, c in zip(targets, cum, strict=True):
                     if u < c:
                         nxt = target
                         break
             if nxt < 0:
-                if st.delay is not None and st.delay_u() < st.delay_share:
+                # delay and delay_u are both set (delayed discharges) or both None.
+                if (st.delay is not None and st.delay_u is not None
+                        and st.delay_u() < st.delay_share):
                     extra = st.delay()
                     if extra > 0:
                         delay_start = env._now
@@ -309,7 +336,8 @@ class Model:
             self.ed_departure[pid] = now
         self.left[pid] = now
 
-    def _wait(self, pool: Pool, priority: int, deadline: float | None):  # type: ignore[no-untyped-def]
+    def _wait(self, pool: Pool, priority: int, deadline: float | None,
+              ) -> Generator[simpy.Event, Any, bool]:
         """Queue for ``pool``; give up at ``deadline`` (if any). Returns whether it was granted."""
         request = pool.wait(priority)
         if deadline is None:

@@ -22,7 +22,10 @@ KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "attendances": ("count", "ED attendances leaving the department in the window"),
     "attendances_per_day": ("per day", "ED attendances leaving the department, per day"),
     "four_hour_pct": ("%", "share of ED attendances leaving within 4 hours of arrival"),
-    "twelve_hour_pct": ("%", "share of ED attendances in the department over 12 hours from arrival"),
+    "twelve_hour_pct": (
+        "%",
+        "share of ED attendances in the department over 12 hours from arrival",
+    ),
     "time_in_department_mean": ("minutes", "mean time from arrival to leaving the ED"),
     "time_in_department_median": ("minutes", "median time from arrival to leaving the ED"),
     "time_in_department_p95": ("minutes", "95th percentile of time from arrival to leaving the ED"),
@@ -30,9 +33,19 @@ KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "time_to_clinician_mean": ("minutes", "mean time from arrival to first clinician assessment"),
     "left_without_being_seen_pct": ("%", "share of ED attendances that left before being seen"),
     "admission_pct": ("%", "share of ED attendances admitted (to an assessment unit or ward)"),
-    "dta_wait_mean": ("minutes", "mean time from decision to admit to leaving the ED, admitted patients"),
-    "dta_over_4h_count": ("count", "admitted patients waiting over 4 hours from decision to admit to leaving the ED"),
-    "dta_over_12h_count": ("count", "admitted patients waiting over 12 hours from decision to admit to leaving the ED (trolley waits)"),
+    "dta_wait_mean": (
+        "minutes",
+        "mean time from decision to admit to leaving the ED, admitted patients",
+    ),
+    "dta_over_4h_count": (
+        "count",
+        "admitted patients waiting over 4 hours from decision to admit to leaving the ED",
+    ),
+    "dta_over_12h_count": (
+        "count",
+        "admitted patients waiting over 12 hours from decision to admit to leaving the ED "
+        "(trolley waits)",
+    ),
     "handovers": ("count", "ambulance handovers in the window"),
     "handover_mean": ("minutes", "mean time from ambulance arrival to handover"),
     "handover_over_30_pct": ("%", "share of ambulance handovers taking over 30 minutes"),
@@ -40,15 +53,33 @@ KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
     "arrivals": ("count", "patients arriving in the window, all streams"),
     "in_system_at_end": ("count", "patients still anywhere in the modelled system at the end"),
     "in_department_at_end": ("count", "patients still in the ED at the end"),
-    "delayed_discharge_bed_days": ("bed days", "bed days used by medically fit patients waiting to leave"),
+    "delayed_discharge_bed_days": (
+        "bed days",
+        "bed days used by medically fit patients waiting to leave",
+    ),
     "occupancy_mean.<place>": ("patients", "time-average number of patients in the place"),
-    "occupancy_mean_pct.<place>": ("%", "time-average occupancy as a share of time-average capacity"),
-    "occupancy_ge_92_pct_time.<place>": ("% of time", "share of open time at or above 92% occupancy"),
-    "occupancy_ge_95_pct_time.<place>": ("% of time", "share of open time at or above 95% occupancy"),
-    "occupancy_ge_100_pct_time.<place>": ("% of time", "share of open time full (at or above capacity)"),
+    "occupancy_mean_pct.<place>": (
+        "%",
+        "time-average occupancy as a share of time-average capacity",
+    ),
+    "occupancy_ge_92_pct_time.<place>": (
+        "% of time",
+        "share of open time at or above 92% occupancy",
+    ),
+    "occupancy_ge_95_pct_time.<place>": (
+        "% of time",
+        "share of open time at or above 95% occupancy",
+    ),
+    "occupancy_ge_100_pct_time.<place>": (
+        "% of time",
+        "share of open time full (at or above capacity)",
+    ),
     "queue_mean.<place>": ("patients", "time-average number waiting for the place"),
     "busy_mean_pct.<staff>": ("%", "time-average staff in use as a share of staff on duty"),
-    "wait_mean.<stage>": ("minutes", "mean wait to start the stage (place and staff), visits starting in the window"),
+    "wait_mean.<stage>": (
+        "minutes",
+        "mean wait to start the stage (place and staff), visits starting in the window",
+    ),
 }
 
 

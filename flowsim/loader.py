@@ -30,10 +30,6 @@ that was not read from a file)."""
 MAX_FILE_BYTES = 2_000_000
 
 
-class _Located(dict):  # type: ignore[type-arg]
-    """Plain data plus where each field came from (kept out of the data itself)."""
-
-
 def read_yaml(text: str, filename: str) -> tuple[Any, Marks]:
     """Parse ``text`` into plain data and marks; raise :class:`ScenarioError` on bad YAML."""
     for lineno, raw in enumerate(text.splitlines(), 1):
@@ -177,7 +173,8 @@ def _merge_marks(base: Marks, over: Marks) -> Marks:
     return out
 
 
-def read_scenario_data(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple[dict[str, Any], Marks]:
+def read_scenario_data(path: str | Path, _chain: tuple[Path, ...] = (),
+                       ) -> tuple[dict[str, Any], Marks]:
     """Read a scenario file and its ``extends`` chain into merged data and marks."""
     p = Path(path)
     name = str(path)
@@ -185,8 +182,9 @@ def read_scenario_data(path: str | Path, _chain: tuple[Path, ...] = ()) -> tuple
     try:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ScenarioError([Problem(name, None, None, "",
-                                         f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")])
+            raise ScenarioError([Problem(
+                name, None, None, "",
+                f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")])
         raw = p.read_bytes()
     except FileNotFoundError:
         raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None

@@ -16,7 +16,8 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ def manifest(results: Results, extra: dict[str, object] | None = None) -> dict[s
 
     return {
         "flowsim_version": __version__,
-        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "python": platform.python_version(),
         "numpy": np.__version__,
         "simpy": simpy.__version__,
@@ -92,7 +93,7 @@ def _write_all(results: Results, folder: Path, comparison: pd.DataFrame | None,
                extra: dict[str, object] | None) -> list[str]:
     written: list[str] = []
 
-    def save(name: str, writer: Callable[[Path], None]) -> None:
+    def save(name: str, writer: Callable[[Path], object]) -> None:
         writer(folder / name)
         written.append(name)
 
@@ -108,7 +109,7 @@ def _write_all(results: Results, folder: Path, comparison: pd.DataFrame | None,
         save("patients.parquet", lambda p: results.patients.to_parquet(p, index=False))  # type: ignore[union-attr]
     (folder / "scenarios").mkdir()
     for name, s in results.scenarios.items():
-        save(f"scenarios/{name}.yaml", lambda p, s=s: p.write_text(scenario_yaml(s)))
+        save(f"scenarios/{name}.yaml", partial(Path.write_text, data=scenario_yaml(s)))
     info = manifest(results, extra)
     info["files"] = sorted(written) + ["manifest.json"]
     save("manifest.json", lambda p: p.write_text(json.dumps(info, indent=2) + "\n"))

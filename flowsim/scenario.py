@@ -28,8 +28,8 @@ from pydantic import (
 
 from .distributions import Distribution, Minutes
 
-WEEKDAYS: tuple[str, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 AREAS: tuple[str, ...] = ("ed", "sdec", "assessment", "ward", "other")
 ADMITTED_AREAS: frozenset[str] = frozenset({"assessment", "ward"})
 EXIT = "exit"
@@ -115,7 +115,7 @@ def _mapping_sums_to_one(mix: dict[str, float], what: str) -> dict[str, float]:
 class ArrivalStream(_Frozen):
     """Patients arriving by one route (ambulance, walk-in, GP referral) as a Poisson process whose
     rate follows the day of week, the hour of day and any dated surges. Its patients are ED
-    attendances if they arrive by ambulance (``handover``) or their first stage is in an ED place."""
+    attendances if they arrive by ambulance (``handover``) or their first stage is in an ED place."""  # noqa: E501
 
     per_day: NonNegative = Field(description="mean arrivals per day over an ordinary week")
     hourly_profile: list[NonNegative] = Field(
@@ -407,11 +407,13 @@ def network_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
             elif stage.place is None or s.places.get(stage.place, None) is None:
                 yield at + ("overflow",), "overflow needs the stage to name a place of its own"
             elif s.places[stage.place].unlimited:
-                yield at + ("overflow",), f"place '{stage.place}' is unlimited, so it never overflows"
+                yield at + ("overflow",), (f"place '{stage.place}' is unlimited, "
+                                           "so it never overflows")
         if stage.leave_without_being_seen is not None:
             for i, c in enumerate(stage.leave_without_being_seen.classes):
                 if c not in classes:
-                    yield at + ("leave_without_being_seen", "classes", i), _unknown("class", c, classes)
+                    yield (at + ("leave_without_being_seen", "classes", i),
+                           _unknown("class", c, classes))
 
     if any(True for _ in _reference_problems(s)):
         return  # the graph checks below need every name to resolve

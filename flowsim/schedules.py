@@ -9,10 +9,19 @@ simulation runs.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
 import numpy as np
 
-from .scenario import WEEKDAYS, ArrivalStream, CapacityChange, DischargeWindow, Place, Scenario, Staff
+from .scenario import (
+    WEEKDAYS,
+    ArrivalStream,
+    CapacityChange,
+    DischargeWindow,
+    Place,
+    Scenario,
+    Staff,
+)
 
 DAY = 1440.0
 WEEK = 7 * 1440
@@ -51,7 +60,8 @@ def hourly_rates(scenario: Scenario, stream: ArrivalStream) -> np.ndarray:
     return (per_day[:, None] * hours[None, :] / DAY).ravel()
 
 
-def arrival_times(scenario: Scenario, stream: ArrivalStream, rng: np.random.Generator) -> np.ndarray:
+def arrival_times(scenario: Scenario, stream: ArrivalStream,
+                  rng: np.random.Generator) -> np.ndarray:
     """Arrival times in ``[0, horizon)`` of a non-stationary Poisson process, by exact thinning.
 
     Candidates come from a homogeneous process at the peak rate (a Poisson count, placed uniformly,
@@ -75,7 +85,7 @@ def _weekly_minutes(values_per_hour_by_day: np.ndarray) -> np.ndarray:
     return np.repeat(values_per_hour_by_day.ravel(), 60)
 
 
-def _spans(start_h: float, end_h: float, days: list[str]) -> list[tuple[int, int]]:
+def _spans(start_h: float, end_h: float, days: Sequence[str]) -> list[tuple[int, int]]:
     """Minute-of-week spans for a daily span that may run past midnight (and past Sunday)."""
     out = []
     for day in days:
@@ -112,10 +122,10 @@ def weekly_place(place: Place) -> np.ndarray:
     if place.unlimited:
         return np.full(WEEK, np.inf)
     if place.open_hours is None:
-        return np.full(WEEK, float(place.capacity))  # type: ignore[arg-type]
+        return np.full(WEEK, float(place.capacity))
     mask = np.zeros(WEEK)
     _add_spans(mask, _spans(place.open_hours.start, place.open_hours.end, place.open_hours.days), 1)
-    return np.minimum(mask, 1) * float(place.capacity)  # type: ignore[arg-type]
+    return np.minimum(mask, 1) * float(place.capacity)
 
 
 def capacity_steps(scenario: Scenario, weekly: np.ndarray,

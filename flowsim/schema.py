@@ -51,7 +51,8 @@ def _patch(node: Any) -> Any:
         desc = node.get("description")
         if desc == DURATION_HINT and node.get("type") == "number":
             return dict(_DURATION)
-        if isinstance(desc, str) and desc.startswith("a clock time") and node.get("type") == "number":
+        if (isinstance(desc, str) and desc.startswith("a clock time")
+                and node.get("type") == "number"):
             return {**_CLOCK, "description": desc}
         out = {k: _patch(v) for k, v in node.items()}
         disc = out.get("discriminator")

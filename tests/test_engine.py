@@ -636,4 +636,5 @@ def test_a_patient_held_in_one_place_overflowing_into_a_cycle_is_refused() -> No
             "stages": {"one": {"place": "p", "duration": "1h", "next": {"two": 1}},
                        "two": {"place": "q", "duration": "1h", "overflow": "three",
                                "next": {"one": 0.5, "exit": 0.5}},
-                       "three": {"place": "r", "duration": "1h", "next": {"one": 0.5, "exit": 0.5}}}})
+                       "three": {"place": "r", "duration": "1h",
+                                 "next": {"one": 0.5, "exit": 0.5}}}})

@@ -288,7 +288,7 @@ def test_discharge_hours_follow_the_window_whatever_the_ready_time() -> None:
     hod = ((leave % 1440) // 60).astype(int)
     share = np.bincount(hod, minlength=24)[9:12] / len(hod)
     # Binomial standard errors; 4 of them each side.
-    for got, want in zip(share, (0.25, 0.5, 0.25)):
+    for got, want in zip(share, (0.25, 0.5, 0.25), strict=True):
         assert abs(got - want) < 4 * np.sqrt(want * (1 - want) / len(hod))
     # Ready at 13:00 on a Monday: gone on Tuesday morning.
     next_day = np.array([clock.leave_time(13 * 60.0) for _ in range(500)])
