@@ -30,12 +30,28 @@ from typing import Any
 import numpy as np
 import simpy
 
+from .errors import FlowsimError
 from .resources import UNLIMITED, Pool
 from .scenario import ADMITTED_AREAS, EXIT, Scenario
 from .schedules import DischargeClock, arrival_times, place_capacity, staff_capacity
 from .streams import Draws, stream, uniforms
 
 NAN = math.nan
+MAX_MOVES_AT_ONE_TIME = 1000
+"""Stage moves one patient may make without the clock moving before the run is stopped."""
+
+
+class ZeroTimeLoop(FlowsimError):
+    """A patient keeps moving between stages without time passing (e.g. zero-length stages that
+    route or overflow into each other while every place they could wait for is full)."""
+
+    @classmethod
+    def at(cls, stage: str, time: float) -> ZeroTimeLoop:
+        # SimPy re-raises a process's exception as type(e)(*e.args): keep one message argument.
+        return cls(
+            f"a patient moved between stages more than {MAX_MOVES_AT_ONE_TIME} times at minute "
+            f"{time:g} without time passing (last at stage '{stage}'): zero-length stages route "
+            "or overflow into each other; give one of them a duration or a place to wait for")
 
 
 @dataclass
@@ -249,8 +265,15 @@ class Model:
         place_area = self.place_area
         visits = self.visits
         st = stages[self.first_stage[stream_k]]
+        last_time, moves = -1.0, 0
         while True:
             queued = env._now
+            if queued == last_time:
+                moves += 1
+                if moves > MAX_MOVES_AT_ONE_TIME:
+                    raise ZeroTimeLoop.at(st.name, queued)
+            else:
+                last_time, moves = queued, 0
             if st.overflow is not None and st.place is not held:
                 # A stage with an overflow always names a place (the scenario checks this).
                 while st.overflow is not None and st.place is not None and st.place.full:

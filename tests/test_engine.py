@@ -638,3 +638,23 @@ def test_a_patient_held_in_one_place_overflowing_into_a_cycle_is_refused() -> No
                                "next": {"one": 0.5, "exit": 0.5}},
                        "three": {"place": "r", "duration": "1h",
                                  "next": {"one": 0.5, "exit": 0.5}}}})
+
+
+def test_a_zero_time_loop_is_stopped_with_a_clear_error() -> None:
+    # 'wait_here' overflows to 'bounce' when the one bed is full; 'bounce' keeps the patient in
+    # the foyer they already hold and, taking no time, sends them straight back: without a
+    # guard the simulation would spin forever at one instant.
+    import pytest
+
+    from flowsim import load_scenario
+    from flowsim.engine import ZeroTimeLoop, simulate
+
+    s = load_scenario({
+        "name": "spin", "run": {"warmup": 0, "length": "1d"}, "classes": {"A": {}},
+        "arrivals": {"a": {"per_day": 20, "class_mix": {"A": 1}, "first_stage": "arrive"}},
+        "places": {"foyer": {"capacity": 50}, "bed": {"capacity": 1}},
+        "stages": {"arrive": {"place": "foyer", "duration": 0, "next": {"wait_here": 1}},
+                   "wait_here": {"place": "bed", "duration": "10h", "overflow": "bounce"},
+                   "bounce": {"place": "foyer", "duration": 0, "next": {"wait_here": 1}}}})
+    with pytest.raises(ZeroTimeLoop, match="without time passing"):
+        simulate(s)
