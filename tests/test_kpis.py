@@ -1,0 +1,102 @@
+"""KPIs from records written by hand, so every definition is checked against arithmetic."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import yaml
+
+from flowsim import load_scenario
+from flowsim.engine import Records
+from flowsim.kpis import compute_kpis, hourly_series, kpi_definition, step_area
+
+from .conftest import TINY
+
+NAN = math.nan
+
+
+def test_step_area_integrates_a_step_function() -> None:
+    t = np.array([0.0, 10.0, 10.0, 30.0])
+    v = np.array([0.0, 2.0, 3.0, 1.0])   # 0 until 10, then 3 (the later value at 10), 1 from 30
+    at = np.array([0.0, 5.0, 10.0, 20.0, 30.0, 40.0])
+    assert step_area(t, v, at).tolist() == [0.0, 0.0, 0.0, 30.0, 60.0, 70.0]
+
+
+def test_kpi_definitions_cover_per_place_names() -> None:
+    assert kpi_definition("four_hour_pct")[0] == "%"
+    assert kpi_definition("occupancy_mean_pct.wards")[0] == "%"
+    assert kpi_definition("wait_mean.triage")[0] == "minutes"
+
+
+def _records(**arrays: np.ndarray) -> Records:
+    data = yaml.safe_load(TINY)
+    data["run"] = {"warmup": "1d", "length": "1d"}
+    s = load_scenario(data)
+    n = len(arrays["arrival"])
+    nan = np.full(n, NAN)
+    day = 1440.0
+    pools = {
+        "cubicles": {"kind": np.array("place"), "time": np.array([0.0, day, day + 720]),
+                     "in_use": np.array([0, 6, 3]), "waiting": np.array([0, 2, 0]),
+                     "cap_time": np.array([0.0]), "cap_value": np.array([6.0])},
+        "ward": {"kind": np.array("place"), "time": np.array([0.0]), "in_use": np.array([0]),
+                 "waiting": np.array([0]), "cap_time": np.array([0.0]),
+                 "cap_value": np.array([12.0])},
+        "doctor": {"kind": np.array("staff"), "time": np.array([0.0, day]),
+                   "in_use": np.array([0, 1]), "waiting": np.array([0, 0]),
+                   "cap_time": np.array([0.0]), "cap_value": np.array([2.0])},
+    }
+    base = dict(
+        scenario=s, replication=0, horizon=2 * day, stream=np.zeros(n, np.int16),
+        patient_class=np.zeros(n, np.int16), ed_attendance=np.ones(n, bool),
+        ed_departure=nan.copy(), decision_to_admit=nan.copy(), triage=nan.copy(),
+        clinician=nan.copy(), handover=nan.copy(), left=nan.copy(),
+        left_without_being_seen=np.zeros(n, bool), stage_wait_sum=np.array([30.0, 0.0]),
+        stage_wait_count=np.array([3, 0]), delayed_minutes=720.0, pools=pools)
+    base.update(arrays)
+    return Records(**base)
+
+
+def test_ed_measures_count_attendances_by_departure_in_the_window() -> None:
+    day = 1440.0
+    rec = _records(
+        # arrived in warm-up, left in window after 5h; two within 4h; one over 12h; one still in
+        arrival=np.array([day - 60, day + 10, day + 20, day + 30, day + 600]),
+        ed_departure=np.array([day + 240, day + 100, day + 250, day + 800, NAN]),
+        left=np.array([day + 240, day + 100, NAN, day + 800, NAN]),
+        decision_to_admit=np.array([NAN, NAN, day + 200, day + 40, NAN]),
+        clinician=np.array([day, day + 40, day + 60, NAN, NAN]),
+        left_without_being_seen=np.array([False, False, False, True, False]),
+    )
+    k = compute_kpis(rec)
+    tid = np.array([300.0, 90.0, 230.0, 770.0])
+    assert k["attendances"] == 4
+    assert k["four_hour_pct"] == pytest.approx(50.0)
+    assert k["twelve_hour_pct"] == pytest.approx(25.0)
+    assert k["time_in_department_mean"] == pytest.approx(tid.mean())
+    assert k["time_in_department_median"] == pytest.approx(np.median(tid))
+    assert k["time_to_clinician_mean"] == pytest.approx(np.mean([60.0, 30.0, 40.0]))
+    assert k["left_without_being_seen_pct"] == pytest.approx(25.0)
+    assert k["admission_pct"] == pytest.approx(50.0)
+    assert k["dta_wait_mean"] == pytest.approx(np.mean([50.0, 760.0]))
+    assert k["dta_over_4h_count"] == 1 and k["dta_over_12h_count"] == 1
+    assert k["in_system_at_end"] == 2 and k["in_department_at_end"] == 1
+    assert k["delayed_discharge_bed_days"] == 0.5
+    assert k["wait_mean.assess"] == 10.0 and math.isnan(k["wait_mean.ward"])
+
+
+def test_occupancy_measures_are_time_weighted_over_the_window() -> None:
+    rec = _records(arrival=np.array([10.0]))
+    k = compute_kpis(rec)
+    # Window is day 2: 6 in use for 12 h, then 3 for 12 h, of 6 cubicles.
+    assert k["occupancy_mean.cubicles"] == pytest.approx(4.5)
+    assert k["occupancy_mean_pct.cubicles"] == pytest.approx(75.0)
+    assert k["occupancy_ge_95_pct_time.cubicles"] == pytest.approx(50.0)
+    assert k["occupancy_ge_100_pct_time.cubicles"] == pytest.approx(50.0)
+    assert k["queue_mean.cubicles"] == pytest.approx(1.0)
+    assert k["busy_mean_pct.doctor"] == pytest.approx(50.0)
+    series = hourly_series(rec)
+    cub = series.occupancy[series.place == "cubicles"]
+    assert len(cub) == 24 and cub[:12].tolist() == [6.0] * 12 and cub[12:].tolist() == [3.0] * 12
