@@ -9,6 +9,7 @@ deviation, the figures a length-of-stay table gives, rather than their shape par
 from __future__ import annotations
 
 import math
+from abc import ABC, abstractmethod
 from typing import Annotated, Any, Literal
 
 import numpy as np
@@ -25,15 +26,16 @@ Minutes = Annotated[
 """A duration in minutes, read from ``45min`` / ``4h`` / ``7d`` or a bare number of minutes."""
 
 
-class _Dist(BaseModel):
+class _Dist(BaseModel, ABC):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def expected(self) -> float:  # pragma: no cover - every subclass overrides
+    @abstractmethod
+    def expected(self) -> float:
         """The distribution's mean, in minutes."""
-        raise NotImplementedError
 
-    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        """``n`` independent durations in minutes, drawn from ``rng``."""
 
 
 class Fixed(_Dist):
