@@ -69,9 +69,6 @@ def main() -> None:
         return
     table = comparison[comparison["kpi"].isin(HEADLINE)].copy()
     table["unit"] = [kpi_definition(k)[0] for k in table["kpi"]]
-    table["verdict"] = [
-        "no clear difference" if lo <= 0 <= hi else ("higher" if lo > 0 else "lower")
-        for lo, hi in zip(table["ci_low"], table["ci_high"], strict=True)]
     st.subheader("Change minus baseline (paired, 95% CI)")
     st.dataframe(table, hide_index=True, use_container_width=True)
     st.subheader("4-hour performance by replication")

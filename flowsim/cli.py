@@ -292,15 +292,6 @@ def _print_summary(results: Results, out: TextIO) -> None:
     print(df.to_string(), file=out)
 
 
-def _verdict(row: pd.Series) -> str:
-    lo, hi = row["ci_low"], row["ci_high"]
-    if lo != lo or hi != hi:
-        return ""
-    if lo <= 0 <= hi:
-        return "no clear difference"
-    return "higher" if lo > 0 else "lower"
-
-
 def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
     keep = (comparison["kpi"].isin(HEADLINE)
             | comparison["kpi"].str.startswith("occupancy_mean_pct."))
@@ -316,7 +307,7 @@ def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
                 "difference": (f"{r['difference']:+,.2f}"
                                if r["difference"] == r["difference"] else "-"),
                 "95% CI": f"{_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}",
-                "": _verdict(r),
+                "": r["verdict"],
             })
         print(pd.DataFrame(rows).to_string(index=False), file=out)
 

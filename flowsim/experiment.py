@@ -18,7 +18,7 @@ import pandas as pd
 
 from .engine import simulate
 from .errors import FlowsimError
-from .kpis import compute_kpis, hourly_series
+from .kpis import compute_kpis, hourly_series, verdict
 from .scenario import Scenario
 from .stats import paired_differences, summarise
 
@@ -84,9 +84,13 @@ class Results:
         return summarise(self.kpis)
 
     def compare(self, baseline: str | None = None) -> pd.DataFrame:
-        """Paired differences (scenario minus baseline, replication by replication) with 95% CIs."""
+        """Paired differences (scenario minus baseline, replication by replication) with 95% CIs
+        and a verdict: better, worse, or no clear difference (see :func:`flowsim.kpis.verdict`)."""
         base = baseline if baseline is not None else next(iter(self.scenarios))
-        return paired_differences(self.kpis, base)
+        table = paired_differences(self.kpis, base)
+        table["verdict"] = [verdict(k, lo, hi) for k, lo, hi in
+                            zip(table["kpi"], table["ci_low"], table["ci_high"], strict=True)]
+        return table
 
     def hour_of_week(self) -> pd.DataFrame:
         """Occupancy and queue per place averaged by hour of the week (0 = Monday 00:00)."""

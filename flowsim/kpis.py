@@ -94,6 +94,38 @@ def kpi_definition(kpi: str) -> tuple[str, str]:
     return ("", "")
 
 
+_HIGHER_IS_BETTER = frozenset({"four_hour_pct"})
+_NEITHER = frozenset({
+    "attendances", "attendances_per_day", "arrivals", "handovers", "admission_pct",
+    "in_system_at_end", "occupancy_mean", "occupancy_mean_pct", "busy_mean_pct",
+})
+
+
+def better_direction(kpi: str) -> int:
+    """+1 if a higher value is better for patients, -1 if lower is better, 0 if neither (volumes,
+    occupancy and staff use, where the right level depends on the question)."""
+    head = kpi.partition(".")[0]
+    if kpi in _HIGHER_IS_BETTER:
+        return 1
+    if kpi in _NEITHER or head in _NEITHER:
+        return 0
+    return -1
+
+
+def verdict(kpi: str, ci_low: float, ci_high: float) -> str:
+    """'better', 'worse' or 'no clear difference' (the 95% CI of the change crosses zero); for
+    KPIs with no better direction, 'higher' or 'lower'. Empty when there is no interval."""
+    if ci_low != ci_low or ci_high != ci_high:
+        return ""
+    if ci_low <= 0 <= ci_high:
+        return "no clear difference"
+    up = ci_low > 0
+    direction = better_direction(kpi)
+    if direction == 0:
+        return "higher" if up else "lower"
+    return "better" if up == (direction > 0) else "worse"
+
+
 def step_area(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Integral from 0 to each of ``at`` of the step function that takes ``values[i]`` from
     ``times[i]`` (non-decreasing, starting at 0) until the next change."""

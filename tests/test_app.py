@@ -28,4 +28,4 @@ def test_run_of_baseline_and_a_change_shows_the_comparison() -> None:
     assert not at.exception
     table = at.dataframe[0].value
     assert "four_hour_pct" in set(table["kpi"])
-    assert set(table["verdict"]) <= {"higher", "lower", "no clear difference"}
+    assert set(table["verdict"]) <= {"better", "worse", "higher", "lower", "no clear difference"}

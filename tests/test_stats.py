@@ -70,3 +70,16 @@ def test_paired_difference_uses_replication_by_replication_differences() -> None
 def test_paired_differences_need_the_baseline() -> None:
     with pytest.raises(KeyError, match="baseline scenario 'nope'"):
         paired_differences(_kpis([("a", 0, "k", 1.0)]), "nope")
+
+
+def test_verdicts_know_which_way_is_better() -> None:
+    from flowsim.kpis import verdict
+
+    assert verdict("four_hour_pct", 0.5, 2.0) == "better"
+    assert verdict("four_hour_pct", -2.0, -0.5) == "worse"
+    assert verdict("dta_over_12h_count", -9.0, -1.0) == "better"
+    assert verdict("wait_mean.triage", 1.0, 3.0) == "worse"
+    assert verdict("time_in_department_mean", -1.0, 2.0) == "no clear difference"
+    assert verdict("occupancy_mean_pct.wards", -3.0, -1.0) == "lower"
+    assert verdict("attendances_per_day", 1.0, 2.0) == "higher"
+    assert verdict("four_hour_pct", float("nan"), float("nan")) == ""
