@@ -86,6 +86,18 @@ class Records:
     events: int = 0  # SimPy events scheduled in the run (a cost measure for benchmarks)
 
 
+def _wait_options(chain: list[_Stage], held: Pool | None) -> list[_Stage]:
+    """The stages of an overflow chain whose places a patient can wait for: one per place, not
+    the place they are already in."""
+    seen: set[int] = set()
+    out = []
+    for stage in chain:
+        if stage.place is not None and stage.place is not held and id(stage.place) not in seen:
+            seen.add(id(stage.place))
+            out.append(stage)
+    return out
+
+
 class _Stage:
     __slots__ = (
         "index", "name", "place", "staff", "durations", "routes", "patience", "lwbs_classes",
@@ -274,12 +286,14 @@ class Model:
                     raise ZeroTimeLoop.at(st.name, queued)
             else:
                 last_time, moves = queued, 0
+            chain = None
             if st.overflow is not None and st.place is not held:
-                # A stage with an overflow always names a place (the scenario checks this).
+                # Take the first place along the overflow chain that is free; if all are full,
+                # wait for whichever frees first. (A stage with an overflow names a place.)
+                chain = [st]
                 while st.overflow is not None and st.place is not None and st.place.full:
                     st = stages[st.overflow]
-            if in_ed and st.admits and self.dta[pid] != self.dta[pid]:
-                self.dta[pid] = queued
+                    chain.append(st)
             deadline = None
             if st.patience is not None and cls in st.lwbs_classes:
                 deadline = queued + st.patience()
@@ -288,10 +302,24 @@ class Model:
             place = st.place
             if place is not None and place is not held:
                 if not place.try_acquire():
-                    granted = yield from self._wait(place, priority, deadline)
-                    if not granted:
-                        self._leave_unseen(pid, held, in_ed)
-                        return
+                    options = _wait_options(chain, held) if chain else [st]
+                    if len(options) > 1:
+                        got = yield from self._wait_any(options, priority, deadline)
+                        if got is None:
+                            self._leave_unseen(pid, held, in_ed)
+                            return
+                        st = got
+                        place = st.place
+                        assert place is not None
+                        if visits is not None:
+                            self.open_visits[pid] = (st.index, held, queued, NAN)
+                    else:
+                        granted = yield from self._wait(place, priority, deadline)
+                        if not granted:
+                            self._leave_unseen(pid, held, in_ed)
+                            return
+                if in_ed and st.admits and self.dta[pid] != self.dta[pid]:
+                    self.dta[pid] = queued  # the decision to admit was made when routed here
                 if held is not None:
                     held.release()
                 held = place
@@ -371,6 +399,25 @@ class Model:
             return True
         pool.cancel(request)
         return False
+
+    def _wait_any(self, options: list[_Stage], priority: int, deadline: float | None,
+                  ) -> Generator[simpy.Event, Any, _Stage | None]:
+        """Queue for the places of several stages at once; keep the first granted (the earlier
+        in ``options`` if two come at the same moment) and withdraw the rest. Returns the stage
+        whose place was granted, or None if the patient gave up at ``deadline``."""
+        pools = [o.place for o in options]
+        requests = [p.wait(priority) for p in pools]  # type: ignore[union-attr]
+        events: list[simpy.Event] = list(requests)
+        if deadline is not None:
+            events.append(self.env.timeout(max(deadline - self.env._now, 0.0)))
+        yield self.env.any_of(events)
+        chosen = None
+        for option, pool, request in zip(options, pools, requests, strict=True):
+            if chosen is None and request.triggered:
+                chosen = option
+            else:
+                pool.cancel(request)  # type: ignore[union-attr]
+        return chosen
 
     def _leave_unseen(self, pid: int, held: Pool | None, in_ed: bool) -> None:
         now = self.env._now

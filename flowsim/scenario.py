@@ -305,7 +305,8 @@ class Stage(_Frozen):
     overflow: Name | None = Field(
         default=None,
         description="a stage to use instead when this stage's place is full on arrival "
-        "(outlier ward, another site)",
+        "(outlier ward, another site); if that is full too, the patient waits for whichever "
+        "place along the chain frees first",
     )
     leave_without_being_seen: LeaveWithoutBeingSeen | None = None
     delayed_discharge: DelayedDischarge | None = None

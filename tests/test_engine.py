@@ -658,3 +658,31 @@ def test_a_zero_time_loop_is_stopped_with_a_clear_error() -> None:
                    "bounce": {"place": "foyer", "duration": 0, "next": {"wait_here": 1}}}})
     with pytest.raises(ZeroTimeLoop, match="without time passing"):
         simulate(s)
+
+
+def test_when_every_place_of_an_overflow_chain_is_full_the_first_to_free_is_taken() -> None:
+    # Offered load 40/day x 3 h = 5 beds of work for 3 main + 2 outlier beds, so both fill and
+    # patients queue. A patient waits for both at once: at no moment may one place have a free
+    # bed while someone is queued for the other (waiting for the last place alone breaks this).
+    from flowsim.kpis import _value_at
+
+    s = scenario(one_stage(
+        run={"warmup": 0, "length": 20 * DAY},
+        arrivals={"s": {"per_day": 40, "class_mix": {"a": 1.0}, "first_stage": "main"}},
+        places={"main_beds": {"capacity": 3, "area": "ward", "queue": "first_come"},
+                "outlier_beds": {"capacity": 2, "area": "ward", "queue": "first_come"}},
+        stages={"main": {"place": "main_beds", "overflow": "outlier",
+                         "duration": {"dist": "exponential", "mean": "3h"}},
+                "outlier": {"place": "outlier_beds",
+                            "duration": {"dist": "exponential", "mean": "3h"}}}))
+    rec = simulate(s, 0, SEED, record_visits=True)
+    main, out = rec.pools["main_beds"], rec.pools["outlier_beds"]
+    times = np.union1d(main["time"], out["time"])  # state after everything at each instant
+    main_used, main_wait = (_value_at(main["time"], main[k], times) for k in ("in_use", "waiting"))
+    out_used, out_wait = (_value_at(out["time"], out[k], times) for k in ("in_use", "waiting"))
+    assert (out_wait > 0).sum() > 100  # queues really formed
+    assert np.all(main_wait == out_wait)  # every waiter waits for both
+    assert np.all((main_wait == 0) | ((main_used == 3) & (out_used == 2)))
+    # Each patient is seen once, in one place or the other.
+    seen = np.concatenate([visits(rec, "main")["patient"], visits(rec, "outlier")["patient"]])
+    assert len(seen) == len(set(seen.tolist()))
