@@ -8,7 +8,8 @@ Each patient is a SimPy process that walks the stages. At each stage the patient
 
 1. asks for the stage's place unless already in it, keeping the place they are in until the new one
    is granted (blocking: this is how exit block and ambulance handover delays arise); a stage with
-   ``overflow`` sends the patient to its overflow stage instead when its place is full;
+   ``overflow`` sends the patient to its overflow stage instead when its place is full, and
+   when every place along that chain is full the patient waits for whichever frees first;
 2. asks for one of the stage's staff, if any, and holds them for the stage's duration;
 3. is routed to the next stage, or leaves; a patient leaving from a stage with delayed discharges
    or a discharge window first stays in their place until the delay has passed and the window
