@@ -241,8 +241,8 @@ class Model:
         self.wait_count = [0] * len(self.stages)
         self.delayed_minutes = 0.0
         self.delays_running: dict[int, float] = {}
-        self.open_visits: dict[int, tuple[int, Pool | None, float, float]] = {}
-        self.visits: list[tuple[int, int, int, float, float, float]] | None = (
+        self.open_visits: dict[int, tuple[int, Pool | None, float, float, float]] = {}
+        self.visits: list[tuple[int, int, int, float, float, float, float]] | None = (
             [] if self.record_visits else None)
         self.place_index = {name: i for i, name in enumerate(self.pools)}
 
@@ -275,6 +275,7 @@ class Model:
         warmup = self.warmup
         in_ed = self.ed_stream[stream_k]
         held: Pool | None = None
+        entered = NAN  # when the patient was granted the place they hold
         place_area = self.place_area
         visits = self.visits
         st = stages[self.first_stage[stream_k]]
@@ -299,7 +300,7 @@ class Model:
             if st.patience is not None and cls in st.lwbs_classes:
                 deadline = queued + st.patience()
             if visits is not None:
-                self.open_visits[pid] = (st.index, held, queued, NAN)
+                self.open_visits[pid] = (st.index, held, entered, queued, NAN)
             place = st.place
             if place is not None and place is not held:
                 if not place.try_acquire():
@@ -313,7 +314,7 @@ class Model:
                         place = st.place
                         assert place is not None
                         if visits is not None:
-                            self.open_visits[pid] = (st.index, held, queued, NAN)
+                            self.open_visits[pid] = (st.index, held, entered, queued, NAN)
                     else:
                         granted = yield from self._wait(place, priority, deadline)
                         if not granted:
@@ -324,6 +325,7 @@ class Model:
                 if held is not None:
                     held.release()
                 held = place
+                entered = env._now
                 if in_ed and place_area[place.name] != "ed":
                     in_ed = False
                     self.ed_departure[pid] = env._now
@@ -335,7 +337,7 @@ class Model:
                     return
             started = env._now
             if visits is not None:
-                self.open_visits[pid] = (st.index, held, queued, started)
+                self.open_visits[pid] = (st.index, held, entered, queued, started)
             if started >= warmup:
                 self.wait_sum[st.index] += started - queued
                 self.wait_count[st.index] += 1
@@ -377,7 +379,7 @@ class Model:
                         yield env.timeout(leave_at - env._now)
             if visits is not None:
                 visits.append((pid, st.index, -1 if held is None else self.place_index[held.name],
-                               queued, started, env._now))
+                               entered, queued, started, env._now))
             if nxt < 0:
                 break
             st = stages[nxt]
@@ -459,8 +461,8 @@ class Model:
         if self.visits is not None:
             open_visits = self._visit_arrays([
                 (pid, stage, -1 if held is None else self.place_index[held.name],
-                 queued, started, NAN)
-                for pid, (stage, held, queued, started) in self.open_visits.items()
+                 entered, queued, started, NAN)
+                for pid, (stage, held, entered, queued, started) in self.open_visits.items()
                 if self.left[pid] != self.left[pid]])
             visits = self._visit_arrays(self.visits)
 
@@ -492,15 +494,17 @@ class Model:
         )
 
     @staticmethod
-    def _visit_arrays(v: list[tuple[int, int, int, float, float, float]]) -> dict[str, np.ndarray]:
+    def _visit_arrays(v: list[tuple[int, int, int, float, float, float, float]],
+                      ) -> dict[str, np.ndarray]:
         f = np.asarray
         return {
             "patient": f([x[0] for x in v], dtype=np.int64),
             "stage": f([x[1] for x in v], dtype=np.int32),
             "place": f([x[2] for x in v], dtype=np.int32),
-            "queued": f([x[3] for x in v], dtype=float),
-            "started": f([x[4] for x in v], dtype=float),
-            "ended": f([x[5] for x in v], dtype=float),
+            "entered": f([x[3] for x in v], dtype=float),
+            "queued": f([x[4] for x in v], dtype=float),
+            "started": f([x[5] for x in v], dtype=float),
+            "ended": f([x[6] for x in v], dtype=float),
         }
 
 
