@@ -308,7 +308,7 @@ class Model:
                     if len(options) > 1:
                         got = yield from self._wait_any(options, priority, deadline)
                         if got is None:
-                            self._leave_unseen(pid, held, in_ed)
+                            self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
                             return
                         st = got
                         place = st.place
@@ -318,7 +318,7 @@ class Model:
                     else:
                         granted = yield from self._wait(place, priority, deadline)
                         if not granted:
-                            self._leave_unseen(pid, held, in_ed)
+                            self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
                             return
                 if in_ed and st.admits and self.dta[pid] != self.dta[pid]:
                     self.dta[pid] = queued  # the decision to admit was made when routed here
@@ -333,7 +333,7 @@ class Model:
             if staff is not None and not staff.try_acquire():
                 granted = yield from self._wait(staff, priority, deadline)
                 if not granted:
-                    self._leave_unseen(pid, held, in_ed)
+                    self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
                     return
             started = env._now
             if visits is not None:
@@ -422,8 +422,13 @@ class Model:
                 pool.cancel(request)  # type: ignore[union-attr]
         return chosen
 
-    def _leave_unseen(self, pid: int, held: Pool | None, in_ed: bool) -> None:
+    def _leave_unseen(self, pid: int, held: Pool | None, in_ed: bool, stage: int,
+                      entered: float, queued: float) -> None:
         now = self.env._now
+        if self.visits is not None:
+            # The visit they gave up on: never started, ended when they left.
+            self.visits.append((pid, stage, -1 if held is None else self.place_index[held.name],
+                                entered, queued, NAN, now))
         if held is not None:
             held.release()
         self.lwbs[pid] = True

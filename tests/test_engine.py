@@ -364,7 +364,13 @@ def test_only_listed_classes_leave_without_being_seen(bottleneck: str) -> None:
     # They leave exactly when their patience (1 h from joining the queue) runs out, unseen.
     assert same(rec.left[lwbs] - rec.arrival[lwbs], 60.0)
     assert np.all(np.isnan(rec.clinician[lwbs]))
-    assert not set(np.flatnonzero(lwbs)) & set(visits(rec, "see")["patient"])
+    # The visit they gave up on is in the visit table: never started, ended when they left
+    # (it was missing, so their time waiting in a place could not be rebuilt from the table).
+    v = visits(rec, "see")
+    gave_up = np.isin(v["patient"], np.flatnonzero(lwbs))
+    assert sorted(v["patient"][gave_up]) == sorted(np.flatnonzero(lwbs))
+    assert np.isnan(v["started"][gave_up]).all() and not np.isnan(v["started"][~gave_up]).any()
+    assert same(v["ended"][gave_up], rec.left[v["patient"][gave_up]])
     # Majors are never turned away, so some of them wait far longer than an hour.
     seen = ~np.isnan(rec.clinician) & ~minor
     assert (rec.clinician[seen] - rec.arrival[seen]).max() > 120
