@@ -326,6 +326,8 @@ class Model:
                     held.release()
                 held = place
                 entered = env._now
+                if visits is not None:  # in their new place, perhaps waiting for staff
+                    self.open_visits[pid] = (st.index, held, entered, queued, NAN)
                 if in_ed and place_area[place.name] != "ed":
                     in_ed = False
                     self.ed_departure[pid] = env._now

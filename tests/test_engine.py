@@ -734,3 +734,29 @@ def test_place_stays_from_the_visit_table_reproduce_occupancy_exactly() -> None:
             out = w1 if np.isnan(out) else out
             total += max(0.0, min(out, w1) - max(enter_here[0], w0))
         assert total / (w1 - w0) == pytest.approx(k[f"occupancy_mean.{name}"], abs=1e-9)
+
+
+def test_open_visits_name_the_place_granted_while_waiting_for_staff() -> None:
+    """A patient granted a cubicle but still waiting for a doctor at the end of the run is in
+    the cubicle: their open visit must say so (it named the place they had left)."""
+    scenario = load_scenario({
+        "name": "open_visits",
+        "run": {"warmup": 0, "length": 600},
+        "classes": {"a": {}},
+        "arrivals": {"in": {"per_day": 400, "class_mix": {"a": 1}, "first_stage": "wait"}},
+        "places": {"waiting": {"capacity": "unlimited"}, "cubicles": {"capacity": 4}},
+        "staff": {"doctor": {"count": 1}},
+        "stages": {
+            "wait": {"place": "waiting", "duration": 0, "next": {"see": 1}},
+            "see": {"place": "cubicles", "staff": "doctor", "duration": 30},
+        },
+    })
+    rec = simulate(scenario, 0, seed=5, record_visits=True)
+    assert rec.open_visits is not None
+    cubicles = list(scenario.places).index("cubicles")
+    in_cubicle = rec.open_visits["place"] == cubicles
+    assert int(in_cubicle.sum()) == rec.pools["cubicles"]["in_use"][-1] == 4
+    waiting_for_doctor = in_cubicle & np.isnan(rec.open_visits["started"])
+    assert waiting_for_doctor.sum() == 3  # one is with the doctor
+    assert (rec.open_visits["entered"][in_cubicle]
+            >= rec.open_visits["queued"][in_cubicle]).all()
