@@ -81,7 +81,7 @@ def test_traffic_equations() -> None:
 # -- the case files ---------------------------------------------------------------------------
 def test_every_case_is_an_ordinary_scenario_file(capsys: pytest.CaptureFixture[str]) -> None:
     files = case_files()
-    assert len(files) >= 17
+    assert len(files) >= 18
     kinds = {case_spec(f)["kind"] for f in files}
     assert kinds == {"mmc", "loss", "mg1", "jackson", "priority", "arrivals", "deterministic",
                      "ciw"}

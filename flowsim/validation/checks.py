@@ -16,9 +16,11 @@ import numpy as np
 from ..stats import mean_ci
 
 CHECK_CONFIDENCE = 0.999
-"""Level of each check's pass interval. With about 60 statistical checks, the chance that a
-correct engine fails any of them is at most 60 x 0.1% = 6% (Bonferroni), and the seeds are
-fixed, so a pass is repeatable."""
+"""Level of each check's pass interval, the same for every check. The chance that a correct
+engine fails any of K statistical checks is at most K x 0.1% (Bonferroni); the report states
+K. Seeds are fixed, so a pass is repeatable."""
+STATISTICAL_RULES = ("expected in CI", "0 in CI of paired difference", "CIs overlap",
+                     "chi-square")
 EXACT_TOLERANCE = 1e-6
 
 
