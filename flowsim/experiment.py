@@ -1,21 +1,25 @@
-"""Experiments: replications of one or more scenarios, run serially or in local processes.
+"""Experiments: replications of one or more scenarios, run serially, in local processes or on Dask.
 
 Replication ``r`` of every scenario uses the same named streams (see :mod:`flowsim.streams`), so
-results depend only on the scenario, the master seed and ``r`` — never on the number of worker
-processes or the order in which replications finish. Each worker returns compact arrays; the
-tidy tables are built once, here, in the parent process.
+results depend only on the scenario, the master seed and ``r`` — never on the backend, the number
+of workers or the order in which replications finish. Each worker returns compact arrays; the
+tidy tables are built once, here, in the parent process, in scenario and replication order.
+A failed replication is kept aside with its scenario, replication and seed while the others go
+on; finished replications can be saved as they end (:mod:`flowsim.checkpoint`), so that an
+interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .checkpoint import Checkpoint
 from .engine import simulate
 from .errors import FlowsimError
 from .kpis import compute_kpis, hourly_series, verdict
@@ -78,6 +82,8 @@ class Results:
     timeseries: pd.DataFrame
     patients: pd.DataFrame | None = None
     meta: dict[str, object] = field(default_factory=dict)
+    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["scenario", "replication", "seed", "error"]))
 
     def summary(self) -> pd.DataFrame:
         """Mean, 95% CI (Student t) and n per scenario and KPI."""
@@ -99,11 +105,26 @@ class Results:
                 [["occupancy", "queue", "capacity"]].mean().reset_index())
 
 
+BACKENDS = ("serial", "processes", "dask")
+"""Where replications run: in this process, in local worker processes, or on a Dask cluster."""
+
+Outcome = tuple[int, "ReplicationResult | BaseException"]
+"""A finished task: its index in the task list and its result, or the exception it raised."""
+
+
 def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = None,
         seed: int | None = None, jobs: int = 1, patients: bool = False,
-        progress: Progress | None = None) -> Results:
-    """Run ``replications`` of each scenario with master ``seed`` on ``jobs`` processes.
+        progress: Progress | None = None, backend: str | None = None,
+        scheduler: str | None = None, checkpoint: Checkpoint | None = None) -> Results:
+    """Run ``replications`` of each scenario with master ``seed``.
 
+    ``backend`` is ``"serial"``, ``"processes"`` (``jobs`` local processes, 0 meaning one per
+    core; the default unless ``jobs`` is 1) or ``"dask"`` (the cluster whose scheduler is at
+    ``scheduler``, e.g. ``tcp://10.0.0.5:8786``, or a local cluster of ``jobs`` workers when
+    none is given). Results are identical on every backend. A replication that fails is listed
+    in ``Results.failures`` with its scenario, replication, seed and error, and the others are
+    kept; :class:`ReplicationError` is raised only when none succeeded. With ``checkpoint``,
+    replications already saved there are not run again and each new one is saved as it ends.
     Settings left as ``None`` come from the first scenario's ``run`` block.
     """
     items = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
@@ -118,35 +139,47 @@ def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = Non
     master = seed if seed is not None else items[0].run.seed
     if reps < 1:
         raise FlowsimError("replications must be at least 1")
-    tasks = [(s, r) for s in items for r in range(reps)]
+    workers = jobs if jobs > 0 else (os.cpu_count() or 1)
+    if backend is None:
+        backend = "serial" if workers == 1 else "processes"
+    if backend not in BACKENDS:
+        raise FlowsimError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+    if scheduler is not None and backend != "dask":
+        raise FlowsimError("a scheduler address is only used by the dask backend")
+
+    tasks = [(i, r) for i in range(len(items)) for r in range(reps)]
     total = len(tasks)
-    done = 0
-    results: dict[tuple[str, int], ReplicationResult] = {}
-    workers = max(1, min(jobs if jobs > 0 else (os.cpu_count() or 1), total))
+    results: dict[tuple[int, int], ReplicationResult] = {}
+    if checkpoint is not None:
+        for i, r in tasks:
+            saved = checkpoint.load(i, r)
+            if saved is not None:
+                results[(i, r)] = saved
+    todo = [t for t in tasks if t not in results]
+    failed: dict[tuple[int, int], BaseException] = {}
+    done = len(results)
     if progress:
-        progress(0, total)
-    if workers == 1:
-        for s, r in tasks:
-            results[(s.name, r)] = _checked(s, r, master, patients)
-            done += 1
-            if progress:
-                progress(done, total)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_replication, s, r, master, patients): (s, r)
-                       for s, r in tasks}
-            for fut in as_completed(futures):
-                s, r = futures[fut]
-                try:
-                    results[(s.name, r)] = fut.result()
-                except Exception as e:  # noqa: BLE001 - reported with where it happened
-                    for other in futures:
-                        other.cancel()
-                    raise ReplicationError(s.name, r, master, e) from e
-                done += 1
-                if progress:
-                    progress(done, total)
-    ordered = [results[(s.name, r)] for s, r in tasks]
+        progress(done, total)
+    work = [(items[i], r, master, patients) for i, r in todo]
+    for k, outcome in _execute(work, backend, workers, scheduler):
+        i, r = todo[k]
+        if isinstance(outcome, BaseException):
+            failed[(i, r)] = outcome
+        else:
+            results[(i, r)] = outcome
+            if checkpoint is not None:
+                checkpoint.save(i, r, outcome)
+        done += 1
+        if progress:
+            progress(done, total)
+    failures = pd.DataFrame(
+        [(items[i].name, r, master, f"{type(e).__name__}: {e}") for (i, r), e in
+         sorted(failed.items())],
+        columns=["scenario", "replication", "seed", "error"])
+    if not results:
+        (i, r), e = min(failed.items())
+        raise ReplicationError(items[i].name, r, master, e, failures=failures)
+    ordered = [results[t] for t in tasks if t in results]
     return Results(
         scenarios={s.name: s for s in items},
         seed=master,
@@ -154,23 +187,115 @@ def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = Non
         kpis=_kpi_table(ordered),
         timeseries=_series_table(ordered, items),
         patients=_visit_table(ordered, items) if patients else None,
+        failures=failures,
     )
 
 
 class ReplicationError(FlowsimError):
-    """A replication failed; says which, so that it can be re-run on its own."""
+    """A replication failed; says which, so that it can be re-run on its own. ``failures``
+    lists every failed replication of the run when none succeeded."""
 
-    def __init__(self, scenario: str, replication: int, seed: int, cause: BaseException):
+    def __init__(self, scenario: str, replication: int, seed: int, cause: BaseException,
+                 failures: pd.DataFrame | None = None):
         self.scenario, self.replication, self.seed = scenario, replication, seed
+        self.failures = failures
         super().__init__(f"scenario '{scenario}', replication {replication} (seed {seed}) "
                          f"failed: {type(cause).__name__}: {cause}")
 
 
-def _checked(s: Scenario, r: int, seed: int, patients: bool) -> ReplicationResult:
+Work = tuple[Scenario, int, int, bool]
+"""One replication to run: scenario, replication, master seed, and whether to keep visits."""
+
+
+def _execute(work: list[Work], backend: str, workers: int,
+             scheduler: str | None) -> Iterator[Outcome]:
+    """Run every item of ``work`` on ``backend``, yielding outcomes as they finish."""
+    if not work:
+        return
+    if backend == "serial" or (backend == "processes" and min(workers, len(work)) == 1):
+        for k, item in enumerate(work):
+            yield k, _attempt(*item)
+    elif backend == "processes":
+        with ProcessPoolExecutor(max_workers=min(workers, len(work))) as pool:
+            futures = {pool.submit(_in_worker, *item): k for k, item in enumerate(work)}
+            try:
+                for fut in as_completed(futures):
+                    exc = fut.exception()
+                    yield futures[fut], exc if exc is not None else fut.result()
+            finally:
+                for fut in futures:
+                    fut.cancel()
+    else:
+        yield from _execute_dask(work, workers, scheduler)
+
+
+def _in_worker(s: Scenario, r: int, seed: int, patients: bool) -> ReplicationResult:
+    return run_replication(s, r, seed, patients)
+
+
+def _attempt(s: Scenario, r: int, seed: int, patients: bool) -> ReplicationResult | Exception:
     try:
         return run_replication(s, r, seed, patients)
-    except Exception as e:  # noqa: BLE001 - reported with where it happened
-        raise ReplicationError(s.name, r, seed, e) from e
+    except Exception as e:  # noqa: BLE001 - kept and reported with where it happened
+        return e
+
+
+def _execute_dask(work: list[Work], workers: int, scheduler: str | None) -> Iterator[Outcome]:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+    except ImportError as e:
+        raise FlowsimError("the dask backend needs Dask: pip install \"flowsim[dist]\"") from e
+    from . import __version__
+
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=min(workers, len(work)), threads_per_worker=1,
+                                   processes=True, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout="30s")
+    except (OSError, TimeoutError) as e:
+        if cluster is not None:
+            cluster.close()
+        raise FlowsimError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from e
+    try:
+        futures = [client.submit(_dask_replication, *item, __version__, pure=False)
+                   for item in work]
+        index = {f.key: k for k, f in enumerate(futures)}
+        try:
+            for fut in dask_completed(futures):
+                k = index[fut.key]
+                if fut.status == "finished":
+                    yield k, fut.result()
+                else:
+                    try:
+                        exc = fut.exception()
+                    except BaseException as e:  # noqa: BLE001 - a cancelled or lost task
+                        if isinstance(e, KeyboardInterrupt):
+                            raise
+                        exc = e
+                    yield k, exc
+                fut.release()
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _dask_replication(s: Scenario, r: int, seed: int, patients: bool,
+                      version: str) -> ReplicationResult:
+    """What a Dask worker runs: one replication, refusing a different flowsim version (whose
+    results could differ from the ones this run's other workers send back)."""
+    from . import __version__
+
+    if __version__ != version:
+        raise FlowsimError(f"the Dask worker has flowsim {__version__}, the client {version}; "
+                           "install the same version on every worker")
+    return run_replication(s, r, seed, patients)
 
 
 def _kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:
