@@ -24,12 +24,14 @@ for a stage (the clock starts when they begin waiting for it). Arrivals are samp
 from __future__ import annotations
 
 import math
+from heapq import heappush
 from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from .errors import FlowsimError
 from .resources import UNLIMITED, Pool
@@ -247,18 +249,29 @@ class Model:
         self.place_index = {name: i for i, name in enumerate(self.pools)}
 
     # -- processes ----------------------------------------------------------------------------
-    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+    def _start_arrivals(self) -> None:
+        """Schedule the arrivals as a chain of timeouts, each starting its patient's journey and
+        scheduling the next arrival: one event per arrival, and no process."""
         env = self.env
-        process = env.process
         patient = self._patient
         arrival = self.arrival.tolist()
         stream_of = self.arrival_stream.tolist()
         class_of = self.arrival_class.tolist()
-        for pid, t in enumerate(arrival):
-            delay = t - env._now
-            if delay > 0:
-                yield env.timeout(delay)
-            process(patient(pid, stream_of[pid], class_of[pid], t))
+        n = len(arrival)
+        nxt = 0
+
+        def arrive(_event: simpy.Event | None) -> None:
+            nonlocal nxt
+            now = env._now
+            while nxt < n and arrival[nxt] <= now:
+                pid = nxt
+                nxt += 1
+                _journey(patient(pid, stream_of[pid], class_of[pid], arrival[pid]))
+            if nxt < n:
+                _Wake(env, arrival[nxt] - now).callbacks.append(arrive)  # type: ignore[union-attr]
+
+        if n:
+            _Wake(env, arrival[0]).callbacks.append(arrive)  # type: ignore[union-attr]
 
     def _capacity_plan(self, pool: Pool, times: np.ndarray, caps: np.ndarray,
                        ) -> Generator[simpy.Event, Any, None]:
@@ -277,6 +290,7 @@ class Model:
         held: Pool | None = None
         place_area = self.place_area
         visits = self.visits
+        wait_sum, wait_count = self.wait_sum, self.wait_count
         st = stages[self.first_stage[stream_k]]
         last_time, moves = -1.0, 0
         while True:
@@ -337,8 +351,8 @@ class Model:
             if visits is not None:
                 self.open_visits[pid] = (st.index, held, queued, started)
             if started >= warmup:
-                self.wait_sum[st.index] += started - queued
-                self.wait_count[st.index] += 1
+                wait_sum[st.index] += started - queued
+                wait_count[st.index] += 1
             milestone = st.milestone
             if milestone is not None:
                 marks = self.triage if milestone == "triage" else (
@@ -347,7 +361,7 @@ class Model:
                     marks[pid] = started
             duration = st.durations[cls]()
             if duration > 0:
-                yield env.timeout(duration)
+                yield _Wake(env, duration)
             if staff is not None:
                 staff.release()
             # Route now; delays and discharge windows hold only patients who are leaving.
@@ -432,7 +446,7 @@ class Model:
     # -- running ------------------------------------------------------------------------------
     def run(self) -> Records:
         env = self.env
-        env.process(self._arrivals())
+        self._start_arrivals()
         for pool, times, caps in self._capacity_plans:
             env.process(self._capacity_plan(pool, times, caps))
         env.run(until=self.horizon)
@@ -447,11 +461,12 @@ class Model:
         pools: dict[str, dict[str, np.ndarray]] = {}
         for kind, group in (("place", self.pools), ("staff", self.staff_pools)):
             for name, pool in group.items():
+                log = np.array(pool.log, dtype=float).reshape(-1, 3)  # see Pool.log
                 pools[name] = {
                     "kind": np.array(kind),
-                    "time": f(pool.log_time, dtype=float),
-                    "in_use": f(pool.log_in_use, dtype=np.int32),
-                    "waiting": f(pool.log_waiting, dtype=np.int32),
+                    "time": log[:, 0].copy(),
+                    "in_use": log[:, 1].astype(np.int32),
+                    "waiting": log[:, 2].astype(np.int32),
                     "cap_time": f(pool.cap_time, dtype=float),
                     "cap_value": f(pool.cap_value, dtype=float),
                 }
@@ -502,6 +517,39 @@ class Model:
             "started": f([x[4] for x in v], dtype=float),
             "ended": f([x[5] for x in v], dtype=float),
         }
+
+
+class _Wake(simpy.Event):
+    """A timeout of ``delay`` (>= 0) minutes: :class:`simpy.Timeout` without its argument checks
+    and its extra call to schedule, for the two timeouts every patient needs (arrival and stage
+    duration)."""
+
+    def __init__(self, env: simpy.Environment, delay: float):
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # type: ignore[attr-defined]
+
+
+def _journey(steps: Generator[simpy.Event, Any, None]) -> None:
+    """Walk a patient's generator along the SimPy events it yields, resuming it from each event's
+    callbacks. This does what ``env.process`` does for the few kinds of event a patient waits for
+    (timeouts, pool grants and any-of conditions, none of which fail) without a Process and its
+    start and end events, which would more than double the events per patient. An exception in a
+    patient's step propagates out of ``env.run``."""
+    send = steps.send
+
+    def resume(_event: simpy.Event | None) -> None:
+        try:
+            event = send(None)
+            while event.callbacks is None:  # already processed: carry on at once
+                event = send(None)
+        except StopIteration:
+            return
+        event.callbacks.append(resume)
+
+    resume(None)
 
 
 def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None,
