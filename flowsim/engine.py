@@ -4,7 +4,10 @@
 :class:`~flowsim.scenario.Scenario` and leaves plain records behind (:class:`Records`); it holds no
 global state, so any number of models can run side by side in one process.
 
-Each patient is a SimPy process that walks the stages. At each stage the patient
+Each patient walks the stages as a generator driven by SimPy events: the events the patient waits
+for (a timeout, a grant from a pool) resume the generator from their callbacks, which does what a
+SimPy process would without a process's start and end events per patient, and arrivals are one
+chain of timeouts, each starting its patient and scheduling the next. At each stage the patient
 
 1. asks for the stage's place unless already in it, keeping the place they are in until the new one
    is granted (blocking: this is how exit block and ambulance handover delays arise); a stage with
@@ -52,7 +55,7 @@ class ZeroTimeLoop(FlowsimError):
 
     @classmethod
     def at(cls, stage: str, time: float) -> ZeroTimeLoop:
-        # SimPy re-raises a process's exception as type(e)(*e.args): keep one message argument.
+        # One message argument, so that it pickles back from worker processes unchanged.
         return cls(
             f"a patient moved between stages more than {MAX_MOVES_AT_ONE_TIME} times at minute "
             f"{time:g} without time passing (last at stage '{stage}'): zero-length stages route "

@@ -252,7 +252,7 @@ def _execute_dask(work: list[Work], workers: int, scheduler: str | None) -> Iter
     try:
         if scheduler is None:
             cluster = LocalCluster(n_workers=min(workers, len(work)), threads_per_worker=1,
-                                   processes=True, dashboard_address=None)
+                                   processes=True, dashboard_address=":0")
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="30s")
@@ -307,49 +307,70 @@ def _kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:
 
 def _series_table(results: list[ReplicationResult], scenarios: list[Scenario]) -> pd.DataFrame:
     starts = {s.name: pd.Timestamp(s.start) for s in scenarios}
+    # Scenario and place are categorical from the start (sorted categories, shared by every
+    # replication), so that 100 hospital-years of hours never become millions of strings.
+    scenario_names = sorted({res.scenario for res in results})
+    place_names = sorted({p for res in results for p in dict.fromkeys(res.places.tolist())})
     frames = []
     for res in results:
         start = starts[res.scenario]
         hours = res.hours.astype(np.int64)
+        n = len(hours)
         frames.append(pd.DataFrame({
-            "scenario": res.scenario,
-            "replication": np.int32(res.replication),
+            "scenario": pd.Categorical.from_codes(
+                np.full(n, scenario_names.index(res.scenario)), categories=scenario_names),
+            "replication": np.full(n, res.replication, dtype=np.int32),
             "time": start + pd.to_timedelta(hours, unit="h"),
             "hour_of_week": ((start.weekday() * 24 + hours) % 168).astype(np.int16),
-            "place": res.places,
+            "place": pd.Categorical(res.places, categories=place_names),
             "occupancy": res.occupancy,
             "queue": res.queue,
             "capacity": res.capacity,
         }))
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    for col in ("scenario", "place"):
-        if col in df:
-            df[col] = df[col].astype("category")
-    return df
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _visit_table(results: list[ReplicationResult], scenarios: list[Scenario]) -> pd.DataFrame:
     by_name = {s.name: s for s in scenarios}
-    frames = []
+    columns: dict[str, list[tuple[list[str], np.ndarray]]] = {
+        "scenario": [], "class": [], "stage": [], "place": []}
     for res in results:
         s = by_name[res.scenario]
         v = res.visits
         assert v is not None and res.patient_class is not None
-        stages = np.array(list(s.stages), dtype=object)
-        places = np.array(list(s.places) + [""], dtype=object)  # -1 -> "" (no place)
-        classes = np.array(list(s.classes), dtype=object)
+        columns["scenario"].append(([res.scenario], np.zeros(len(v["patient"]), np.int64)))
+        columns["class"].append((list(s.classes), res.patient_class[v["patient"]]))
+        columns["stage"].append((list(s.stages), v["stage"]))
+        columns["place"].append((list(s.places) + [""], v["place"]))  # -1 -> "" (no place)
+    coded = {name: _categorical(parts) for name, parts in columns.items()}
+    frames = []
+    for k, res in enumerate(results):
+        v = res.visits
+        assert v is not None
         frames.append(pd.DataFrame({
-            "scenario": res.scenario,
-            "replication": np.int32(res.replication),
+            "scenario": coded["scenario"][k],
+            "replication": np.full(len(v["patient"]), res.replication, dtype=np.int32),
             "patient": v["patient"],
-            "class": classes[res.patient_class[v["patient"]]],
-            "stage": stages[v["stage"]],
-            "place": places[v["place"]],
+            "class": coded["class"][k],
+            "stage": coded["stage"][k],
+            "place": coded["place"][k],
             "queued": v["queued"],
             "started": v["started"],
             "ended": v["ended"],
         }))
-    df = pd.concat(frames, ignore_index=True)
-    for col in ("scenario", "class", "stage", "place"):
-        df[col] = df[col].astype("category")
-    return df
+    return pd.concat(frames, ignore_index=True)
+
+
+def _categorical(parts: list[tuple[list[str], np.ndarray]]) -> list[pd.Categorical]:
+    """One categorical per part, from its names and codes into them, all sharing the sorted
+    names that occur anywhere: millions of rows without a string per row."""
+    seen: set[str] = set()
+    for names, codes in parts:
+        seen.update(names[int(c)] for c in np.unique(codes))
+    categories = sorted(seen)
+    position = {name: i for i, name in enumerate(categories)}
+    out = []
+    for names, codes in parts:
+        lut = np.array([position.get(n, -1) for n in names], dtype=np.int64)
+        out.append(pd.Categorical.from_codes(lut[codes], categories=categories))
+    return out

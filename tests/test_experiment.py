@@ -29,7 +29,7 @@ def scheduler() -> Iterator[str]:
     from distributed import LocalCluster
 
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=None) as cluster:
+                      dashboard_address=":0") as cluster:
         yield cluster.scheduler_address
 
 
@@ -125,36 +125,31 @@ def test_cli_dask_scheduler(tiny_file: Path, tmp_path: Path, scheduler: str) -> 
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
-def _flowsim(*args: str) -> list[str]:
-    return [sys.executable, "-m", "flowsim.cli", *args]
-
-
-def test_resume_after_a_killed_run_gives_the_uninterrupted_results(tiny_file: Path,
-                                                                   tmp_path: Path) -> None:
+def test_resume_after_a_killed_run_gives_the_uninterrupted_results(
+        tiny_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     common = [str(tiny_file), "-r", "8", "--days", "10", "-j", "1", "-q"]
     whole, part = tmp_path / "whole", tmp_path / "part"
-    subprocess.run(_flowsim("run", *common, "--out", str(whole)), check=True,
-                   capture_output=True)
-    proc = subprocess.Popen(_flowsim("run", *common, "--out", str(part)),
+    assert main(["run", *common, "--out", str(whole)]) == 0
+    proc = subprocess.Popen([sys.executable, "-m", "flowsim.cli", "run", *common,
+                             "--out", str(part)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     saved = checkpoint_folder(part)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while len(list(saved.glob("*.pkl"))) < 3 and time.monotonic() < deadline:
         assert proc.poll() is None, "the run ended before it could be interrupted"
-        time.sleep(0.01)
+        time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     kept = len(list(saved.glob("*.pkl")))
     assert 3 <= kept < 8 and not part.exists()
+    capsys.readouterr()
     # A different plan is refused, leaving the checkpoint alone ...
-    refused = subprocess.run(_flowsim("run", *common, "--seed", "8", "--out", str(part),
-                                      "--resume"), capture_output=True, text=True)
-    assert refused.returncode == 2 and "cannot resume" in refused.stderr
-    assert "seed" in refused.stderr and len(list(saved.glob("*.pkl"))) == kept
+    assert main(["run", *common, "--seed", "8", "--out", str(part), "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot resume" in err and "seed" in err
+    assert len(list(saved.glob("*.pkl"))) == kept
     # ... and the same plan carries on from the saved replications.
-    resumed = subprocess.run(_flowsim("run", *common, "--out", str(part), "--resume"),
-                             capture_output=True, text=True)
-    assert resumed.returncode == 0, resumed.stderr
+    assert main(["run", *common, "--out", str(part), "--resume"]) == 0
     for name in ("kpis.csv", "summary.csv", "hour_of_week.csv"):
         assert (whole / name).read_bytes() == (part / name).read_bytes(), name
     pd.testing.assert_frame_equal(pd.read_parquet(whole / "timeseries.parquet"),
@@ -165,3 +160,16 @@ def test_resume_after_a_killed_run_gives_the_uninterrupted_results(tiny_file: Pa
 def test_resume_needs_out(tiny_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["run", str(tiny_file), "--resume", "-q"]) == 2
     assert "--resume needs the --out folder" in capsys.readouterr().err
+
+
+def test_dask_local_cluster_when_no_scheduler_is_given(tiny_file: Path) -> None:
+    scenario = flowsim.load_scenario(tiny_file)
+    serial = flowsim.run(scenario, replications=2, seed=3, jobs=1)
+    local = flowsim.run(scenario, replications=2, seed=3, jobs=1, backend="dask")
+    _same(serial, local)
+
+
+def test_a_scheduler_needs_the_dask_backend(tiny_file: Path) -> None:
+    with pytest.raises(flowsim.FlowsimError, match="only used by the dask backend"):
+        flowsim.run(flowsim.load_scenario(tiny_file), replications=1, backend="processes",
+                    scheduler="tcp://127.0.0.1:1")
