@@ -72,7 +72,8 @@ class Results:
 
     ``kpis``: one row per scenario, replication and KPI. ``timeseries``: one row per scenario,
     replication, place and hour of the measurement window. ``patients``: one row per patient
-    visit to a stage (only when asked for).
+    visit to a stage (only when asked for). ``failures``: one row per replication that failed
+    (scenario, replication, seed, error); the tables hold the others.
     """
 
     scenarios: dict[str, Scenario]

@@ -173,3 +173,24 @@ def test_a_scheduler_needs_the_dask_backend(tiny_file: Path) -> None:
     with pytest.raises(flowsim.FlowsimError, match="only used by the dask backend"):
         flowsim.run(flowsim.load_scenario(tiny_file), replications=1, backend="processes",
                     scheduler="tcp://127.0.0.1:1")
+
+
+def test_check_with_a_failed_replication_exits_3(tiny_file: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    batch = tmp_path / "batch.yaml"
+    batch.write_text("replications: 3\nseed: 4\nwarmup_days: 1\ndays: 2\njobs: 1\nscenarios:\n"
+                     f"  - file: {tiny_file}\n    expect:\n"
+                     "      four_hour_pct: {min: 0, max: 100}\n")
+    real = experiment.run_replication
+
+    def broken_in_replication_0(s, r, seed, patients=False):  # type: ignore[no-untyped-def]
+        if r == 0:
+            raise RuntimeError("boom")
+        return real(s, r, seed, patients)
+
+    monkeypatch.setattr(experiment, "run_replication", broken_in_replication_0)
+    assert main(["check", str(batch), "-q"]) == 3
+    assert "scenario 'tiny', replication 0 (seed 4) failed" in capsys.readouterr().err
+    monkeypatch.setattr(experiment, "run_replication", real)
+    assert main(["check", str(batch), "-q"]) == 0
