@@ -257,10 +257,12 @@ def _execute_dask(work: list[Work], workers: int, scheduler: str | None) -> Iter
             client = Client(cluster)
         else:
             client = Client(scheduler, timeout="30s")
-    except (OSError, TimeoutError) as e:
+    except Exception as e:  # noqa: BLE001 - any failure to start or connect, said plainly
         if cluster is not None:
             cluster.close()
-        raise FlowsimError(f"cannot reach the Dask scheduler at {scheduler}: {e}") from e
+        where = (f"reach the Dask scheduler at {scheduler}" if scheduler is not None
+                 else "start a local Dask cluster")
+        raise FlowsimError(f"cannot {where}: {type(e).__name__}: {e}") from e
     try:
         futures = [client.submit(_dask_replication, *item, __version__, pure=False)
                    for item in work]
@@ -332,46 +334,55 @@ def _series_table(results: list[ReplicationResult], scenarios: list[Scenario]) -
 
 
 def _visit_table(results: list[ReplicationResult], scenarios: list[Scenario]) -> pd.DataFrame:
+    """The patient-visit table, tens of millions of rows for a big run: built column by column
+    into arrays of the final size, each replication's visits dropped once copied, and the
+    names as categorical codes, so that the table and the visits are never both whole in
+    memory."""
     by_name = {s.name: s for s in scenarios}
-    columns: dict[str, list[tuple[list[str], np.ndarray]]] = {
+    parts: dict[str, list[tuple[list[str], np.ndarray]]] = {
         "scenario": [], "class": [], "stage": [], "place": []}
     for res in results:
         s = by_name[res.scenario]
         v = res.visits
         assert v is not None and res.patient_class is not None
-        columns["scenario"].append(([res.scenario], np.zeros(len(v["patient"]), np.int64)))
-        columns["class"].append((list(s.classes), res.patient_class[v["patient"]]))
-        columns["stage"].append((list(s.stages), v["stage"]))
-        columns["place"].append((list(s.places) + [""], v["place"]))  # -1 -> "" (no place)
-    coded = {name: _categorical(parts) for name, parts in columns.items()}
-    frames = []
-    for k, res in enumerate(results):
+        parts["scenario"].append(([res.scenario], np.zeros(len(v["patient"]), np.int8)))
+        parts["class"].append((list(s.classes), res.patient_class[v["patient"]]))
+        parts["stage"].append((list(s.stages), v["stage"]))
+        parts["place"].append((list(s.places) + [""], v["place"]))  # -1 -> "" (no place)
+    coded = {name: _categorical(p) for name, p in parts.items()}
+    del parts
+    total = sum(len(res.visits["patient"]) for res in results if res.visits is not None)
+    numbers: dict[str, np.ndarray] = {"replication": np.empty(total, np.int32), "patient": np.empty(total, np.int64),
+               "queued": np.empty(total), "started": np.empty(total), "ended": np.empty(total)}
+    at = 0
+    for res in results:
         v = res.visits
         assert v is not None
-        frames.append(pd.DataFrame({
-            "scenario": coded["scenario"][k],
-            "replication": np.full(len(v["patient"]), res.replication, dtype=np.int32),
-            "patient": v["patient"],
-            "class": coded["class"][k],
-            "stage": coded["stage"][k],
-            "place": coded["place"][k],
-            "queued": v["queued"],
-            "started": v["started"],
-            "ended": v["ended"],
-        }))
-    return pd.concat(frames, ignore_index=True)
+        n = len(v["patient"])
+        numbers["replication"][at:at + n] = res.replication
+        for name in ("patient", "queued", "started", "ended"):
+            numbers[name][at:at + n] = v[name]
+        at += n
+        res.visits = None  # copied: free it now
+    columns = ["scenario", "replication", "patient", "class", "stage", "place", "queued",
+               "started", "ended"]
+    return pd.DataFrame({c: coded[c] if c in coded else numbers[c] for c in columns},
+                        copy=False)
 
 
-def _categorical(parts: list[tuple[list[str], np.ndarray]]) -> list[pd.Categorical]:
-    """One categorical per part, from its names and codes into them, all sharing the sorted
-    names that occur anywhere: millions of rows without a string per row."""
+def _categorical(parts: list[tuple[list[str], np.ndarray]]) -> pd.Categorical:
+    """One categorical column from parts given as names and codes into them, with the sorted
+    names that occur as its categories: millions of rows without a string per row."""
     seen: set[str] = set()
     for names, codes in parts:
         seen.update(names[int(c)] for c in np.unique(codes))
     categories = sorted(seen)
     position = {name: i for i, name in enumerate(categories)}
-    out = []
+    out = np.empty(sum(len(codes) for _, codes in parts),
+                   dtype=np.int8 if len(categories) < 128 else np.int32)
+    at = 0
     for names, codes in parts:
-        lut = np.array([position.get(n, -1) for n in names], dtype=np.int64)
-        out.append(pd.Categorical.from_codes(lut[codes], categories=categories))
-    return out
+        lut = np.array([position.get(n, -1) for n in names], dtype=out.dtype)
+        out[at:at + len(codes)] = lut[codes]
+        at += len(codes)
+    return pd.Categorical.from_codes(out, categories=categories)

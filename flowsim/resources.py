@@ -13,8 +13,8 @@ a plain list, from which time-weighted occupancy is computed once, at the end of
 
 from __future__ import annotations
 
-import heapq
 import math
+from heapq import heappop, heappush
 
 import simpy
 
@@ -74,12 +74,13 @@ class Pool:
 
     def wait(self, priority: int) -> Request:
         """Join the queue; the returned event fires when a unit is granted."""
-        event = Request(self.env)
-        key = 0 if self.first_come else priority
-        heapq.heappush(self._heap, (key, self.env._now, self._seq, event))
+        env = self.env
+        event = Request(env)
+        now = env._now
+        heappush(self._heap, (0 if self.first_come else priority, now, self._seq, event))
         self._seq += 1
         self.waiting += 1
-        self._log()
+        self._note((now, self.in_use, self.waiting))
         return event
 
     def cancel(self, event: Request) -> None:
@@ -109,7 +110,7 @@ class Pool:
         granted = False
         heap = self._heap
         while heap and self.in_use < self.capacity:
-            event = heapq.heappop(heap)[3]
+            event = heappop(heap)[3]
             if event.cancelled:
                 continue
             self.waiting -= 1
