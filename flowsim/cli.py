@@ -55,8 +55,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"flowsim: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("flowsim: interrupted; no results were written (finished replications are kept: "
-              "run the same command with --resume to carry on)", file=sys.stderr)
+        kept = getattr(args, "checkpoint", None) or (
+            args.command in ("run", "compare") and getattr(args, "out", None))
+        print("flowsim: interrupted; no results were written"
+              + (f" (finished replications are kept: add --out {args.out} --resume to the same "
+                 "command to carry on)" if kept else ""), file=sys.stderr)
         return 130
 
 
