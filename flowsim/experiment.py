@@ -352,8 +352,9 @@ def _visit_table(results: list[ReplicationResult], scenarios: list[Scenario]) ->
     coded = {name: _categorical(p) for name, p in parts.items()}
     del parts
     total = sum(len(res.visits["patient"]) for res in results if res.visits is not None)
-    numbers: dict[str, np.ndarray] = {"replication": np.empty(total, np.int32), "patient": np.empty(total, np.int64),
-               "queued": np.empty(total), "started": np.empty(total), "ended": np.empty(total)}
+    numbers: dict[str, np.ndarray] = {
+        "replication": np.empty(total, np.int32), "patient": np.empty(total, np.int64),
+        "queued": np.empty(total), "started": np.empty(total), "ended": np.empty(total)}
     at = 0
     for res in results:
         v = res.visits

@@ -127,7 +127,7 @@ def test_cli_dask_scheduler(tiny_file: Path, tmp_path: Path, scheduler: str) -> 
 
 def test_resume_after_a_killed_run_gives_the_uninterrupted_results(
         tiny_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    common = [str(tiny_file), "-r", "8", "--days", "10", "-j", "1", "-q"]
+    common = [str(tiny_file), "-r", "24", "--days", "10", "-j", "1", "-q"]
     whole, part = tmp_path / "whole", tmp_path / "part"
     assert main(["run", *common, "--out", str(whole)]) == 0
     proc = subprocess.Popen([sys.executable, "-m", "flowsim.cli", "run", *common,
@@ -141,7 +141,7 @@ def test_resume_after_a_killed_run_gives_the_uninterrupted_results(
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     kept = len(list(saved.glob("*.pkl")))
-    assert 3 <= kept < 8 and not part.exists()
+    assert 3 <= kept < 24 and not part.exists()
     capsys.readouterr()
     # A different plan is refused, leaving the checkpoint alone ...
     assert main(["run", *common, "--seed", "8", "--out", str(part), "--resume"]) == 2
