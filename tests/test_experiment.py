@@ -20,8 +20,6 @@ from flowsim.checkpoint import checkpoint_folder
 from flowsim.cli import main
 from flowsim.experiment import ReplicationError, Results
 
-pytest.importorskip("distributed", reason="the dask extra is part of the dev install")
-
 
 @pytest.fixture(scope="module")
 def scheduler() -> Iterator[str]:
