@@ -1,8 +1,10 @@
 """The ``flowsim`` command: run, compare, validate, check and describe scenarios.
 
 Exit codes: 0 success; 1 a ``check`` bound was broken; 2 bad input (a scenario, batch file or
-option), reported as ``file:line:column: field: message`` without a traceback; 130 interrupted
-(nothing is written by an interrupted run).
+option), reported as ``file:line:column: field: message`` without a traceback; 3 some
+replications failed (each is listed with its scenario, replication and seed, and the results of
+the others are written, with ``failures.csv``); 130 interrupted (no results folder is written by
+an interrupted run, but its finished replications are kept for ``--resume``).
 """
 
 from __future__ import annotations
@@ -19,10 +21,11 @@ from typing import TextIO
 import pandas as pd
 
 from .batch import broken_bounds, load_batch, with_run_length
+from .checkpoint import Checkpoint, checkpoint_folder
 from .errors import FlowsimError, ScenarioError
-from .experiment import Progress, Results, run
+from .experiment import BACKENDS, Progress, ReplicationError, Results, run
 from .kpis import KPI_DEFINITIONS, kpi_definition
-from .loader import load_scenario
+from .loader import load_scenario, scenario_hash
 from .output import command_line, write_results
 from .scenario import Scenario
 
@@ -43,12 +46,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in e.problems:
             print(problem, file=sys.stderr)
         return 2
+    except ReplicationError as e:
+        if e.failures is not None:
+            _print_failures(e.failures)
+        print(f"flowsim: error: no replication succeeded; {e}", file=sys.stderr)
+        return FAILED
     except FlowsimError as e:
         print(f"flowsim: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("flowsim: interrupted; no results were written", file=sys.stderr)
+        kept = getattr(args, "checkpoint", None) or (
+            args.command in ("run", "compare") and getattr(args, "out", None))
+        print("flowsim: interrupted; no results were written"
+              + (f" (finished replications are kept: add --out {args.out} --resume to the same "
+                 "command to carry on)" if kept else ""), file=sys.stderr)
         return 130
+
+
+FAILED = 3
+"""Exit code when some replications failed (the others' results are written)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -80,6 +96,18 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument("--patients", action="store_true",
                         help="also write patients.parquet, one row per patient visit to a stage")
         sp.add_argument("--quiet", "-q", action="store_true", help="no progress output")
+        sp.add_argument("--resume", action="store_true",
+                        help="carry on an interrupted run into the same --out, keeping the "
+                        "replications it finished")
+        backend_options(sp)
+
+    def backend_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--backend", choices=BACKENDS, default=None,
+                        help="where replications run: serial, local processes (default) or "
+                        "dask (a cluster; see --scheduler)")
+        sp.add_argument("--scheduler", metavar="ADDRESS",
+                        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
+                        "Dask cluster of --jobs workers)")
 
     sp = sub.add_parser("run", help="run scenarios and write tidy results")
     sp.add_argument("scenarios", nargs="+", type=Path, metavar="SCENARIO")
@@ -106,6 +134,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--out", "-o", type=Path, metavar="DIR", help="also write the results")
     sp.add_argument("--overwrite", action="store_true")
     sp.add_argument("--quiet", "-q", action="store_true")
+    backend_options(sp)
     sp.set_defaults(func=_cmd_check)
 
     sp = sub.add_parser("kpis", help="list the KPIs with their units and definitions")
@@ -120,7 +149,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     results = _run(scenarios, args)
     _print_summary(results, sys.stdout)
     _write(results, args, comparison=None)
-    return 0
+    return _failed(results)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -129,7 +158,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     comparison = results.compare(scenarios[0].name)
     _print_comparison(comparison, sys.stdout)
     _write(results, args, comparison=comparison)
-    return 0
+    return _failed(results)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -165,13 +194,16 @@ def _cmd_check(args: argparse.Namespace) -> int:
     b = loaded.batch
     jobs = args.jobs if args.jobs is not None else b.jobs
     results = run(loaded.scenarios, replications=b.replications, seed=b.seed, jobs=jobs,
-                  progress=_progress(args.quiet, len(loaded.scenarios) * b.replications))
+                  progress=_progress(args.quiet, len(loaded.scenarios) * b.replications),
+                  backend=_backend(args), scheduler=args.scheduler)
     summary = results.summary()
     if args.out is not None:
         results.meta["files"] = {s.name: e.file
                                  for s, e in zip(loaded.scenarios, b.scenarios, strict=True)}
         write_results(results, args.out, overwrite=args.overwrite,
                       extra={"command": command_line(), "batch": str(args.batch)})
+    if len(results.failures):
+        return _failed(results)
     broken = broken_bounds(summary, loaded.scenarios, loaded.bounds)
     checked = sum(len(x) for x in loaded.bounds)
     if broken:
@@ -212,17 +244,66 @@ def _load_all(paths: list[Path], args: argparse.Namespace) -> list[Scenario]:
 
 def _run(scenarios: list[Scenario], args: argparse.Namespace) -> Results:
     reps = args.replications or scenarios[0].run.replications
+    if args.resume and args.out is None:
+        raise FlowsimError("--resume needs the --out folder of the run to carry on")
+    out = args.out = args.out or Path("results") / time.strftime("%Y%m%d-%H%M%S")
+    if args.resume and checkpoint_folder(out).exists():
+        args.overwrite = True  # the folder, if any, holds this run's results up to a failure
+    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
+        raise FlowsimError(f"{out}: exists and is not an empty folder; choose another --out or "
+                           "pass --overwrite to replace it")
+    plan = {
+        "seed": args.seed if args.seed is not None else scenarios[0].run.seed,
+        "replications": reps,
+        "patients": bool(args.patients),
+        "scenarios": [[s.name, scenario_hash(s)] for s in scenarios],
+        "flowsim_version": _version(),
+    }
+    checkpoint = Checkpoint.open(out, plan, resume=args.resume)
     results = run(scenarios, replications=args.replications, seed=args.seed, jobs=args.jobs,
-                  patients=args.patients, progress=_progress(args.quiet, reps * len(scenarios)))
+                  patients=args.patients, progress=_progress(args.quiet, reps * len(scenarios)),
+                  backend=_backend(args), scheduler=args.scheduler, checkpoint=checkpoint)
     results.meta["files"] = args.files
+    args.checkpoint = checkpoint
     return results
 
 
 def _write(results: Results, args: argparse.Namespace, comparison: pd.DataFrame | None) -> None:
-    out = args.out or Path("results") / time.strftime("%Y%m%d-%H%M%S")
+    out = args.out
     files = write_results(results, out, overwrite=args.overwrite, comparison=comparison,
                           extra={"command": command_line()})
+    if not len(results.failures):
+        args.checkpoint.remove()  # kept otherwise, so that --resume can re-run the failed ones
     print(f"\nwrote {len(files)} files to {out}/")
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__
+
+
+def _backend(args: argparse.Namespace) -> str | None:
+    if args.scheduler is not None and args.backend is None:
+        return "dask"
+    return args.backend
+
+
+def _failed(results: Results) -> int:
+    """List failed replications on stderr; the exit code says whether there were any."""
+    if not len(results.failures):
+        return 0
+    _print_failures(results.failures)
+    n = results.replications * len(results.scenarios)
+    print(f"flowsim: {len(results.failures)} of {n} replications failed; the results of the "
+          "others are kept", file=sys.stderr)
+    return FAILED
+
+
+def _print_failures(failures: pd.DataFrame) -> None:
+    for f in failures.itertuples(index=False):
+        print(f"flowsim: scenario '{f.scenario}', replication {f.replication} (seed {f.seed}) "
+              f"failed: {f.error}", file=sys.stderr)
 
 
 def _progress(quiet: bool, total: int) -> Progress | None:
@@ -340,9 +421,6 @@ def _non_negative_float(text: str) -> float:
         raise argparse.ArgumentTypeError("must be 0 or more")
     return v
 
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
 
 
 # -- validation and run settings ------------------------------------------------------------
@@ -483,3 +561,7 @@ def _cmd_replications(args: argparse.Namespace) -> int:
     print(f"replications needed: {advice.recommended} (every KPI within "
           f"{advice.precision_pct:g}% from there on, {args.look_ahead} more checked)")
     return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -4,7 +4,10 @@
 :class:`~flowsim.scenario.Scenario` and leaves plain records behind (:class:`Records`); it holds no
 global state, so any number of models can run side by side in one process.
 
-Each patient is a SimPy process that walks the stages. At each stage the patient
+Each patient walks the stages as a generator driven by SimPy events: the events the patient waits
+for (a timeout, a grant from a pool) resume the generator from their callbacks, which does what a
+SimPy process would without a process's start and end events per patient, and arrivals are one
+chain of timeouts, each starting its patient and scheduling the next. At each stage the patient
 
 1. asks for the stage's place unless already in it, keeping the place they are in until the new one
    is granted (blocking: this is how exit block and ambulance handover delays arise); a stage with
@@ -23,13 +26,17 @@ for a stage (the clock starts when they begin waiting for it). Arrivals are samp
 
 from __future__ import annotations
 
+import gc
 import math
+from bisect import bisect_right
 from collections.abc import Generator
 from dataclasses import dataclass
+from heapq import heappush
 from typing import Any
 
 import numpy as np
 import simpy
+from simpy.events import NORMAL
 
 from .errors import FlowsimError
 from .resources import UNLIMITED, Pool
@@ -48,7 +55,7 @@ class ZeroTimeLoop(FlowsimError):
 
     @classmethod
     def at(cls, stage: str, time: float) -> ZeroTimeLoop:
-        # SimPy re-raises a process's exception as type(e)(*e.args): keep one message argument.
+        # One message argument, so that it pickles back from worker processes unchanged.
         return cls(
             f"a patient moved between stages more than {MAX_MOVES_AT_ONE_TIME} times at minute "
             f"{time:g} without time passing (last at stage '{stage}'): zero-length stages route "
@@ -103,7 +110,7 @@ class _Stage:
     __slots__ = (
         "index", "name", "place", "staff", "durations", "routes", "patience", "lwbs_classes",
         "overflow", "delay_share", "delay", "delay_u", "discharge", "milestone", "admits",
-        "route_u",
+        "route_u", "marks", "outside_ed",
     )
 
     index: int
@@ -122,6 +129,8 @@ class _Stage:
     milestone: str | None
     admits: bool
     route_u: Draws
+    marks: list[float] | None  # the milestone times this stage sets (when first reached)
+    outside_ed: bool  # the stage's place is outside the ED: entering it leaves the department
 
 
 class Model:
@@ -200,6 +209,7 @@ class Model:
                             if spec.discharge_window else None)
             st.milestone = spec.milestone
             st.admits = bool(spec.place and s.places[spec.place].area in ADMITTED_AREAS)
+            st.outside_ed = bool(spec.place and s.places[spec.place].area != "ed")
             self.stages.append(st)
 
         # Arrivals: every stream sampled for the whole run, then merged in time order.
@@ -237,6 +247,9 @@ class Model:
         self.handover = [NAN] * n
         self.left = [NAN] * n
         self.lwbs = [False] * n
+        marks = {"triage": self.triage, "clinician": self.clinician, "handover": self.handover}
+        for st in self.stages:
+            st.marks = None if st.milestone is None else marks[st.milestone]
         self.wait_sum = [0.0] * len(self.stages)
         self.wait_count = [0] * len(self.stages)
         self.delayed_minutes = 0.0
@@ -247,18 +260,29 @@ class Model:
         self.place_index = {name: i for i, name in enumerate(self.pools)}
 
     # -- processes ----------------------------------------------------------------------------
-    def _arrivals(self) -> Generator[simpy.Event, Any, None]:
+    def _start_arrivals(self) -> None:
+        """Schedule the arrivals as a chain of timeouts, each starting its patient's journey and
+        scheduling the next arrival: one event per arrival, and no process."""
         env = self.env
-        process = env.process
         patient = self._patient
         arrival = self.arrival.tolist()
         stream_of = self.arrival_stream.tolist()
         class_of = self.arrival_class.tolist()
-        for pid, t in enumerate(arrival):
-            delay = t - env._now
-            if delay > 0:
-                yield env.timeout(delay)
-            process(patient(pid, stream_of[pid], class_of[pid], t))
+        n = len(arrival)
+        nxt = 0
+
+        def arrive(_event: simpy.Event | None) -> None:
+            nonlocal nxt
+            now = env._now
+            while nxt < n and arrival[nxt] <= now:
+                pid = nxt
+                nxt += 1
+                _Journey(patient(pid, stream_of[pid], class_of[pid], arrival[pid]))
+            if nxt < n:
+                _Wake(env, arrival[nxt] - now).callbacks.append(arrive)
+
+        if n:
+            _Wake(env, arrival[0]).callbacks.append(arrive)
 
     def _capacity_plan(self, pool: Pool, times: np.ndarray, caps: np.ndarray,
                        ) -> Generator[simpy.Event, Any, None]:
@@ -276,8 +300,8 @@ class Model:
         in_ed = self.ed_stream[stream_k]
         held: Pool | None = None
         entered = NAN  # when the patient was granted the place they hold
-        place_area = self.place_area
         visits = self.visits
+        wait_sum, wait_count = self.wait_sum, self.wait_count
         st = stages[self.first_stage[stream_k]]
         last_time, moves = -1.0, 0
         while True:
@@ -315,6 +339,8 @@ class Model:
                         assert place is not None
                         if visits is not None:
                             self.open_visits[pid] = (st.index, held, entered, queued, NAN)
+                    elif deadline is None:
+                        yield place.wait(priority)
                     else:
                         granted = yield from self._wait(place, priority, deadline)
                         if not granted:
@@ -328,42 +354,39 @@ class Model:
                 entered = env._now
                 if visits is not None:  # in their new place, perhaps waiting for staff
                     self.open_visits[pid] = (st.index, held, entered, queued, NAN)
-                if in_ed and place_area[place.name] != "ed":
+                if in_ed and st.outside_ed:
                     in_ed = False
                     self.ed_departure[pid] = env._now
             staff = st.staff
             if staff is not None and not staff.try_acquire():
-                granted = yield from self._wait(staff, priority, deadline)
-                if not granted:
-                    self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
-                    return
+                if deadline is None:
+                    yield staff.wait(priority)
+                else:
+                    granted = yield from self._wait(staff, priority, deadline)
+                    if not granted:
+                        self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
+                        return
             started = env._now
             if visits is not None:
                 self.open_visits[pid] = (st.index, held, entered, queued, started)
             if started >= warmup:
-                self.wait_sum[st.index] += started - queued
-                self.wait_count[st.index] += 1
-            milestone = st.milestone
-            if milestone is not None:
-                marks = self.triage if milestone == "triage" else (
-                    self.clinician if milestone == "clinician" else self.handover)
-                if marks[pid] != marks[pid]:
-                    marks[pid] = started
+                wait_sum[st.index] += started - queued
+                wait_count[st.index] += 1
+            marks = st.marks
+            if marks is not None and marks[pid] != marks[pid]:
+                marks[pid] = started
             duration = st.durations[cls]()
             if duration > 0:
-                yield env.timeout(duration)
+                yield _Wake(env, duration)
             if staff is not None:
                 staff.release()
             # Route now; delays and discharge windows hold only patients who are leaving.
             targets, cum = st.routes[cls]
             nxt = -1
             if targets:
-                u = st.route_u()
-                nxt = targets[-1]
-                for target, c in zip(targets, cum, strict=True):
-                    if u < c:
-                        nxt = target
-                        break
+                # The first target whose cumulative probability is above u (the last if
+                # rounding leaves the cumulative sum just under 1).
+                nxt = targets[min(bisect_right(cum, st.route_u()), len(targets) - 1)]
             if nxt < 0:
                 # delay and delay_u are both set (delayed discharges) or both None.
                 if (st.delay is not None and st.delay_u is not None
@@ -441,10 +464,19 @@ class Model:
     # -- running ------------------------------------------------------------------------------
     def run(self) -> Records:
         env = self.env
-        env.process(self._arrivals())
+        self._start_arrivals()
         for pool, times, caps in self._capacity_plans:
             env.process(self._capacity_plan(pool, times, caps))
-        env.run(until=self.horizon)
+        # The run makes almost no reference cycles (a few SimPy conditions), but allocates
+        # millions of small objects, each batch of which would wake the cyclic garbage
+        # collector to traverse everything alive: pausing it saves about a tenth of the run.
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            env.run(until=self.horizon)
+        finally:
+            if collecting:
+                gc.enable()
         # Delays still running at the end count up to the end; visits still under way are kept
         # with no end time, so nobody in the system at the end is missing from the records.
         for start in self.delays_running.values():
@@ -456,11 +488,12 @@ class Model:
         pools: dict[str, dict[str, np.ndarray]] = {}
         for kind, group in (("place", self.pools), ("staff", self.staff_pools)):
             for name, pool in group.items():
+                log = np.array(pool.log, dtype=float).reshape(-1, 3)  # see Pool.log
                 pools[name] = {
                     "kind": np.array(kind),
-                    "time": f(pool.log_time, dtype=float),
-                    "in_use": f(pool.log_in_use, dtype=np.int32),
-                    "waiting": f(pool.log_waiting, dtype=np.int32),
+                    "time": log[:, 0].copy(),
+                    "in_use": log[:, 1].astype(np.int32),
+                    "waiting": log[:, 2].astype(np.int32),
                     "cap_time": f(pool.cap_time, dtype=float),
                     "cap_value": f(pool.cap_value, dtype=float),
                 }
@@ -513,6 +546,44 @@ class Model:
             "started": f([x[5] for x in v], dtype=float),
             "ended": f([x[6] for x in v], dtype=float),
         }
+
+
+class _Wake(simpy.Event):
+    """A timeout of ``delay`` (>= 0) minutes: :class:`simpy.Timeout` without its argument checks
+    and its extra call to schedule, for the two timeouts every patient needs (arrival and stage
+    duration)."""
+
+    def __init__(self, env: simpy.Environment, delay: float):
+        self.env = env
+        self.callbacks = []
+        self._value = None
+        self._ok = True
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))
+
+
+class _Journey:
+    """Walks a patient's generator along the SimPy events it yields, resuming it from each event's
+    callbacks. This does what ``env.process`` does for the few kinds of event a patient waits for
+    (timeouts, pool grants and any-of conditions, none of which fail) without a Process and its
+    start and end events, which would more than double the events per patient. An exception in a
+    patient's step propagates out of ``env.run``. (A class rather than a closure: a closure that
+    registers itself is a reference cycle, left for the garbage collector, per patient.)"""
+
+    __slots__ = ("_send",)
+
+    def __init__(self, steps: Generator[simpy.Event, Any, None]):
+        self._send = steps.send
+        self.resume(None)
+
+    def resume(self, _event: simpy.Event | None) -> None:
+        send = self._send
+        try:
+            event = send(None)
+            while event.callbacks is None:  # already processed: carry on at once
+                event = send(None)
+        except StopIteration:
+            return
+        event.callbacks.append(self.resume)
 
 
 def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None,

@@ -1,21 +1,25 @@
-"""Experiments: replications of one or more scenarios, run serially or in local processes.
+"""Experiments: replications of one or more scenarios, run serially, in local processes or on Dask.
 
 Replication ``r`` of every scenario uses the same named streams (see :mod:`flowsim.streams`), so
-results depend only on the scenario, the master seed and ``r`` — never on the number of worker
-processes or the order in which replications finish. Each worker returns compact arrays; the
-tidy tables are built once, here, in the parent process.
+results depend only on the scenario, the master seed and ``r`` — never on the backend, the number
+of workers or the order in which replications finish. Each worker returns compact arrays; the
+tidy tables are built once, here, in the parent process, in scenario and replication order.
+A failed replication is kept aside with its scenario, replication and seed while the others go
+on; finished replications can be saved as they end (:mod:`flowsim.checkpoint`), so that an
+interrupted run resumes where it stopped.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .checkpoint import Checkpoint
 from .engine import simulate
 from .errors import FlowsimError
 from .kpis import compute_kpis, hourly_series, verdict
@@ -68,7 +72,8 @@ class Results:
 
     ``kpis``: one row per scenario, replication and KPI. ``timeseries``: one row per scenario,
     replication, place and hour of the measurement window. ``patients``: one row per patient
-    visit to a stage (only when asked for).
+    visit to a stage (only when asked for). ``failures``: one row per replication that failed
+    (scenario, replication, seed, error); the tables hold the others.
     """
 
     scenarios: dict[str, Scenario]
@@ -78,6 +83,8 @@ class Results:
     timeseries: pd.DataFrame
     patients: pd.DataFrame | None = None
     meta: dict[str, object] = field(default_factory=dict)
+    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
+        columns=["scenario", "replication", "seed", "error"]))
 
     def summary(self) -> pd.DataFrame:
         """Mean, 95% CI (Student t) and n per scenario and KPI."""
@@ -99,11 +106,26 @@ class Results:
                 [["occupancy", "queue", "capacity"]].mean().reset_index())
 
 
+BACKENDS = ("serial", "processes", "dask")
+"""Where replications run: in this process, in local worker processes, or on a Dask cluster."""
+
+Outcome = tuple[int, "ReplicationResult | BaseException"]
+"""A finished task: its index in the task list and its result, or the exception it raised."""
+
+
 def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = None,
         seed: int | None = None, jobs: int = 1, patients: bool = False,
-        progress: Progress | None = None) -> Results:
-    """Run ``replications`` of each scenario with master ``seed`` on ``jobs`` processes.
+        progress: Progress | None = None, backend: str | None = None,
+        scheduler: str | None = None, checkpoint: Checkpoint | None = None) -> Results:
+    """Run ``replications`` of each scenario with master ``seed``.
 
+    ``backend`` is ``"serial"``, ``"processes"`` (``jobs`` local processes, 0 meaning one per
+    core; the default unless ``jobs`` is 1) or ``"dask"`` (the cluster whose scheduler is at
+    ``scheduler``, e.g. ``tcp://10.0.0.5:8786``, or a local cluster of ``jobs`` workers when
+    none is given). Results are identical on every backend. A replication that fails is listed
+    in ``Results.failures`` with its scenario, replication, seed and error, and the others are
+    kept; :class:`ReplicationError` is raised only when none succeeded. With ``checkpoint``,
+    replications already saved there are not run again and each new one is saved as it ends.
     Settings left as ``None`` come from the first scenario's ``run`` block.
     """
     items = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
@@ -118,35 +140,47 @@ def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = Non
     master = seed if seed is not None else items[0].run.seed
     if reps < 1:
         raise FlowsimError("replications must be at least 1")
-    tasks = [(s, r) for s in items for r in range(reps)]
+    workers = jobs if jobs > 0 else (os.cpu_count() or 1)
+    if backend is None:
+        backend = "serial" if workers == 1 else "processes"
+    if backend not in BACKENDS:
+        raise FlowsimError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+    if scheduler is not None and backend != "dask":
+        raise FlowsimError("a scheduler address is only used by the dask backend")
+
+    tasks = [(i, r) for i in range(len(items)) for r in range(reps)]
     total = len(tasks)
-    done = 0
-    results: dict[tuple[str, int], ReplicationResult] = {}
-    workers = max(1, min(jobs if jobs > 0 else (os.cpu_count() or 1), total))
+    results: dict[tuple[int, int], ReplicationResult] = {}
+    if checkpoint is not None:
+        for i, r in tasks:
+            saved = checkpoint.load(i, r)
+            if saved is not None:
+                results[(i, r)] = saved
+    todo = [t for t in tasks if t not in results]
+    failed: dict[tuple[int, int], BaseException] = {}
+    done = len(results)
     if progress:
-        progress(0, total)
-    if workers == 1:
-        for s, r in tasks:
-            results[(s.name, r)] = _checked(s, r, master, patients)
-            done += 1
-            if progress:
-                progress(done, total)
-    else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_replication, s, r, master, patients): (s, r)
-                       for s, r in tasks}
-            for fut in as_completed(futures):
-                s, r = futures[fut]
-                try:
-                    results[(s.name, r)] = fut.result()
-                except Exception as e:  # noqa: BLE001 - reported with where it happened
-                    for other in futures:
-                        other.cancel()
-                    raise ReplicationError(s.name, r, master, e) from e
-                done += 1
-                if progress:
-                    progress(done, total)
-    ordered = [results[(s.name, r)] for s, r in tasks]
+        progress(done, total)
+    work = [(items[i], r, master, patients) for i, r in todo]
+    for k, outcome in _execute(work, backend, workers, scheduler):
+        i, r = todo[k]
+        if isinstance(outcome, BaseException):
+            failed[(i, r)] = outcome
+        else:
+            results[(i, r)] = outcome
+            if checkpoint is not None:
+                checkpoint.save(i, r, outcome)
+        done += 1
+        if progress:
+            progress(done, total)
+    failures = pd.DataFrame(
+        [(items[i].name, r, master, f"{type(e).__name__}: {e}") for (i, r), e in
+         sorted(failed.items())],
+        columns=["scenario", "replication", "seed", "error"])
+    if not results:
+        (i, r), e = min(failed.items())
+        raise ReplicationError(items[i].name, r, master, e, failures=failures)
+    ordered = [results[t] for t in tasks if t in results]
     return Results(
         scenarios={s.name: s for s in items},
         seed=master,
@@ -154,23 +188,117 @@ def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = Non
         kpis=_kpi_table(ordered),
         timeseries=_series_table(ordered, items),
         patients=_visit_table(ordered, items) if patients else None,
+        failures=failures,
     )
 
 
 class ReplicationError(FlowsimError):
-    """A replication failed; says which, so that it can be re-run on its own."""
+    """A replication failed; says which, so that it can be re-run on its own. ``failures``
+    lists every failed replication of the run when none succeeded."""
 
-    def __init__(self, scenario: str, replication: int, seed: int, cause: BaseException):
+    def __init__(self, scenario: str, replication: int, seed: int, cause: BaseException,
+                 failures: pd.DataFrame | None = None):
         self.scenario, self.replication, self.seed = scenario, replication, seed
+        self.failures = failures
         super().__init__(f"scenario '{scenario}', replication {replication} (seed {seed}) "
                          f"failed: {type(cause).__name__}: {cause}")
 
 
-def _checked(s: Scenario, r: int, seed: int, patients: bool) -> ReplicationResult:
+Work = tuple[Scenario, int, int, bool]
+"""One replication to run: scenario, replication, master seed, and whether to keep visits."""
+
+
+def _execute(work: list[Work], backend: str, workers: int,
+             scheduler: str | None) -> Iterator[Outcome]:
+    """Run every item of ``work`` on ``backend``, yielding outcomes as they finish."""
+    if not work:
+        return
+    if backend == "serial" or (backend == "processes" and min(workers, len(work)) == 1):
+        for k, item in enumerate(work):
+            yield k, _attempt(*item)
+    elif backend == "processes":
+        with ProcessPoolExecutor(max_workers=min(workers, len(work))) as pool:
+            futures = {pool.submit(_in_worker, *item): k for k, item in enumerate(work)}
+            try:
+                for fut in as_completed(futures):
+                    exc = fut.exception()
+                    yield futures[fut], exc if exc is not None else fut.result()
+            finally:
+                for fut in futures:
+                    fut.cancel()
+    else:
+        yield from _execute_dask(work, workers, scheduler)
+
+
+def _in_worker(s: Scenario, r: int, seed: int, patients: bool) -> ReplicationResult:
+    return run_replication(s, r, seed, patients)
+
+
+def _attempt(s: Scenario, r: int, seed: int, patients: bool) -> ReplicationResult | Exception:
     try:
         return run_replication(s, r, seed, patients)
-    except Exception as e:  # noqa: BLE001 - reported with where it happened
-        raise ReplicationError(s.name, r, seed, e) from e
+    except Exception as e:  # noqa: BLE001 - kept and reported with where it happened
+        return e
+
+
+def _execute_dask(work: list[Work], workers: int, scheduler: str | None) -> Iterator[Outcome]:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import as_completed as dask_completed
+    except ImportError as e:
+        raise FlowsimError("the dask backend needs Dask: pip install \"flowsim[dist]\"") from e
+    from . import __version__
+
+    cluster = None
+    try:
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=min(workers, len(work)), threads_per_worker=1,
+                                   processes=True, dashboard_address=":0")
+            client = Client(cluster)
+        else:
+            client = Client(scheduler, timeout="30s")
+    except Exception as e:  # noqa: BLE001 - any failure to start or connect, said plainly
+        if cluster is not None:
+            cluster.close()
+        where = (f"reach the Dask scheduler at {scheduler}" if scheduler is not None
+                 else "start a local Dask cluster")
+        raise FlowsimError(f"cannot {where}: {type(e).__name__}: {e}") from e
+    try:
+        futures = [client.submit(_dask_replication, *item, __version__, pure=False)
+                   for item in work]
+        index = {f.key: k for k, f in enumerate(futures)}
+        try:
+            for fut in dask_completed(futures):
+                k = index[fut.key]
+                if fut.status == "finished":
+                    yield k, fut.result()
+                else:
+                    try:
+                        exc = fut.exception()
+                    except BaseException as e:  # noqa: BLE001 - a cancelled or lost task
+                        if isinstance(e, KeyboardInterrupt):
+                            raise
+                        exc = e
+                    yield k, exc
+                fut.release()
+        finally:
+            client.cancel([f for f in futures if not f.done()])
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _dask_replication(s: Scenario, r: int, seed: int, patients: bool,
+                      version: str) -> ReplicationResult:
+    """What a Dask worker runs: one replication, refusing a different flowsim version (whose
+    results could differ from the ones this run's other workers send back)."""
+    from . import __version__
+
+    if __version__ != version:
+        raise FlowsimError(f"the Dask worker has flowsim {__version__}, the client {version}; "
+                           "install the same version on every worker")
+    return run_replication(s, r, seed, patients)
 
 
 def _kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:
@@ -182,50 +310,81 @@ def _kpi_table(results: list[ReplicationResult]) -> pd.DataFrame:
 
 def _series_table(results: list[ReplicationResult], scenarios: list[Scenario]) -> pd.DataFrame:
     starts = {s.name: pd.Timestamp(s.start) for s in scenarios}
+    # Scenario and place are categorical from the start (sorted categories, shared by every
+    # replication), so that 100 hospital-years of hours never become millions of strings.
+    scenario_names = sorted({res.scenario for res in results})
+    place_names = sorted({p for res in results for p in dict.fromkeys(res.places.tolist())})
     frames = []
     for res in results:
         start = starts[res.scenario]
         hours = res.hours.astype(np.int64)
+        n = len(hours)
         frames.append(pd.DataFrame({
-            "scenario": res.scenario,
-            "replication": np.int32(res.replication),
+            "scenario": pd.Categorical.from_codes(
+                np.full(n, scenario_names.index(res.scenario)), categories=scenario_names),
+            "replication": np.full(n, res.replication, dtype=np.int32),
             "time": start + pd.to_timedelta(hours, unit="h"),
             "hour_of_week": ((start.weekday() * 24 + hours) % 168).astype(np.int16),
-            "place": res.places,
+            "place": pd.Categorical(res.places, categories=place_names),
             "occupancy": res.occupancy,
             "queue": res.queue,
             "capacity": res.capacity,
         }))
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    for col in ("scenario", "place"):
-        if col in df:
-            df[col] = df[col].astype("category")
-    return df
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
 def _visit_table(results: list[ReplicationResult], scenarios: list[Scenario]) -> pd.DataFrame:
+    """The patient-visit table, tens of millions of rows for a big run: built column by column
+    into arrays of the final size, each replication's visits dropped once copied, and the
+    names as categorical codes, so that the table and the visits are never both whole in
+    memory."""
     by_name = {s.name: s for s in scenarios}
-    frames = []
+    parts: dict[str, list[tuple[list[str], np.ndarray]]] = {
+        "scenario": [], "class": [], "stage": [], "place": []}
     for res in results:
         s = by_name[res.scenario]
         v = res.visits
         assert v is not None and res.patient_class is not None
-        stages = np.array(list(s.stages), dtype=object)
-        places = np.array(list(s.places) + [""], dtype=object)  # -1 -> "" (no place)
-        classes = np.array(list(s.classes), dtype=object)
-        frames.append(pd.DataFrame({
-            "scenario": res.scenario,
-            "replication": np.int32(res.replication),
-            "patient": v["patient"],
-            "class": classes[res.patient_class[v["patient"]]],
-            "stage": stages[v["stage"]],
-            "place": places[v["place"]],
-            "entered": v["entered"],
-            "queued": v["queued"],
-            "started": v["started"],
-            "ended": v["ended"],
-        }))
-    df = pd.concat(frames, ignore_index=True)
-    for col in ("scenario", "class", "stage", "place"):
-        df[col] = df[col].astype("category")
-    return df
+        parts["scenario"].append(([res.scenario], np.zeros(len(v["patient"]), np.int8)))
+        parts["class"].append((list(s.classes), res.patient_class[v["patient"]]))
+        parts["stage"].append((list(s.stages), v["stage"]))
+        parts["place"].append((list(s.places) + [""], v["place"]))  # -1 -> "" (no place)
+    coded = {name: _categorical(p) for name, p in parts.items()}
+    del parts
+    total = sum(len(res.visits["patient"]) for res in results if res.visits is not None)
+    numbers: dict[str, np.ndarray] = {
+        "replication": np.empty(total, np.int32), "patient": np.empty(total, np.int64),
+        "entered": np.empty(total), "queued": np.empty(total),
+        "started": np.empty(total), "ended": np.empty(total)}
+    at = 0
+    for res in results:
+        v = res.visits
+        assert v is not None
+        n = len(v["patient"])
+        numbers["replication"][at:at + n] = res.replication
+        for name in ("patient", "entered", "queued", "started", "ended"):
+            numbers[name][at:at + n] = v[name]
+        at += n
+        res.visits = None  # copied: free it now
+    columns = ["scenario", "replication", "patient", "class", "stage", "place", "entered",
+               "queued", "started", "ended"]
+    return pd.DataFrame({c: coded[c] if c in coded else numbers[c] for c in columns},
+                        copy=False)
+
+
+def _categorical(parts: list[tuple[list[str], np.ndarray]]) -> pd.Categorical:
+    """One categorical column from parts given as names and codes into them, with the sorted
+    names that occur as its categories: millions of rows without a string per row."""
+    seen: set[str] = set()
+    for names, codes in parts:
+        seen.update(names[int(c)] for c in np.unique(codes))
+    categories = sorted(seen)
+    position = {name: i for i, name in enumerate(categories)}
+    out = np.empty(sum(len(codes) for _, codes in parts),
+                   dtype=np.int8 if len(categories) < 128 else np.int32)
+    at = 0
+    for names, codes in parts:
+        lut = np.array([position.get(n, -1) for n in names], dtype=out.dtype)
+        out[at:at + len(codes)] = lut[codes]
+        at += len(codes)
+    return pd.Categorical.from_codes(out, categories=categories)

@@ -4,7 +4,7 @@ Every file is first written into a fresh hidden folder beside the target; only w
 are complete is that folder moved into place with one rename. An interrupted run therefore leaves
 either the previous results folder untouched or the new one complete, never a half-written file.
 An existing results folder is replaced only when the caller says so, and is then kept until the
-new one is in place.
+new one is in place. Replications that failed are listed in ``failures.csv`` and in the manifest.
 """
 
 from __future__ import annotations
@@ -43,6 +43,10 @@ def manifest(results: Results, extra: dict[str, object] | None = None) -> dict[s
         "pandas": pd.__version__,
         "seed": results.seed,
         "replications": results.replications,
+        "failed_replications": [
+            {"scenario": f.scenario, "replication": int(f.replication), "error": f.error}
+            for f in results.failures.itertuples(index=False)
+        ],
         "scenarios": [
             {
                 "name": name,
@@ -105,6 +109,8 @@ def _write_all(results: Results, folder: Path, comparison: pd.DataFrame | None,
         save("comparison.csv", lambda p: comparison.to_csv(p, index=False))
     save("timeseries.parquet", lambda p: results.timeseries.to_parquet(p, index=False))
     save("hour_of_week.csv", lambda p: results.hour_of_week().to_csv(p, index=False))
+    if len(results.failures):
+        save("failures.csv", lambda p: results.failures.to_csv(p, index=False))
     if results.patients is not None:
         save("patients.parquet", lambda p: results.patients.to_parquet(p, index=False))  # type: ignore[union-attr]
     (folder / "scenarios").mkdir()

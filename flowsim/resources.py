@@ -8,13 +8,13 @@ back under the new capacity; a rise grants waiting requests at once.
 Why not ``simpy.PriorityResource``: its capacity is fixed, it keeps its queue sorted by re-sorting
 a list on every request, and it needs an event even when a unit is free. Here a free unit is taken
 without an event, the queue is a heap, and every change of use, queue and capacity is appended to
-plain lists, from which time-weighted occupancy is computed once, at the end of the run.
+a plain list, from which time-weighted occupancy is computed once, at the end of the run.
 """
 
 from __future__ import annotations
 
-import heapq
 import math
+from heapq import heappop, heappush
 
 import simpy
 
@@ -25,7 +25,7 @@ class Pool:
 
     __slots__ = (
         "env", "name", "capacity", "in_use", "_heap", "_seq", "waiting", "first_come",
-        "log_time", "log_in_use", "log_waiting", "cap_time", "cap_value",
+        "log", "_note", "cap_time", "cap_value",
     )
 
     def __init__(self, env: simpy.Environment, name: str, capacity: float,
@@ -38,9 +38,9 @@ class Pool:
         self.waiting = 0
         self._heap: list[tuple[int, float, int, Request]] = []
         self._seq = 0
-        self.log_time: list[float] = [0.0]
-        self.log_in_use: list[int] = [0]
-        self.log_waiting: list[int] = [0]
+        self.log: list[float] = [0.0, 0, 0]
+        """Every change, flat: time, units in use, requests waiting, time, in use, ..."""
+        self._note = self.log.extend
         self.cap_time: list[float] = [0.0]
         self.cap_value: list[float] = [capacity]
 
@@ -49,27 +49,38 @@ class Pool:
         """True when a new request would have to wait."""
         return self.in_use >= self.capacity or self.waiting > 0
 
+    @property
+    def log_time(self) -> list[float]:
+        return self.log[0::3]
+
+    @property
+    def log_in_use(self) -> list[int]:
+        return [int(x) for x in self.log[1::3]]
+
+    @property
+    def log_waiting(self) -> list[int]:
+        return [int(x) for x in self.log[2::3]]
+
     def _log(self) -> None:
-        self.log_time.append(self.env._now)
-        self.log_in_use.append(self.in_use)
-        self.log_waiting.append(self.waiting)
+        self._note((self.env._now, self.in_use, self.waiting))
 
     def try_acquire(self) -> bool:
         """Take a unit now if one is free and nobody is waiting; return whether it was taken."""
         if self.in_use < self.capacity and not self.waiting:
             self.in_use += 1
-            self._log()
+            self._note((self.env._now, self.in_use, 0))
             return True
         return False
 
     def wait(self, priority: int) -> Request:
         """Join the queue; the returned event fires when a unit is granted."""
-        event = Request(self.env)
-        key = 0 if self.first_come else priority
-        heapq.heappush(self._heap, (key, self.env._now, self._seq, event))
+        env = self.env
+        event = Request(env)
+        now = env._now
+        heappush(self._heap, (0 if self.first_come else priority, now, self._seq, event))
         self._seq += 1
         self.waiting += 1
-        self._log()
+        self._note((now, self.in_use, self.waiting))
         return event
 
     def cancel(self, event: Request) -> None:
@@ -84,8 +95,9 @@ class Pool:
     def release(self) -> None:
         """Give a unit back and grant the next request if capacity allows."""
         self.in_use -= 1
-        self._grant()
-        self._log()
+        if self._heap:
+            self._grant()
+        self._note((self.env._now, self.in_use, self.waiting))
 
     def set_capacity(self, capacity: float) -> None:
         self.capacity = capacity
@@ -98,7 +110,7 @@ class Pool:
         granted = False
         heap = self._heap
         while heap and self.in_use < self.capacity:
-            event = heapq.heappop(heap)[3]
+            event = heappop(heap)[3]
             if event.cancelled:
                 continue
             self.waiting -= 1
