@@ -34,7 +34,7 @@ def streamlit_command(address: str, port: int) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(SCRIPT),
             "--server.address", address, "--server.port", str(port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--server.maxUploadSize", "1"]
+            "--server.maxUploadSize", "1", "--client.toolbarMode", "viewer"]
 
 
 def cmd_app(args: argparse.Namespace) -> int:

@@ -38,7 +38,8 @@ def _style(chart: Any, height: int = 300) -> Any:
     return (chart.properties(height=height)
             .configure_axis(labelFontSize=FONT, titleFontSize=FONT + 1)
             .configure_legend(labelFontSize=FONT, titleFontSize=FONT, orient="bottom")
-            .configure_title(fontSize=FONT + 3, anchor="start"))
+            .configure_title(fontSize=FONT + 2, anchor="start", offset=12)
+            .properties(padding={"left": 5, "right": 40, "top": 20, "bottom": 5}))
 
 
 def mean_band(df: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
@@ -102,11 +103,12 @@ def occupancy_chart(band: pd.DataFrame, label: str, scenarios: Sequence[str]) ->
     refs = pd.DataFrame({"level": list(OCCUPANCY_LINES),
                          "text": [f"{v}%" for v in OCCUPANCY_LINES]})
     rule = alt.Chart(refs).mark_rule(strokeDash=[4, 3], color="#333333").encode(y="level:Q")
-    text = alt.Chart(refs).mark_text(align="left", dx=3, dy=-6, color="#333333",
-                                     fontSize=FONT - 1).encode(
-        x=alt.value(0), y="level:Q", text="text:N")
+    # Labels just outside the right edge, where they hide no data.
+    text = alt.Chart(refs).mark_text(align="left", dx=4, color="#333333",
+                                     fontSize=FONT - 2).encode(
+        x=alt.datum(168), y="level:Q", text="text:N")
     return _style(alt.layer(area, line, rule, text).properties(
-        title=f"{label}: occupancy by hour of the week"))
+        title=f"{label}: occupancy by hour of the week"), height=340)
 
 
 def time_in_department_band(cdf: pd.DataFrame) -> pd.DataFrame:
@@ -140,11 +142,17 @@ def time_in_department_chart(band: pd.DataFrame, scenarios: Sequence[str]) -> al
         title="Time in department (cumulative)"))
 
 
-def ed_band(ed: pd.DataFrame, column: str) -> pd.DataFrame:
-    """``column`` of the ED time series by hour, mean and 95% CI across replications."""
-    d = ed[["scenario", "time", column]].copy()
+def ed_band(ed: pd.DataFrame, column: str, freq: str = "D") -> pd.DataFrame:
+    """``column`` of the ED time series averaged over each period ``freq`` (``"D"`` days,
+    ``"h"`` hours) within each replication, then mean and 95% CI across replications."""
+    d = ed[["scenario", "replication", "time", column]].copy()
     d["scenario"] = d["scenario"].astype(str)
-    return mean_band(d, ["scenario", "time"], column)
+    d["time"] = d["time"].dt.floor(freq)
+    per_rep = d.groupby(["scenario", "replication", "time"], observed=True, sort=False)[
+        column].mean().reset_index()
+    band = mean_band(per_rep, ["scenario", "time"], column)
+    band["low"] = band["low"].clip(lower=0.0)   # a count cannot be below zero
+    return band
 
 
 def over_time_chart(band: pd.DataFrame, title: str, y_title: str,
@@ -156,6 +164,6 @@ def over_time_chart(band: pd.DataFrame, title: str, y_title: str,
                                                          color=colour)
     line = alt.Chart(band).mark_line(strokeWidth=1.5).encode(
         x=x, y=alt.Y("mean:Q", title=y_title), color=colour,
-        tooltip=["scenario", alt.Tooltip("time:T", format="%a %d %b %H:00"),
+        tooltip=["scenario", alt.Tooltip("time:T", format="%a %d %b %H:%M"),
                  alt.Tooltip("mean", format=".1f")])
     return _style(alt.layer(area, line).properties(title=title), height=260)

@@ -15,7 +15,7 @@ AREA_COLOURS = {"ed": "#E69F00", "sdec": "#56B4E9", "assessment": "#009E73", "wa
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
 
 
 def _pct(p: float) -> str:
@@ -52,16 +52,17 @@ def routes(scenario: Scenario) -> list[tuple[str, str, str, str]]:
 
 
 def to_dot(scenario: Scenario) -> str:
-    """The pathway of ``scenario`` as Graphviz DOT text, read left to right."""
+    """The pathway of ``scenario`` as Graphviz DOT text, read top to bottom. Each route out of
+    the system ends in its own small "leaves" mark, so the diagram is not a knot of arrows."""
     lines = [
         "digraph pathway {",
-        '  rankdir=LR; fontname="Helvetica"; nodesep=0.25; ranksep=0.45;',
+        '  rankdir=TB; fontname="Helvetica"; nodesep=0.3; ranksep=0.4;',
         '  node [fontname="Helvetica", fontsize=11, shape=box, style="rounded,filled", '
         'fillcolor="#FFFFFF"];',
         '  edge [fontname="Helvetica", fontsize=9, color="#555555"];',
     ]
     for name, stream in scenario.arrivals.items():
-        label = f"{name}\\n{stream.per_day:g} a day" + (" (ambulance)" if stream.handover else "")
+        label = f"{name}\n{stream.per_day:g} a day" + (" (ambulance)" if stream.handover else "")
         lines.append(f"  {_q('in:' + name)} [label={_q(label)}, shape=cds, "
                      'fillcolor="#F0F0F0"];')
         lines.append(f"  {_q('in:' + name)} -> {_q(stream.first_stage)};")
@@ -80,13 +81,16 @@ def to_dot(scenario: Scenario) -> str:
             indent = "    "
         for s in stages:
             stage = scenario.stages[s]
-            extra = f"\\n{stage.staff}" if stage.staff else ""
+            extra = f"\n{stage.staff}" if stage.staff else ""
             lines.append(f"{indent}{_q(s)} [label={_q(s + extra)}];")
         if place is not None:
             lines.append("  }")
-    lines.append(f'  {_q(EXIT)} [label="leaves", shape=doublecircle, fillcolor="#F0F0F0"];')
     for src, dst, label, kind in routes(scenario):
         style = ', style=dashed, color="#D55E00"' if kind == "overflow" else ""
+        if dst == EXIT:
+            dst = f"{EXIT}:{src}"
+            lines.append(f'  {_q(dst)} [label="leaves", shape=plaintext, style="", '
+                         'fontsize=10, fontcolor="#555555"];')
         lines.append(f"  {_q(src)} -> {_q(dst)} [label={_q(label)}{style}];")
     lines.append("}")
     return "\n".join(lines)

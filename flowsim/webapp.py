@@ -488,14 +488,16 @@ def show_results(results: Results, key: tuple[tuple[str, ...], int, int]) -> Non
         st.altair_chart(charts.time_in_department_chart(band, names), width="stretch")
     if results.ed_timeseries is not None:
         st.subheader("Exit block and ambulance queue over time")
+        hourly = st.toggle("Hour by hour (instead of daily means)", key="ed_hourly")
+        freq, per = ("h", "hour") if hourly else ("D", "day")
         c1, c2 = st.columns(2)
         c1.altair_chart(charts.over_time_chart(
-            charts.ed_band(results.ed_timeseries, "boarders"),
-            "Admitted patients waiting in the ED (boarders)", "Patients", names),
-            width="stretch")
+            charts.ed_band(results.ed_timeseries, "boarders", freq),
+            "Admitted patients waiting in the ED (boarders)", f"Patients, mean per {per}",
+            names), width="stretch")
         c2.altair_chart(charts.over_time_chart(
-            charts.ed_band(results.ed_timeseries, "ambulance_queue"),
-            "Ambulances waiting to hand over", "Ambulances", names),
+            charts.ed_band(results.ed_timeseries, "ambulance_queue", freq),
+            "Ambulances waiting to hand over", f"Ambulances, mean per {per}", names),
             width="stretch")
 
     st.subheader("Downloads")
@@ -537,7 +539,7 @@ def show_pathway(scenarios: list[Scenario]) -> None:
     names = [s.name for s in scenarios]
     pick = st.selectbox("Scenario", names, key="pathway_scenario")
     s = scenarios[names.index(pick)]
-    st.caption("Arrival streams (left) go through stages, grouped by the place they are in "
+    st.caption("Arrival streams (top) go through stages, grouped by the place they are in "
                "(with its beds or spaces); arrows carry routing probabilities, by patient "
                "class where they differ. Dashed arrows are taken when a place is full or closed.")
     st.graphviz_chart(to_dot(s), width="stretch")

@@ -78,3 +78,14 @@ def test_charts_use_the_palette_and_reference_lines() -> None:
                                            ["base"]).to_dict()
     rules = [row for d in spec["datasets"].values() for row in d if "text" in row]
     assert {"hours": 4.0, "text": "4 hours"} in rules
+
+
+def test_ed_band_averages_within_each_day_then_across_replications() -> None:
+    times = pd.date_range("2025-01-06", periods=48, freq="h")
+    ed = pd.DataFrame({"scenario": "base", "replication": np.repeat([0, 1], 48),
+                       "time": np.tile(times, 2),
+                       "boarders": np.r_[np.full(24, 2.0), np.full(24, 4.0),
+                                         np.full(24, 6.0), np.full(24, 8.0)]})
+    band = charts.ed_band(ed, "boarders")
+    assert band["mean"].tolist() == [4.0, 6.0]   # day 1: reps 2 and 6; day 2: 4 and 8
+    assert len(charts.ed_band(ed, "boarders", "h")) == 48
