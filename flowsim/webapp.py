@@ -54,7 +54,7 @@ log = logging.getLogger("flowsim.app")
 
 DEFAULT_DAYS = 56
 DEFAULT_WARMUP = 42
-DEFAULT_REPLICATIONS = 8
+DEFAULT_REPLICATIONS = 6
 DEFAULT_SEED = 12345
 DEFAULT_CHANGE = "changes/escalation_beds.yaml"
 

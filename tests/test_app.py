@@ -111,3 +111,14 @@ def test_a_built_variant_downloads_as_yaml_that_validates_and_runs(tmp_path: Pat
     at.button(key="run").click().run()
     assert not at.exception and not _errors(at)
     assert set(at.dataframe[0].value["Variant"]) == {"escalation_beds", "busier_with_beds"}
+
+
+def test_a_broken_shipped_file_is_reported_not_raised(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "scenarios"
+    folder.mkdir()
+    (folder / "baseline.yaml").write_text("name: broken\nclasses: {}\nbogus: 1\n")
+    monkeypatch.setenv("FLOWSIM_SCENARIOS", str(folder))
+    at = _page()
+    errors = "\n".join(_errors(at))
+    assert "baseline.yaml:3:1: bogus: unknown field" in errors
+    assert "Traceback" not in errors
