@@ -47,5 +47,9 @@ def cmd_app(args: argparse.Namespace) -> int:
             raise FlowsimError(f"no scenario files in {args.scenarios}")
         env["FLOWSIM_SCENARIOS"] = str(args.scenarios.resolve())
     print(f"flowsim: the page is at http://{args.address}:{args.port} (Ctrl+C stops it)",
-          file=sys.stderr)
-    return subprocess.call(streamlit_command(args.address, args.port), env=env)
+          file=sys.stderr, flush=True)
+    cmd = streamlit_command(args.address, args.port)
+    if os.name == "posix":
+        # Become the server, so that stopping this process stops the page (no orphan left).
+        os.execve(cmd[0], cmd, env)
+    return subprocess.call(cmd, env=env)

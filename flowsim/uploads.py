@@ -14,8 +14,8 @@ from .loader import (
     _default_name,
     _merge,
     _merge_marks,
+    read_scenario_bytes,
     read_scenario_data,
-    read_yaml,
     validate_data,
 )
 from .scenario import Scenario
@@ -33,19 +33,7 @@ def load_upload(raw: bytes, filename: str, scenarios: Path) -> Scenario:
         raise ScenarioError([Problem(filename, None, None, "",
                                      f"file is {len(raw):,} bytes; uploads are limited to "
                                      f"{MAX_UPLOAD_BYTES:,} (a scenario is a few kB)")])
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ScenarioError([Problem(filename, raw[: e.start].count(b"\n") + 1, None, "",
-                                     "not a text file (it is not UTF-8)")]) from None
-    data, marks = read_yaml(text, filename)
-    if not isinstance(data, dict):
-        kind = type(data).__name__ if data is not None else "nothing"
-        _, line, col = marks[()]
-        raise ScenarioError([Problem(filename, line, col, "",
-                                     f"a scenario must be a mapping of fields, got {kind}")])
-    for key in [k for k in data if k.startswith("x-")]:
-        del data[key]
+    data, marks = read_scenario_bytes(raw, filename)
     parent = data.pop("extends", None)
     named = "name" in data
     if parent is not None:

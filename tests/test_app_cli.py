@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -15,6 +12,7 @@ from flowsim.appcli import SCRIPT, streamlit_command
 from flowsim.cli import main as cli
 
 from .conftest import SCENARIOS
+from .served import free_port, served
 
 pytest.importorskip("streamlit")
 
@@ -32,35 +30,10 @@ def test_an_empty_scenarios_folder_is_refused(tmp_path: Path, capsys) -> None:
 
 
 def test_flowsim_app_serves_the_page(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     exe = Path(sys.executable).with_name("flowsim")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "flowsim.cli"]
-    proc = subprocess.Popen([*cmd, "app", "--port", str(port), "--scenarios", str(SCENARIOS)],
-                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health",
-                                            timeout=2) as r:
-                    assert r.status == 200
-                    break
-            except OSError:
-                assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-                assert time.monotonic() < deadline, "flowsim app did not answer in 60 s"
-                time.sleep(0.3)
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-            assert b"<html" in r.read().lower()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        if proc.stderr:
-            proc.stderr.close()
+    cmd += ["app", "--port", str(port), "--scenarios", str(SCENARIOS)]
+    with served(cmd, port, tmp_path, tmp_path / "app.log") as url, \
+            urllib.request.urlopen(f"{url}/", timeout=5) as r:
+        assert b"<html" in r.read().lower()
