@@ -354,13 +354,16 @@ def build_variant(baseline: Scenario, base_name: str, built: dict[str, str], fol
         los = {p: st.slider(f"Length of stay in {baseline.places[p].label or p} (×)",
                             *LOS_RANGE, 1.0, step=0.05, key=k + "los." + p)
                for p in admitted_places(baseline)}
-        delayed = {s: st.slider(f"{s}: share of patients with a delayed discharge", 0.0, 1.0,
+        delayed = {s: st.slider(f"{_stage(baseline, s)}: share of patients with a delayed "
+                                "discharge", 0.0, 1.0,
                                 v, step=0.01, key=k + "delayed." + s)
                    for s, v in d.delayed_share.items()}
-        noon = {s: st.slider(f"{s}: share of discharges before noon", 0.01, 0.99, v,
+        noon = {s: st.slider(f"{_stage(baseline, s)}: share of discharges before noon", 0.01,
+                             0.99, v,
                              step=0.01, key=k + "noon." + s)
                 for s, v in d.before_noon_share.items()}
-        weekend = {s: st.slider(f"{s}: share of ready patients discharged on Sat and Sun",
+        weekend = {s: st.slider(f"{_stage(baseline, s)}: share of ready patients discharged on "
+                                "Sat and Sun",
                                 0.0, 1.0, v, step=0.05, key=k + "weekend." + s)
                    for s, v in d.weekend_share.items()}
 
@@ -386,6 +389,13 @@ def build_variant(baseline: Scenario, base_name: str, built: dict[str, str], fol
         if c_b.button("Remove", key=f"remove.{n}"):
             del built[n]
             st.rerun()
+
+
+def _stage(s: Scenario, name: str) -> str:
+    """A stage as people know it: its label, else its place's label, else its name."""
+    stage = s.stages[name]
+    place = s.places.get(stage.place or "")
+    return stage.label or (place.label if place is not None and place.label else name)
 
 
 def _date_range(title: str, key: str, first: dt.date, last: dt.date,
