@@ -45,7 +45,18 @@ def test_page_loads_with_no_exception() -> None:
     assert any("Run the comparison" in i.value for i in at.info)
 
 
-def test_run_of_baseline_and_a_shipped_change_shows_the_table_and_charts() -> None:
+def test_run_of_baseline_and_a_shipped_change_shows_the_table_and_charts(monkeypatch) -> None:
+    from flowsim import webapp
+
+    runs = []
+    real_run = webapp.run
+
+    def counting_run(*args, **kwargs):
+        runs.append(kwargs.get("progress"))
+        return real_run(*args, **kwargs)
+
+    monkeypatch.setattr(webapp, "run", counting_run)
+    webapp._result_store().clear()
     at = _page()
     at.multiselect(key="changes").set_value(["changes/extra_evening_doctor.yaml"])
     _tiny_settings(at)
@@ -63,10 +74,13 @@ def test_run_of_baseline_and_a_shipped_change_shows_the_table_and_charts() -> No
     labels = {b.label for b in at.get("download_button")}
     assert {"KPIs by replication (CSV)", "Comparison (CSV)", "Occupancy time series (Parquet)",
             "ED time series (Parquet)", "Scenarios as run (YAML, zip)"} <= labels
-    # Re-opening the page shows the same result from the cache, without running again.
+    assert len(runs) == 1 and runs[0] is not None   # with a progress bar
+    # Running again, or changing the view, shows the result from the cache without running.
+    at.button(key="run").click().run()
     at.toggle(key="every").set_value(True).run()
     assert not at.exception
     assert len(at.dataframe[0].value) > len(table)
+    assert len(runs) == 1
 
 
 def test_an_invalid_upload_shows_the_cli_message() -> None:
