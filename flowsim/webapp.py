@@ -17,8 +17,9 @@ import logging
 import os
 import zipfile
 from collections import OrderedDict
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import pandas as pd
 import streamlit as st
@@ -51,6 +52,7 @@ from flowsim.scenario import Scenario
 from flowsim.uploads import MAX_UPLOAD_BYTES, load_upload
 
 log = logging.getLogger("flowsim.app")
+T = TypeVar("T")
 
 DEFAULT_DAYS = 56
 DEFAULT_WARMUP = 42
@@ -143,8 +145,25 @@ def simulate(texts: tuple[str, ...], replications: int, seed: int,
     results = run(scenarios, replications=replications, seed=seed, jobs=0, progress=progress)
     store[key] = results
     while len(store) > CACHE_ENTRIES:
-        store.popitem(last=False)
+        old, _ = store.popitem(last=False)
+        derived = _derived_store()
+        for k in [k for k in derived if k[0] == old]:
+            del derived[k]
     return results
+
+
+@st.cache_resource(show_spinner=False)
+def _derived_store() -> dict[tuple[str, str], Any]:
+    return {}
+
+
+def memo(key: str, what: str, make: Callable[[], T]) -> T:
+    """``make()``, computed once per run (``key``) and ``what``: tables, charts and downloads
+    drawn from a cached result are not worked out again when the page is redrawn."""
+    store = _derived_store()
+    if (key, what) not in store:
+        store[(key, what)] = make()
+    return cast(T, store[(key, what)])
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -249,7 +268,7 @@ def page() -> None:
             st.info("Choose a baseline and change ideas in the sidebar (or build one in "
                     "**Build a variant**), then press **Run the comparison**.")
             return
-        show_results(simulate(*last), last)
+        show_results(simulate(*last), run_key(*last))
 
 
 def read_uploads(files: list[Any], folder: Path) -> tuple[list[Scenario], list[str]]:
@@ -436,7 +455,7 @@ def kpi_table(comparison: pd.DataFrame, every: bool) -> pd.DataFrame:
     })
 
 
-def show_results(results: Results, key: tuple[tuple[str, ...], int, int]) -> None:
+def show_results(results: Results, key: str) -> None:
     names = list(results.scenarios)
     base = names[0]
     s0 = results.scenarios[base]
@@ -448,10 +467,10 @@ def show_results(results: Results, key: tuple[tuple[str, ...], int, int]) -> Non
                "with the baseline replication by replication (they share their random "
                "numbers), so the differences are paired; the 95% confidence interval says how "
                "sure the difference is.")
-    comparison = results.compare(base)
+    comparison = memo(key, "comparison", lambda: results.compare(base))
     st.subheader(f"Each change against {base}")
     every = st.toggle("Show every measure", key="every")
-    table = kpi_table(comparison, every)
+    table = memo(key, f"table.{every}", lambda: kpi_table(comparison, every))
     fmt = {c: "{:,.1f}" for c in ["Baseline", "Variant mean", "Change", "95% CI low",
                                   "95% CI high"]}
     styled = table.style.format(fmt, na_rep="–").map(
@@ -473,62 +492,78 @@ def show_results(results: Results, key: tuple[tuple[str, ...], int, int]) -> Non
         show_definitions(sorted(set(table["kpi"]), key=list(table["kpi"]).index))
 
     st.subheader("How the measures vary between replications")
-    choices = [k for k in HEADLINE if k in set(results.kpis["kpi"])]
-    choices += sorted(k for k in set(results.kpis["kpi"].astype(str)) if k.startswith(
-        "occupancy_mean_pct."))
+    choices = memo(key, "choices", lambda: spread_choices(results.kpis))
     kpi = st.selectbox("Measure", choices, key="spread_kpi", format_func=label)
     unit = kpi_definition(kpi)[0]
-    st.altair_chart(charts.kpi_spread(results.kpis, kpi, f"{label(kpi)} ({unit})", names),
-                    width="stretch")
+    st.altair_chart(memo(key, f"spread.{kpi}", lambda: charts.kpi_spread(
+        results.kpis, kpi, f"{label(kpi)} ({unit})", names)), width="stretch")
 
     st.subheader("Occupancy by hour of the week")
-    how = results.hour_of_week()
-    places = [p for p, pl in s0.places.items() if not pl.unlimited
-              and p in set(how["place"].astype(str))]
+    how = memo(key, "hour_of_week", results.hour_of_week)
+    present = memo(key, "places", lambda: set(how["place"].astype(str)))
+    places = [p for p, pl in s0.places.items() if not pl.unlimited and p in present]
     if places:
         default = places.index("wards") if "wards" in places else 0
         place = st.selectbox("Place", places, default, key="occ_place",
                              format_func=lambda p: s0.places[p].label or p)
-        band = charts.occupancy_by_hour(how, place)
-        st.altair_chart(charts.occupancy_chart(band, s0.places[place].label or place, names),
-                        width="stretch")
-    if results.time_in_department is not None:
+        st.altair_chart(memo(key, f"occupancy.{place}", lambda: charts.occupancy_chart(
+            charts.occupancy_by_hour(how, place), s0.places[place].label or place, names)),
+            width="stretch")
+    tid = results.time_in_department
+    if tid is not None:
         st.subheader("How long patients spend in the ED")
-        band = charts.time_in_department_band(results.time_in_department)
-        st.altair_chart(charts.time_in_department_chart(band, names), width="stretch")
-    if results.ed_timeseries is not None:
+        st.altair_chart(memo(key, "time_in_department", lambda: charts.time_in_department_chart(
+            charts.time_in_department_band(tid), names)), width="stretch")
+    ed = results.ed_timeseries
+    if ed is not None:
         st.subheader("Exit block and ambulance queue over time")
         hourly = st.toggle("Hour by hour (instead of daily means)", key="ed_hourly")
         freq, per = ("h", "hour") if hourly else ("D", "day")
         c1, c2 = st.columns(2)
-        c1.altair_chart(charts.over_time_chart(
-            charts.ed_band(results.ed_timeseries, "boarders", freq),
+        c1.altair_chart(memo(key, f"boarders.{freq}", lambda: charts.over_time_chart(
+            charts.ed_band(ed, "boarders", freq),
             "Admitted patients waiting in the ED (boarders)", f"Patients, mean per {per}",
-            names), width="stretch")
-        c2.altair_chart(charts.over_time_chart(
-            charts.ed_band(results.ed_timeseries, "ambulance_queue", freq),
-            "Ambulances waiting to hand over", f"Ambulances, mean per {per}", names),
+            names)), width="stretch")
+        c2.altair_chart(memo(key, f"ambulances.{freq}", lambda: charts.over_time_chart(
+            charts.ed_band(ed, "ambulance_queue", freq),
+            "Ambulances waiting to hand over", f"Ambulances, mean per {per}", names)),
             width="stretch")
 
     st.subheader("Downloads")
-    show_downloads(results, comparison)
+    show_downloads(memo(key, "downloads", lambda: downloads(results, comparison)))
 
 
-def show_downloads(results: Results, comparison: pd.DataFrame) -> None:
-    c = st.columns(4)
-    c[0].download_button("KPIs by replication (CSV)", results.kpis.to_csv(index=False),
-                         "kpis.csv", "text/csv", key="dl_kpis")
-    c[0].download_button("Summary with 95% CIs (CSV)", results.summary().to_csv(index=False),
-                         "summary.csv", "text/csv", key="dl_summary")
-    c[1].download_button("Comparison (CSV)", comparison.to_csv(index=False), "comparison.csv",
-                         "text/csv", key="dl_comparison")
-    c[2].download_button("Occupancy time series (Parquet)", _parquet(results.timeseries),
-                         "timeseries.parquet", "application/octet-stream", key="dl_ts")
+def spread_choices(kpis: pd.DataFrame) -> list[str]:
+    """The measures offered for the spread chart: the headline ones, then occupancy."""
+    names = set(kpis["kpi"].astype(str))
+    return [k for k in HEADLINE if k in names] + sorted(
+        k for k in names if k.startswith("occupancy_mean_pct."))
+
+
+def downloads(results: Results, comparison: pd.DataFrame) -> list[tuple[str, bytes, str, str]]:
+    """``(label, content, file name, type)`` of each download of a result."""
+    out = [
+        ("KPIs by replication (CSV)", results.kpis.to_csv(index=False).encode(), "kpis.csv",
+         "text/csv"),
+        ("Summary with 95% CIs (CSV)", results.summary().to_csv(index=False).encode(),
+         "summary.csv", "text/csv"),
+        ("Comparison (CSV)", comparison.to_csv(index=False).encode(), "comparison.csv",
+         "text/csv"),
+        ("Occupancy time series (Parquet)", _parquet(results.timeseries), "timeseries.parquet",
+         "application/octet-stream"),
+    ]
     if results.ed_timeseries is not None:
-        c[2].download_button("ED time series (Parquet)", _parquet(results.ed_timeseries),
-                             "ed_timeseries.parquet", "application/octet-stream", key="dl_ed")
-    c[3].download_button("Scenarios as run (YAML, zip)", _scenario_zip(results),
-                         "scenarios.zip", "application/zip", key="dl_scenarios")
+        out.append(("ED time series (Parquet)", _parquet(results.ed_timeseries),
+                    "ed_timeseries.parquet", "application/octet-stream"))
+    out.append(("Scenarios as run (YAML, zip)", _scenario_zip(results), "scenarios.zip",
+                "application/zip"))
+    return out
+
+
+def show_downloads(files: list[tuple[str, bytes, str, str]]) -> None:
+    cols = st.columns(3)
+    for i, (text, data, name, mime) in enumerate(files):
+        cols[i % 3].download_button(text, data, name, mime, key=f"dl.{name}")
 
 
 def _parquet(df: pd.DataFrame) -> bytes:
