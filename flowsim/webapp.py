@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import os
+import warnings
 import zipfile
 from collections import OrderedDict
 from collections.abc import Callable
@@ -142,7 +143,12 @@ def simulate(texts: tuple[str, ...], replications: int, seed: int,
         store.move_to_end(key)
         return store[key]
     scenarios = [load_scenario(yaml.safe_load(t)) for t in texts]
-    results = run(scenarios, replications=replications, seed=seed, jobs=0, progress=progress)
+    with warnings.catch_warnings():
+        # Python 3.12+ warns that forking a threaded process (the server) could deadlock; the
+        # workers only simulate and never touch the server's threads or locks.
+        warnings.filterwarnings("ignore", message=r".*fork\(\).*", category=DeprecationWarning)
+        results = run(scenarios, replications=replications, seed=seed, jobs=0,
+                      progress=progress)
     store[key] = results
     while len(store) > CACHE_ENTRIES:
         old, _ = store.popitem(last=False)
