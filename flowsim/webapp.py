@@ -187,7 +187,7 @@ def main() -> None:
     try:
         page()
     except ScenarioError as e:
-        st.error("The scenario is not valid:\n\n" + "\n\n".join(f"`{p}`" for p in e.problems))
+        st.error("The scenario is not valid:\n\n" + problems_md(e))
     except FlowsimError as e:
         st.error(str(e))
     except Exception:  # noqa: BLE001 - the page must not show a traceback
@@ -245,7 +245,14 @@ def page() -> None:
         ["Results", "Build a variant", "Pathway", "What the measures mean"])
     with tab_build:
         build_variant(baseline, base_name, built, folder, days, warmup)
-    variants: list[Scenario] = [load_file(files[n]) for n in change_names] + uploaded
+    variants: list[Scenario] = []
+    for name in change_names:
+        try:
+            variants.append(load_file(files[name]))
+        except ScenarioError as e:
+            st.sidebar.error(f"{name} is not a valid scenario and is left out:\n\n"
+                             + problems_md(e))
+    variants += uploaded
     for name, text in built.items():
         variants.append(load_upload(text.encode(), f"{name}.yaml", folder))
     with tab_pathway:
@@ -274,7 +281,16 @@ def page() -> None:
             st.info("Choose a baseline and change ideas in the sidebar (or build one in "
                     "**Build a variant**), then press **Run the comparison**.")
             return
+        if run_key(*last) not in _result_store():   # dropped from the cache: run again
+            with st.spinner("Running the last comparison again…"):
+                simulate(*last)
         show_results(simulate(*last), run_key(*last))
+
+
+def problems_md(e: ScenarioError) -> str:
+    """The problems as Markdown, one per paragraph, each as code (double backticks, so that a
+    message quoting `flowsim schema` keeps its own)."""
+    return "\n\n".join(f"`` {p} ``" for p in e.problems)
 
 
 def read_uploads(files: list[Any], folder: Path) -> tuple[list[Scenario], list[str]]:
@@ -289,7 +305,7 @@ def read_uploads(files: list[Any], folder: Path) -> tuple[list[Scenario], list[s
             out.append(load_upload(f.getvalue(), f.name, folder))
         except ScenarioError as e:
             errors.append(f"{f.name} is not a valid scenario:\n\n"
-                          + "\n\n".join(f"`{p}`" for p in e.problems))
+                          + problems_md(e))
     return out, errors
 
 

@@ -136,3 +136,18 @@ def test_a_broken_shipped_file_is_reported_not_raised(tmp_path: Path, monkeypatc
     errors = "\n".join(_errors(at))
     assert "baseline.yaml:3:1: bogus: unknown field" in errors
     assert "Traceback" not in errors
+
+
+def test_a_broken_change_file_is_left_out_with_its_message(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "scenarios"
+    shutil.copytree(SCENARIOS, folder)
+    (folder / "changes" / "typo.yaml").write_text(
+        "extends: ../baseline.yaml\nplaces:\n  wards: {capacty: 3}\n")
+    monkeypatch.setenv("FLOWSIM_SCENARIOS", str(folder))
+    at = _page()
+    at.multiselect(key="changes").set_value(["changes/typo.yaml",
+                                             "changes/escalation_beds.yaml"]).run()
+    assert not at.exception
+    errors = "\n".join(_errors(at))
+    assert "changes/typo.yaml:3:11: places.wards.capacty: unknown field" in errors
+    assert at.button(key="run") is not None
