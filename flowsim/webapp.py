@@ -441,7 +441,9 @@ def _stage(s: Scenario, name: str) -> str:
 
 def _date_range(title: str, key: str, first: dt.date, last: dt.date,
                 default: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
-    value = st.date_input(title, default, min_value=first, max_value=last, key=key,
+    # The key names the run's dates: a value kept from a longer run cannot fall outside them.
+    value = st.date_input(title, default, min_value=first, max_value=last,
+                          key=f"{key}.{first}.{last}",
                           format="DD/MM/YYYY")
     if isinstance(value, (tuple, list)):
         if len(value) == 2:

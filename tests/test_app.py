@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from flowsim import load_scenario
 from flowsim.cli import main as cli
@@ -151,3 +152,23 @@ def test_a_broken_change_file_is_left_out_with_its_message(tmp_path: Path, monke
     errors = "\n".join(_errors(at))
     assert "changes/typo.yaml:3:11: places.wards.capacty: unknown field" in errors
     assert at.button(key="run") is not None
+
+
+def test_dated_levers_write_escalation_beds_and_a_surge() -> None:
+    import datetime as dt
+
+    at = _page()
+    at.checkbox(key=LEVER + "cap1").check()
+    at.checkbox(key=LEVER + "surge").check().run()
+    surge_days, bed_days = at.date_input[0], at.date_input[1]
+    assert surge_days.min == dt.date(2024, 9, 2)   # the run's first day ...
+    assert bed_days.max == dt.date(2024, 12, 8)    # ... and last, at the default settings
+    bed_days.set_value((dt.date(2024, 11, 1), dt.date(2024, 11, 30)))
+    at.number_input(key=LEVER + "cap1.change").set_value(20)
+    at.slider(key=LEVER + "surge_factor").set_value(1.25)
+    at.run()
+    assert not at.exception and not _errors(at)
+    overlay = yaml.safe_load(at.code[0].value)
+    assert overlay["places"]["wards"]["changes"]["app_escalation_1"] == {
+        "from": dt.date(2024, 11, 1), "to": dt.date(2024, 11, 30), "change": 20}
+    assert overlay["arrivals"]["walk_in"]["surges"]["app_surge"]["factor"] == 1.25
