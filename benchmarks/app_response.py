@@ -87,7 +87,7 @@ def measure_browser(repeats: int) -> dict[str, list[float]]:
 
     from playwright.sync_api import sync_playwright
 
-    out: dict[str, list[float]] = {"browser_cold": [], "browser_cached": []}
+    out: dict[str, list[float]] = {"browser_cold": [], "browser_cached": [], "browser_again": []}
 
     def answer(page: object, url: str) -> float:
         page.goto(url)  # type: ignore[attr-defined]
@@ -97,6 +97,18 @@ def measure_browser(repeats: int) -> dict[str, list[float]]:
         run.click()
         page.get_by_text("Each change against").wait_for(timeout=300_000)  # type: ignore
         page.wait_for_function(CHARTS_DRAWN, timeout=300_000)  # type: ignore[attr-defined]
+        return time.perf_counter() - t
+
+    def again(page: object) -> float:
+        # Run pressed again in the same tab: until the script has finished (Streamlit's
+        # running indicator has gone) and the charts are there.
+        page.wait_for_timeout(1000)  # type: ignore[attr-defined]
+        t = time.perf_counter()
+        page.get_by_role("button", name="Run the comparison").click()  # type: ignore
+        page.wait_for_timeout(50)  # type: ignore[attr-defined]
+        page.wait_for_function(  # type: ignore[attr-defined]
+            "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+        page.wait_for_function(CHARTS_DRAWN, timeout=60_000)  # type: ignore[attr-defined]
         return time.perf_counter() - t
 
     for _ in range(repeats):
@@ -121,7 +133,9 @@ def measure_browser(repeats: int) -> dict[str, list[float]]:
                     args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 4200})
                 try:
                     out["browser_cold"].append(answer(browser.new_page(), url))
-                    out["browser_cached"].append(answer(browser.new_page(), url))
+                    page = browser.new_page()
+                    out["browser_cached"].append(answer(page, url))
+                    out["browser_again"].append(again(page))
                 finally:
                     browser.close()
         finally:
@@ -149,6 +163,8 @@ def report(times: dict[str, list[float]], repeats: int) -> str:
         ("In Chromium, cold: click to table and charts drawn", "browser_cold",
          f"≤ {COLD_TARGET:g} s"),
         ("In Chromium, cached: new tab, same settings, click to drawn", "browser_cached",
+         f"≤ {CACHED_TARGET:g} s"),
+        ("In Chromium, cached: Run pressed again in the same tab", "browser_again",
          f"≤ {CACHED_TARGET:g} s"),
     ]
     lines = [
