@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("kpis", help="list the KPIs with their units and definitions")
     sp.set_defaults(func=_cmd_kpis)
+    _add_model_checks(sub)
 
     from .appcli import add_app_command
     add_app_command(sub)
@@ -345,3 +346,143 @@ def _non_negative_float(text: str) -> float:
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())
+
+
+# -- validation and run settings ------------------------------------------------------------
+def _add_model_checks(sub: argparse._SubParsersAction) -> None:
+    sp = sub.add_parser("validate-model",
+                        help="check the engine against queueing theory, Little's law and Ciw; "
+                        "exit 1 if any check fails")
+    sp.add_argument("--out", "-o", type=Path, default=Path("docs/validation.md"), metavar="FILE",
+                    help="the report to write (default: docs/validation.md)")
+    sp.add_argument("--scenarios", type=Path, default=Path("scenarios"), metavar="DIR",
+                    help="folder of shipped scenarios for the Little's law checks "
+                    "(default: scenarios; skipped if it does not exist)")
+    sp.add_argument("--fast", action="store_true",
+                    help="only the cases marked fast, and Little's law on the baseline only")
+    sp.add_argument("--case", action="append", type=Path, metavar="FILE", default=None,
+                    help="run this case file instead of the shipped ones (repeatable)")
+    sp.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="J",
+                    help="worker processes; 0 (default) means one per core")
+    sp.add_argument("--quiet", "-q", action="store_true")
+    sp.set_defaults(func=_cmd_validate_model)
+
+    sp = sub.add_parser("warmup", help="suggest a warm-up: Welch plot and MSER-5 on a KPI")
+    sp.add_argument("scenario", type=Path, metavar="SCENARIO")
+    sp.add_argument("--kpi", required=True, metavar="KPI",
+                    help="the KPI to study day by day, e.g. occupancy_mean.wards")
+    sp.add_argument("--replications", "-r", type=_positive_int, metavar="N")
+    sp.add_argument("--seed", type=_non_negative_int, metavar="S")
+    sp.add_argument("--days", type=_positive_float, metavar="D",
+                    help="days to run from empty (default: the scenario's warm-up + length)")
+    sp.add_argument("--window", type=_positive_int, default=7, metavar="W",
+                    help="Welch moving-average half-window, in days (default 7)")
+    sp.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="J")
+    sp.add_argument("--out", "-o", type=Path, metavar="FILE.csv",
+                    help="write the daily series and Welch curve as CSV, and the chart beside "
+                    "it as .html (when Altair is installed)")
+    sp.set_defaults(func=_cmd_warmup)
+
+    sp = sub.add_parser("replications",
+                        help="how many replications: CI half-width within a %% of the mean")
+    sp.add_argument("scenario", type=Path, metavar="SCENARIO")
+    sp.add_argument("--kpi", required=True, action="append", metavar="KPI",
+                    help="a KPI to make precise (repeatable)")
+    sp.add_argument("--precision", type=_percent, default=0.05, metavar="P%",
+                    help="largest 95%% CI half-width as a share of the mean (default 5%%)")
+    sp.add_argument("--max", type=_positive_int, default=100, metavar="N", dest="max_reps",
+                    help="give up after N replications (default 100)")
+    sp.add_argument("--look-ahead", type=_non_negative_int, default=5, metavar="K",
+                    help="replications beyond the answer that must keep the precision (5)")
+    sp.add_argument("--seed", type=_non_negative_int, metavar="S")
+    sp.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="J")
+    sp.add_argument("--out", "-o", type=Path, metavar="FILE.csv",
+                    help="write the cumulative table as CSV")
+    sp.set_defaults(func=_cmd_replications)
+
+
+def _percent(text: str) -> float:
+    try:
+        value = float(text.strip().rstrip("%")) / (100.0 if text.strip().endswith("%") else 1.0)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a percentage such as 5%, got {text!r}") \
+            from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"expected a percentage between 0% and 100%, got {text!r}")
+    return value
+
+
+def _cmd_validate_model(args: argparse.Namespace) -> int:
+    from .validation import run_suite, write_report
+    from .validation.crosscheck import CiwMissing
+    from .validation.suite import shipped_scenarios
+
+    scenarios: list[Path] = []
+    if args.scenarios.is_dir():
+        scenarios = shipped_scenarios(args.scenarios)
+        if args.fast:
+            scenarios = [p for p in scenarios if p.name == "baseline.yaml"]
+    elif args.scenarios != Path("scenarios"):
+        raise FlowsimError(f"{args.scenarios}: no such folder of scenarios")
+    say = None if args.quiet else (lambda line: print(line, file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
+    try:
+        results = run_suite(args.case, scenarios, jobs=args.jobs, fast_only=args.fast, say=say)
+    except CiwMissing as e:
+        print(f"flowsim: error: {e}", file=sys.stderr)
+        return 2
+    seconds = time.perf_counter() - t0
+    write_report(results, args.out, command_line(), seconds)
+    checks = [c for r in results for c in r.checks]
+    failed = sum(not c.passed for c in checks)
+    print(f"{len(checks) - failed} of {len(checks)} checks passed in {len(results)} cases "
+          f"({seconds:.0f} s); report: {args.out}")
+    return 1 if failed else 0
+
+
+def _cmd_warmup(args: argparse.Namespace) -> int:
+    from .run_settings import warmup_study, welch_chart
+
+    scenario = load_scenario(args.scenario)
+    try:
+        advice = warmup_study(scenario, args.kpi, args.replications, args.seed, args.days,
+                              args.window, args.jobs)
+    except ValueError as e:
+        raise FlowsimError(str(e)) from e
+    m = advice.mser
+    print(f"{scenario.name}: {args.kpi}, {advice.series.shape[1] - 3} replications, "
+          f"{len(advice.series)} days from empty")
+    print(f"MSER-5 warm-up: {m.truncate} days"
+          + ("" if m.reliable else " (unreliable: the minimum is in the second half of the "
+             "run; run longer with --days)"))
+    print(f"the scenario's own warm-up: {scenario.run.warmup / 1440:g} days")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        advice.series.to_csv(args.out, index=False)
+        html = args.out.with_suffix(".html")
+        drawn = welch_chart(advice, str(html))
+        print(f"daily series and Welch curve: {args.out}"
+              + (f"; chart: {html}" if drawn else " (install the app extra for the chart)"))
+    return 0
+
+
+def _cmd_replications(args: argparse.Namespace) -> int:
+    from .run_settings import replications_needed
+
+    scenario = load_scenario(args.scenario)
+    advice = replications_needed(scenario, args.kpi, args.precision, args.max_reps,
+                                 args.look_ahead, args.seed, args.jobs)
+    last = advice.table[advice.table["replications"] == advice.table["replications"].max()]
+    for row in last.itertuples():
+        print(f"{row.kpi}: mean {_fmt(row.mean)}, 95% CI half-width "
+              f"{row.half_width_pct:.1f}% of the mean after {row.replications} replications")
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        advice.table.to_csv(args.out, index=False)
+    if advice.recommended is None:
+        print(f"not within {advice.precision_pct:g}% after {args.max_reps} replications; "
+              "raise --max or loosen --precision")
+        return 1
+    print(f"replications needed: {advice.recommended} (every KPI within "
+          f"{advice.precision_pct:g}% from there on, {args.look_ahead} more checked)")
+    return 0

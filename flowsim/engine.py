@@ -241,8 +241,8 @@ class Model:
         self.wait_count = [0] * len(self.stages)
         self.delayed_minutes = 0.0
         self.delays_running: dict[int, float] = {}
-        self.open_visits: dict[int, tuple[int, Pool | None, float, float]] = {}
-        self.visits: list[tuple[int, int, int, float, float, float]] | None = (
+        self.open_visits: dict[int, tuple[int, Pool | None, float, float, float]] = {}
+        self.visits: list[tuple[int, int, int, float, float, float, float]] | None = (
             [] if self.record_visits else None)
         self.place_index = {name: i for i, name in enumerate(self.pools)}
 
@@ -275,6 +275,7 @@ class Model:
         warmup = self.warmup
         in_ed = self.ed_stream[stream_k]
         held: Pool | None = None
+        entered = NAN  # when the patient was granted the place they hold
         place_area = self.place_area
         visits = self.visits
         st = stages[self.first_stage[stream_k]]
@@ -299,7 +300,7 @@ class Model:
             if st.patience is not None and cls in st.lwbs_classes:
                 deadline = queued + st.patience()
             if visits is not None:
-                self.open_visits[pid] = (st.index, held, queued, NAN)
+                self.open_visits[pid] = (st.index, held, entered, queued, NAN)
             place = st.place
             if place is not None and place is not held:
                 if not place.try_acquire():
@@ -307,23 +308,26 @@ class Model:
                     if len(options) > 1:
                         got = yield from self._wait_any(options, priority, deadline)
                         if got is None:
-                            self._leave_unseen(pid, held, in_ed)
+                            self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
                             return
                         st = got
                         place = st.place
                         assert place is not None
                         if visits is not None:
-                            self.open_visits[pid] = (st.index, held, queued, NAN)
+                            self.open_visits[pid] = (st.index, held, entered, queued, NAN)
                     else:
                         granted = yield from self._wait(place, priority, deadline)
                         if not granted:
-                            self._leave_unseen(pid, held, in_ed)
+                            self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
                             return
                 if in_ed and st.admits and self.dta[pid] != self.dta[pid]:
                     self.dta[pid] = queued  # the decision to admit was made when routed here
                 if held is not None:
                     held.release()
                 held = place
+                entered = env._now
+                if visits is not None:  # in their new place, perhaps waiting for staff
+                    self.open_visits[pid] = (st.index, held, entered, queued, NAN)
                 if in_ed and place_area[place.name] != "ed":
                     in_ed = False
                     self.ed_departure[pid] = env._now
@@ -331,11 +335,11 @@ class Model:
             if staff is not None and not staff.try_acquire():
                 granted = yield from self._wait(staff, priority, deadline)
                 if not granted:
-                    self._leave_unseen(pid, held, in_ed)
+                    self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
                     return
             started = env._now
             if visits is not None:
-                self.open_visits[pid] = (st.index, held, queued, started)
+                self.open_visits[pid] = (st.index, held, entered, queued, started)
             if started >= warmup:
                 self.wait_sum[st.index] += started - queued
                 self.wait_count[st.index] += 1
@@ -377,7 +381,7 @@ class Model:
                         yield env.timeout(leave_at - env._now)
             if visits is not None:
                 visits.append((pid, st.index, -1 if held is None else self.place_index[held.name],
-                               queued, started, env._now))
+                               entered, queued, started, env._now))
             if nxt < 0:
                 break
             st = stages[nxt]
@@ -420,8 +424,13 @@ class Model:
                 pool.cancel(request)  # type: ignore[union-attr]
         return chosen
 
-    def _leave_unseen(self, pid: int, held: Pool | None, in_ed: bool) -> None:
+    def _leave_unseen(self, pid: int, held: Pool | None, in_ed: bool, stage: int,
+                      entered: float, queued: float) -> None:
         now = self.env._now
+        if self.visits is not None:
+            # The visit they gave up on: never started, ended when they left.
+            self.visits.append((pid, stage, -1 if held is None else self.place_index[held.name],
+                                entered, queued, NAN, now))
         if held is not None:
             held.release()
         self.lwbs[pid] = True
@@ -459,8 +468,8 @@ class Model:
         if self.visits is not None:
             open_visits = self._visit_arrays([
                 (pid, stage, -1 if held is None else self.place_index[held.name],
-                 queued, started, NAN)
-                for pid, (stage, held, queued, started) in self.open_visits.items()
+                 entered, queued, started, NAN)
+                for pid, (stage, held, entered, queued, started) in self.open_visits.items()
                 if self.left[pid] != self.left[pid]])
             visits = self._visit_arrays(self.visits)
 
@@ -492,15 +501,17 @@ class Model:
         )
 
     @staticmethod
-    def _visit_arrays(v: list[tuple[int, int, int, float, float, float]]) -> dict[str, np.ndarray]:
+    def _visit_arrays(v: list[tuple[int, int, int, float, float, float, float]],
+                      ) -> dict[str, np.ndarray]:
         f = np.asarray
         return {
             "patient": f([x[0] for x in v], dtype=np.int64),
             "stage": f([x[1] for x in v], dtype=np.int32),
             "place": f([x[2] for x in v], dtype=np.int32),
-            "queued": f([x[3] for x in v], dtype=float),
-            "started": f([x[4] for x in v], dtype=float),
-            "ended": f([x[5] for x in v], dtype=float),
+            "entered": f([x[3] for x in v], dtype=float),
+            "queued": f([x[4] for x in v], dtype=float),
+            "started": f([x[5] for x in v], dtype=float),
+            "ended": f([x[6] for x in v], dtype=float),
         }
 
 

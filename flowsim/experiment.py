@@ -240,6 +240,7 @@ def _visit_table(results: list[ReplicationResult], scenarios: list[Scenario]) ->
             "class": classes[res.patient_class[v["patient"]]],
             "stage": stages[v["stage"]],
             "place": places[v["place"]],
+            "entered": v["entered"],
             "queued": v["queued"],
             "started": v["started"],
             "ended": v["ended"],

@@ -34,9 +34,11 @@ def test_run_writes_tidy_tables_and_manifest(tiny_file: Path, tmp_path: Path, ca
     assert how["hour_of_week"].min() == 24
     visits = pd.read_parquet(out / "patients.parquet")
     assert list(visits.columns) == ["scenario", "replication", "patient", "class", "stage",
-                                    "place", "queued", "started", "ended"]
-    done = visits.dropna(subset=["ended"])
+                                    "place", "entered", "queued", "started", "ended"]
+    done = visits.dropna(subset=["started", "ended"])  # started is NaN for a visit given up on
     assert (done["queued"] <= done["started"]).all()
+    placed = done[done["place"] != ""]
+    assert (placed["entered"] <= placed["started"]).all()
     assert (done["started"] <= done["ended"]).all()
     # Visits under way at the end are kept with no end time: one per patient still inside.
     open_ = visits[visits["ended"].isna()]

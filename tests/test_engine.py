@@ -364,7 +364,13 @@ def test_only_listed_classes_leave_without_being_seen(bottleneck: str) -> None:
     # They leave exactly when their patience (1 h from joining the queue) runs out, unseen.
     assert same(rec.left[lwbs] - rec.arrival[lwbs], 60.0)
     assert np.all(np.isnan(rec.clinician[lwbs]))
-    assert not set(np.flatnonzero(lwbs)) & set(visits(rec, "see")["patient"])
+    # The visit they gave up on is in the visit table: never started, ended when they left
+    # (it was missing, so their time waiting in a place could not be rebuilt from the table).
+    v = visits(rec, "see")
+    gave_up = np.isin(v["patient"], np.flatnonzero(lwbs))
+    assert sorted(v["patient"][gave_up]) == sorted(np.flatnonzero(lwbs))
+    assert np.isnan(v["started"][gave_up]).all() and not np.isnan(v["started"][~gave_up]).any()
+    assert same(v["ended"][gave_up], rec.left[v["patient"][gave_up]])
     # Majors are never turned away, so some of them wait far longer than an hour.
     seen = ~np.isnan(rec.clinician) & ~minor
     assert (rec.clinician[seen] - rec.arrival[seen]).max() > 120
@@ -686,3 +692,71 @@ def test_when_every_place_of_an_overflow_chain_is_full_the_first_to_free_is_take
     # Each patient is seen once, in one place or the other.
     seen = np.concatenate([visits(rec, "main")["patient"], visits(rec, "outlier")["patient"]])
     assert len(seen) == len(set(seen.tolist()))
+
+
+# -- place stays in the visit table -----------------------------------------------------------
+def test_place_stays_from_the_visit_table_reproduce_occupancy_exactly() -> None:
+    """Each visit says when the patient was granted the place they hold (``entered``), so a stay
+    in a place runs from that moment to the next place's ``entered`` (or leaving). The stays
+    summed over the window must equal the occupancy KPI, with blocking and staff waits inside
+    places (both of which make ``entered`` differ from ``queued`` and ``started``)."""
+    from flowsim.kpis import compute_kpis
+
+    scenario = load_scenario({
+        "name": "stays",
+        "run": {"warmup": 600, "length": 3000},
+        "classes": {"a": {}},
+        "arrivals": {"in": {"per_day": 200, "class_mix": {"a": 1}, "first_stage": "first"}},
+        "places": {"p1": {"capacity": 3}, "p2": {"capacity": 2}},
+        "staff": {"doc": {"count": 1}},
+        "stages": {
+            "first": {"place": "p1", "staff": "doc", "next": {"second": 1},
+                      "duration": {"dist": "exponential", "mean": 5}},
+            "second": {"place": "p2", "duration": {"dist": "exponential", "mean": 40}},
+        },
+    })
+    rec = simulate(scenario, 0, seed=3, record_visits=True)
+    assert rec.visits is not None and rec.open_visits is not None
+    v = {k: np.concatenate([rec.visits[k], rec.open_visits[k]]) for k in rec.visits}
+    w0, w1 = scenario.run.warmup, scenario.horizon
+    k = compute_kpis(rec)
+    staff_waits = v["started"] - v["entered"]
+    assert np.nanmax(staff_waits[v["stage"] == 0]) > 0  # some waited for the doctor in p1
+    for i, name in enumerate(scenario.places):
+        total = 0.0
+        for pid in np.unique(v["patient"]):
+            mine = v["patient"] == pid
+            enter_here = v["entered"][mine & (v["place"] == i)]
+            if not len(enter_here):
+                continue
+            later = v["entered"][mine & (v["place"] != i) & (v["entered"] > enter_here[0])]
+            out = later.min() if len(later) else rec.left[pid]
+            out = w1 if np.isnan(out) else out
+            total += max(0.0, min(out, w1) - max(enter_here[0], w0))
+        assert total / (w1 - w0) == pytest.approx(k[f"occupancy_mean.{name}"], abs=1e-9)
+
+
+def test_open_visits_name_the_place_granted_while_waiting_for_staff() -> None:
+    """A patient granted a cubicle but still waiting for a doctor at the end of the run is in
+    the cubicle: their open visit must say so (it named the place they had left)."""
+    scenario = load_scenario({
+        "name": "open_visits",
+        "run": {"warmup": 0, "length": 600},
+        "classes": {"a": {}},
+        "arrivals": {"in": {"per_day": 400, "class_mix": {"a": 1}, "first_stage": "wait"}},
+        "places": {"waiting": {"capacity": "unlimited"}, "cubicles": {"capacity": 4}},
+        "staff": {"doctor": {"count": 1}},
+        "stages": {
+            "wait": {"place": "waiting", "duration": 0, "next": {"see": 1}},
+            "see": {"place": "cubicles", "staff": "doctor", "duration": 30},
+        },
+    })
+    rec = simulate(scenario, 0, seed=5, record_visits=True)
+    assert rec.open_visits is not None
+    cubicles = list(scenario.places).index("cubicles")
+    in_cubicle = rec.open_visits["place"] == cubicles
+    assert int(in_cubicle.sum()) == rec.pools["cubicles"]["in_use"][-1] == 4
+    waiting_for_doctor = in_cubicle & np.isnan(rec.open_visits["started"])
+    assert waiting_for_doctor.sum() == 3  # one is with the doctor
+    assert (rec.open_visits["entered"][in_cubicle]
+            >= rec.open_visits["queued"][in_cubicle]).all()
