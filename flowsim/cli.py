@@ -140,6 +140,9 @@ def _parser() -> argparse.ArgumentParser:
     sp = sub.add_parser("kpis", help="list the KPIs with their units and definitions")
     sp.set_defaults(func=_cmd_kpis)
     _add_model_checks(sub)
+
+    from .appcli import add_app_command
+    add_app_command(sub)
     return p
 
 

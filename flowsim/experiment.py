@@ -20,9 +20,16 @@ import numpy as np
 import pandas as pd
 
 from .checkpoint import Checkpoint
-from .engine import simulate
+from .engine import Records, simulate
 from .errors import FlowsimError
-from .kpis import compute_kpis, hourly_series, verdict
+from .kpis import (
+    TIME_IN_DEPARTMENT_STEP,
+    compute_kpis,
+    ed_series,
+    hourly_series,
+    time_in_department_cdf,
+    verdict,
+)
 from .scenario import Scenario
 from .stats import paired_differences, summarise
 
@@ -44,6 +51,7 @@ class ReplicationResult:
     capacity: np.ndarray
     visits: dict[str, np.ndarray] | None = None
     patient_class: np.ndarray | None = None
+    ed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # boarders, ambulances, CDF
 
 
 def run_replication(scenario: Scenario, replication: int, seed: int,
@@ -63,7 +71,14 @@ def run_replication(scenario: Scenario, replication: int, seed: int,
         visits=(None if rec.visits is None or rec.open_visits is None else
                 {k: np.concatenate([rec.visits[k], rec.open_visits[k]]) for k in rec.visits}),
         patient_class=rec.patient_class if patients else None,
+        ed=_ed_measures(rec),
     )
+
+
+def _ed_measures(rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    es = ed_series(rec)
+    return (es.boarders.astype(np.float32), es.ambulance_queue.astype(np.float32),
+            time_in_department_cdf(rec))
 
 
 @dataclass
@@ -73,7 +88,10 @@ class Results:
     ``kpis``: one row per scenario, replication and KPI. ``timeseries``: one row per scenario,
     replication, place and hour of the measurement window. ``patients``: one row per patient
     visit to a stage (only when asked for). ``failures``: one row per replication that failed
-    (scenario, replication, seed, error); the tables hold the others.
+    (scenario, replication, seed, error); the tables hold the others. ``ed_timeseries``:
+    boarders in the ED and the ambulance queue, hourly like ``timeseries``.
+    ``time_in_department``: the share of ED attendances leaving within each number of minutes,
+    per scenario and replication.
     """
 
     scenarios: dict[str, Scenario]
@@ -85,6 +103,8 @@ class Results:
     meta: dict[str, object] = field(default_factory=dict)
     failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
         columns=["scenario", "replication", "seed", "error"]))
+    ed_timeseries: pd.DataFrame | None = None
+    time_in_department: pd.DataFrame | None = None
 
     def summary(self) -> pd.DataFrame:
         """Mean, 95% CI (Student t) and n per scenario and KPI."""
@@ -189,6 +209,7 @@ def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = Non
         timeseries=_series_table(ordered, items),
         patients=_visit_table(ordered, items) if patients else None,
         failures=failures,
+        **_ed_tables(ordered, items),
     )
 
 
@@ -388,3 +409,29 @@ def _categorical(parts: list[tuple[list[str], np.ndarray]]) -> pd.Categorical:
         out[at:at + len(codes)] = lut[codes]
         at += len(codes)
     return pd.Categorical.from_codes(out, categories=categories)
+
+
+def _ed_tables(results: list[ReplicationResult],
+               scenarios: list[Scenario]) -> dict[str, pd.DataFrame]:
+    """The ED time series and time-in-department distribution as tidy tables."""
+    starts = {s.name: pd.Timestamp(s.start) for s in scenarios}
+    warmups = {s.name: s.run.warmup for s in scenarios}
+    series, cdfs = [], []
+    for res in results:
+        assert res.ed is not None
+        boarders, ambulances, cdf = res.ed
+        start = starts[res.scenario]
+        hours = np.arange(len(boarders)) + int(np.ceil(warmups[res.scenario] / 60.0))
+        series.append(pd.DataFrame({
+            "scenario": res.scenario, "replication": np.int32(res.replication),
+            "time": start + pd.to_timedelta(hours, unit="h"),
+            "hour_of_week": ((start.weekday() * 24 + hours) % 168).astype(np.int16),
+            "boarders": boarders, "ambulance_queue": ambulances}))
+        cdfs.append(pd.DataFrame({
+            "scenario": res.scenario, "replication": np.int32(res.replication),
+            "minutes": np.arange(len(cdf)) * TIME_IN_DEPARTMENT_STEP, "share_within": cdf}))
+    out = {"ed_timeseries": pd.concat(series, ignore_index=True),
+           "time_in_department": pd.concat(cdfs, ignore_index=True)}
+    for df in out.values():
+        df["scenario"] = df["scenario"].astype("category")
+    return out

@@ -260,3 +260,64 @@ def hourly_series(rec: Records) -> HourlySeries:
         return HourlySeries(empty, empty.astype(object), empty, empty, empty)
     cols = [np.concatenate([p[i] for p in parts]) for i in range(5)]
     return HourlySeries(*cols)
+
+
+@dataclass
+class EDSeries:
+    """Hourly means over the measurement window of the ED's two pressure gauges."""
+
+    hour: np.ndarray             # hours since the start of the run (warm-up included)
+    boarders: np.ndarray         # admitted patients still in the ED (exit block)
+    ambulance_queue: np.ndarray  # ambulance patients waiting to be handed over
+
+
+def _hourly_count(start: np.ndarray, end: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Mean number of intervals ``[start, end)`` open in each hour between ``edges``; an
+    interval with no end (NaN) is open to the end of the run."""
+    if len(start) == 0:
+        return np.zeros(len(edges) - 1)
+    end = np.where(np.isnan(end), np.inf, end)
+    times = np.concatenate(([0.0], start, end[np.isfinite(end)]))
+    steps = np.concatenate(([0.0], np.ones(len(start)), -np.ones(np.isfinite(end).sum())))
+    order = np.argsort(times, kind="stable")
+    times, counts = times[order], np.cumsum(steps[order])
+    # Several changes at one time: the count after the last of them holds from then on.
+    last = np.r_[times[1:] != times[:-1], True]
+    return np.diff(step_area(times[last], counts[last], edges)) / np.diff(edges)
+
+
+def ed_series(rec: Records) -> EDSeries:
+    """Boarders in the ED (admitted patients between their decision to admit and leaving the
+    department) and the ambulance queue (ambulance patients between arrival and handover), as
+    hourly means over each whole hour of the measurement window."""
+    h0 = int(np.ceil(rec.scenario.run.warmup / 60.0))
+    h1 = int(np.floor(rec.horizon / 60.0))
+    edges = np.arange(h0, h1 + 1) * 60.0
+    dta = rec.decision_to_admit
+    admitted = rec.ed_attendance & ~np.isnan(dta)
+    ambulance_streams = np.array([a.handover for a in rec.scenario.arrivals.values()], bool)
+    by_ambulance = ambulance_streams[rec.stream] if len(rec.stream) else np.zeros(0, bool)
+    return EDSeries(
+        hour=np.arange(h0, h1),
+        boarders=_hourly_count(dta[admitted], rec.ed_departure[admitted], edges),
+        ambulance_queue=_hourly_count(rec.arrival[by_ambulance], rec.handover[by_ambulance],
+                                      edges),
+    )
+
+
+TIME_IN_DEPARTMENT_STEP = 10.0
+"""Minutes between the points of the time-in-department distribution (see below)."""
+
+
+def time_in_department_cdf(rec: Records, until: float = 24 * 60.0) -> np.ndarray:
+    """Share of ED attendances leaving in the window within ``m`` minutes of arrival, for
+    ``m = 0, 10, 20, ... until``: the cumulative distribution of time in department, exact at
+    each point (the 4-hour figure is the value at 240)."""
+    dep = rec.ed_departure
+    with np.errstate(invalid="ignore"):
+        ed = rec.ed_attendance & (dep >= rec.scenario.run.warmup) & (dep < rec.horizon)
+    tid = np.sort(dep[ed] - rec.arrival[ed])
+    points = np.arange(0.0, until + TIME_IN_DEPARTMENT_STEP / 2, TIME_IN_DEPARTMENT_STEP)
+    if len(tid) == 0:
+        return np.full(len(points), np.nan)
+    return np.searchsorted(tid, points, side="right") / len(tid)

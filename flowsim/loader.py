@@ -192,20 +192,7 @@ def read_scenario_data(path: str | Path, _chain: tuple[Path, ...] = (),
         raise ScenarioError([Problem(name, None, None, "", "is a folder, not a file")]) from None
     except OSError as e:
         raise ScenarioError([Problem(name, None, None, "", f"cannot read: {e.strerror}")]) from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        bad_line = raw[: e.start].count(b"\n") + 1
-        raise ScenarioError([Problem(name, bad_line, None, "",
-                                     "not a text file (it is not UTF-8)")]) from None
-    data, marks = read_yaml(text, name)
-    if not isinstance(data, dict):
-        kind = type(data).__name__ if data is not None else "nothing"
-        _, line, col = marks[()]
-        raise ScenarioError([Problem(name, line, col, "",
-                                     f"a scenario must be a mapping of fields, got {kind}")])
-    for key in [k for k in data if k.startswith("x-")]:
-        del data[key]  # extension fields: a place to define YAML anchors shared below
+    data, marks = read_scenario_bytes(raw, name)
     parent = data.pop("extends", None)
     if resolved in _chain:
         # Read again, so it extends something: point at that line, where the loop can be broken.
@@ -227,6 +214,26 @@ def read_scenario_data(path: str | Path, _chain: tuple[Path, ...] = (),
     if "name" not in data:
         merged["name"] = _default_name(p)
     return merged, _merge_marks(base_marks, marks)
+
+
+def read_scenario_bytes(raw: bytes, name: str) -> tuple[dict[str, Any], Marks]:
+    """One scenario file's content (``extends`` not yet followed) as data and marks, named
+    ``name`` in messages; ``x-`` fields are dropped."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        bad_line = raw[: e.start].count(b"\n") + 1
+        raise ScenarioError([Problem(name, bad_line, None, "",
+                                     "not a text file (it is not UTF-8)")]) from None
+    data, marks = read_yaml(text, name)
+    if not isinstance(data, dict):
+        kind = type(data).__name__ if data is not None else "nothing"
+        _, line, col = marks[()]
+        raise ScenarioError([Problem(name, line, col, "",
+                                     f"a scenario must be a mapping of fields, got {kind}")])
+    for key in [k for k in data if k.startswith("x-")]:
+        del data[key]  # extension fields: a place to define YAML anchors shared below
+    return data, marks
 
 
 def _default_name(p: Path) -> str:

@@ -109,6 +109,12 @@ def _write_all(results: Results, folder: Path, comparison: pd.DataFrame | None,
         save("comparison.csv", lambda p: comparison.to_csv(p, index=False))
     save("timeseries.parquet", lambda p: results.timeseries.to_parquet(p, index=False))
     save("hour_of_week.csv", lambda p: results.hour_of_week().to_csv(p, index=False))
+    if results.ed_timeseries is not None:
+        save("ed_timeseries.parquet",
+             lambda p: results.ed_timeseries.to_parquet(p, index=False))  # type: ignore[union-attr]
+    if results.time_in_department is not None:
+        save("time_in_department.csv",
+             lambda p: results.time_in_department.to_csv(p, index=False))  # type: ignore[union-attr]
     if len(results.failures):
         save("failures.csv", lambda p: results.failures.to_csv(p, index=False))
     if results.patients is not None:

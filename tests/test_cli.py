@@ -20,7 +20,12 @@ def test_run_writes_tidy_tables_and_manifest(tiny_file: Path, tmp_path: Path, ca
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
     assert names == {"kpis.csv", "kpis.parquet", "summary.csv", "timeseries.parquet",
                      "hour_of_week.csv", "patients.parquet", "manifest.json",
+                     "ed_timeseries.parquet", "time_in_department.csv",
                      "scenarios/tiny.yaml"}
+    ed = pd.read_parquet(out / "ed_timeseries.parquet")
+    assert list(ed.columns) == ["scenario", "replication", "time", "hour_of_week", "boarders",
+                                "ambulance_queue"]
+    assert len(ed) == 3 * 72  # replications x hours measured
     kpis = pd.read_csv(out / "kpis.csv")
     assert list(kpis.columns) == ["scenario", "replication", "kpi", "value"]
     assert set(kpis["replication"]) == {0, 1, 2}

@@ -1,0 +1,2 @@
+"""The script ``flowsim app`` hands to Streamlit (a folder of its own, because Streamlit puts
+the script's folder first on the import path)."""

@@ -1,0 +1,5 @@
+"""The flowsim browser page, as a script for ``streamlit run`` (see :mod:`flowsim.webapp`)."""
+
+from flowsim.webapp import main
+
+main()

@@ -1,0 +1,91 @@
+"""The flow diagram and the chart data: drawn from the scenario and the results, not made up."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from flowsim import charts, load_scenario
+from flowsim.pathway import routes, to_dot
+from flowsim.stats import mean_ci
+
+from .conftest import SCENARIOS
+
+
+@pytest.fixture(scope="module")
+def baseline():
+    return load_scenario(SCENARIOS / "baseline.yaml")
+
+
+def test_pathway_has_every_stage_place_and_route(baseline) -> None:
+    dot = to_dot(baseline)
+    for stage in baseline.stages:
+        assert f'"{stage}" [label=' in dot
+    for place in baseline.places:
+        assert f'"cluster_{place}"' in dot
+    for stream in baseline.arrivals:
+        assert f'"in:{stream}" -> "{baseline.arrivals[stream].first_stage}"' in dot
+    edges = routes(baseline)
+    # Plain routing, as written in the file.
+    assert ("minors_treatment", "exit", "97%", "route") in edges
+    assert ("amu_stay", "ward_stay", "60%", "route") in edges
+    # By class: P2 has its own routing from majors treatment; the rest share the default.
+    assert ("majors_treatment", "ward_stay", "P2: 19%", "class") in edges
+    assert ("majors_treatment", "ward_stay", "P1,P3,P4,P5: 13%", "class") in edges
+    assert ("sdec_assessment", "amu_stay", "if full", "overflow") in edges
+    assert '"sdec_assessment" -> "amu_stay" [label="if full", style=dashed' in dot
+    # Shares leaving each stage add up to 100% for each class group.
+    total = sum(float(lbl.split(": ")[1].rstrip("%")) for src, _, lbl, kind in edges
+                if src == "majors_treatment" and lbl.startswith("P2:"))
+    assert total == pytest.approx(100.0)
+
+
+def test_mean_band_is_the_student_t_interval() -> None:
+    rng = np.random.default_rng(3)
+    df = pd.DataFrame({"scenario": ["a"] * 5 + ["b"] * 5 + ["c"],
+                       "hour": [1] * 11, "value": rng.normal(10, 2, 11)})
+    band = charts.mean_band(df, ["scenario", "hour"], "value").set_index("scenario")
+    for name in ("a", "b"):
+        m, lo, hi, _ = mean_ci(df.loc[df["scenario"] == name, "value"].to_numpy())
+        assert band.loc[name, "mean"] == pytest.approx(m)
+        assert (band.loc[name, "low"], band.loc[name, "high"]) == pytest.approx((lo, hi))
+    assert band.loc["c", "low"] == band.loc["c", "high"] == band.loc["c", "mean"]
+
+
+def test_occupancy_by_hour_is_a_share_of_open_beds() -> None:
+    how = pd.DataFrame({
+        "scenario": ["base"] * 4, "replication": [0, 1, 0, 1], "place": ["wards"] * 4,
+        "hour_of_week": [0, 0, 1, 1], "occupancy": [46.0, 48.0, 10.0, 12.0],
+        "capacity": [50.0, 50.0, 0.0, 0.0]})
+    band = charts.occupancy_by_hour(how, "wards")
+    assert band["hour_of_week"].tolist() == [0]   # closed hours are left out
+    assert band["mean"].iloc[0] == pytest.approx(94.0)
+
+
+def test_charts_use_the_palette_and_reference_lines() -> None:
+    band = pd.DataFrame({"scenario": ["base", "change"], "hour_of_week": [0, 0],
+                         "mean": [90.0, 93.0], "low": [89.0, 92.0], "high": [91.0, 94.0]})
+    spec = charts.occupancy_chart(band, "Wards", ["base", "change"]).to_dict()
+    text = str(spec)
+    assert charts.PALETTE[0] in text and charts.PALETTE[1] in text
+    levels = [v for d in spec["datasets"].values() for row in d for k, v in row.items()
+              if k == "level"]
+    assert levels == [92, 95, 100]
+    cdf = pd.DataFrame({"scenario": ["base"] * 2, "replication": [0, 0],
+                        "minutes": [0.0, 240.0], "share_within": [0.0, 0.7]})
+    spec = charts.time_in_department_chart(charts.time_in_department_band(cdf),
+                                           ["base"]).to_dict()
+    rules = [row for d in spec["datasets"].values() for row in d if "text" in row]
+    assert {"hours": 4.0, "text": "4 hours"} in rules
+
+
+def test_ed_band_averages_within_each_day_then_across_replications() -> None:
+    times = pd.date_range("2025-01-06", periods=48, freq="h")
+    ed = pd.DataFrame({"scenario": "base", "replication": np.repeat([0, 1], 48),
+                       "time": np.tile(times, 2),
+                       "boarders": np.r_[np.full(24, 2.0), np.full(24, 4.0),
+                                         np.full(24, 6.0), np.full(24, 8.0)]})
+    band = charts.ed_band(ed, "boarders")
+    assert band["mean"].tolist() == [4.0, 6.0]   # day 1: reps 2 and 6; day 2: 4 and 8
+    assert len(charts.ed_band(ed, "boarders", "h")) == 48

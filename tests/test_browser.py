@@ -1,0 +1,76 @@
+"""The page in a real browser: start ``streamlit run app.py``, run the default comparison in
+Chromium (driven by Playwright), see the KPI table and the charts, and save a screenshot to
+``tests/artifacts/app.png``.
+
+It needs the system Chromium (``/usr/bin/chromium``, Debian package ``chromium``). Without it the
+test is skipped, unless ``FLOWSIM_REQUIRE_BROWSER=1`` (set by CI, which installs Chromium), when
+it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import REPO
+from .served import free_port, served
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOT = REPO / "tests" / "artifacts" / "app.png"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--disable-dev-shm-usage"]
+
+
+def _need(ok: bool, why: str) -> None:
+    if ok:
+        return
+    if os.environ.get("FLOWSIM_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"FLOWSIM_REQUIRE_BROWSER=1 but {why}")
+    pytest.skip(why)
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[str]:
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port",
+           str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false"]
+    with served(cmd, port, REPO, tmp_path / "streamlit.log") as url:
+        yield url
+
+
+def test_default_comparison_in_chromium(app_url: str, tmp_path: Path) -> None:
+    _need(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need(False, "Playwright for Python is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 4200})
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            page.goto(app_url, wait_until="domcontentloaded")
+            run = page.get_by_role("button", name="Run the comparison")
+            run.wait_for(timeout=60_000)
+            run.click()
+            page.get_by_text("Each change against baseline").wait_for(timeout=120_000)
+            table = page.locator("[data-testid='stDataFrame']").first
+            table.wait_for(timeout=60_000)
+            page.wait_for_function(
+                "document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 5",
+                timeout=60_000)
+            assert page.get_by_text("Something went wrong").count() == 0
+            assert page.locator("[data-testid='stException']").count() == 0
+            page.wait_for_timeout(1500)   # let the charts draw
+            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SCREENSHOT), full_page=True)
+        finally:
+            browser.close()
+    assert SCREENSHOT.stat().st_size > 10_000
