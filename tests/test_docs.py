@@ -14,8 +14,10 @@ README = (REPO / "README.md").read_text()
 
 def test_readme_opens_with_the_two_commands() -> None:
     blocks = re.findall(r"```bash\n(.*?)\n```", README, flags=re.S)
-    assert "flowsim compare scenarios/baseline.yaml" in blocks[0]
+    assert blocks[0].startswith("python3 -m venv .venv && ")
+    assert blocks[0].endswith("flowsim app")
     assert blocks[1].endswith("-m pytest")
+    assert "flowsim compare scenarios/baseline.yaml" in blocks[2]
     ci = (REPO / ".ci" / "run").read_text()
     assert blocks[1] in ci, ".ci/run must run the README's test command as written"
 
