@@ -337,8 +337,6 @@ class Model:
                         st = got
                         place = st.place
                         assert place is not None
-                        if visits is not None:
-                            self.open_visits[pid] = (st.index, held, entered, queued, NAN)
                     elif deadline is None:
                         yield place.wait(priority)
                     else:
