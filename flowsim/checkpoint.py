@@ -10,18 +10,21 @@ uninterrupted run would, because replication ``r`` depends only on the scenario,
 A checkpoint made for a different plan is never mixed in: resuming from it is refused.
 The folder is removed once the results folder is complete.
 
-The files are Python pickles written by flowsim itself; do not resume from a checkpoint folder
-that someone else gave you.
+Each replication is kept as a NumPy ``.npz`` file of plain arrays plus a JSON header, read back
+with pickling switched off, so that a checkpoint folder is data and never code.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import pickle
 import shutil
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from .errors import FlowsimError
 
@@ -67,19 +70,23 @@ class Checkpoint:
         return cls(folder, plan)
 
     def _file(self, scenario: int, replication: int) -> Path:
-        return self.folder / f"s{scenario}-r{replication}.pkl"
+        return self.folder / f"s{scenario}-r{replication}.npz"
 
     def load(self, scenario: int, replication: int) -> Any | None:
         """The saved result of ``replication`` of the ``scenario``-th scenario, if any."""
         path = self._file(scenario, replication)
         if not path.exists():
             return None
-        with open(path, "rb") as f:
-            return pickle.load(f)
+        from .experiment import ReplicationResult  # here: experiment imports this module
+
+        try:
+            return ReplicationResult(**_decode(path))
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise FlowsimError(f"{path}: cannot read this saved replication ({e}); run without "
+                               "--resume to start again") from e
 
     def save(self, scenario: int, replication: int, result: Any) -> None:
-        _write_atomic(self._file(scenario, replication),
-                      pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
+        _write_atomic(self._file(scenario, replication), _encode(result))
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -92,3 +99,54 @@ def _write_atomic(path: Path, data: bytes) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
+
+
+def _encode(result: Any) -> bytes:
+    """A replication's result (a dataclass of strings, numbers, a dict of floats, arrays, dicts
+    and tuples of arrays) as ``.npz`` bytes: the arrays as arrays, everything else in a JSON
+    header that also says how to put each field back together."""
+    arrays: dict[str, np.ndarray] = {}
+    header: dict[str, Any] = {}
+
+    def put(key: str, a: np.ndarray) -> dict[str, Any]:
+        text = a.dtype == object
+        arrays[key] = a.astype(str) if text else a
+        return {"array": key, "text": bool(text)}
+
+    for f in fields(result):
+        value = getattr(result, f.name)
+        if isinstance(value, np.ndarray):
+            header[f.name] = put(f.name, value)
+        elif isinstance(value, tuple):
+            header[f.name] = {"tuple": [put(f"{f.name}.{i}", a) for i, a in enumerate(value)]}
+        elif isinstance(value, dict) and value and all(
+                isinstance(v, np.ndarray) for v in value.values()):
+            header[f.name] = {"arrays": {k: put(f"{f.name}.{k}", a) for k, a in value.items()}}
+        else:
+            header[f.name] = {"value": value}
+    arrays["__header__"] = np.array(json.dumps(header))
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)  # type: ignore[arg-type]
+    return buffer.getvalue()
+
+
+def _decode(path: Path) -> dict[str, Any]:
+    """The fields written by :func:`_encode`, read with pickling off."""
+    with np.load(path, allow_pickle=False) as data:
+        header = json.loads(str(data["__header__"]))
+
+        def get(spec: dict[str, Any]) -> np.ndarray:
+            a = data[spec["array"]]
+            return a.astype(object) if spec["text"] else a
+
+        out: dict[str, Any] = {}
+        for name, spec in header.items():
+            if "array" in spec:
+                out[name] = get(spec)
+            elif "tuple" in spec:
+                out[name] = tuple(get(s) for s in spec["tuple"])
+            elif "arrays" in spec:
+                out[name] = {k: get(s) for k, s in spec["arrays"].items()}
+            else:
+                out[name] = spec["value"]
+    return out

@@ -81,7 +81,7 @@ def test_interrupted_write_leaves_no_partial_results(tiny_file: Path, tmp_path: 
     assert not out.exists()
     # Only the checkpoint of finished replications is left, for --resume; no partial results.
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".res")] == [".res.checkpoint"]
-    assert len(list((tmp_path / ".res.checkpoint").glob("*.pkl"))) == 3
+    assert len(list((tmp_path / ".res.checkpoint").glob("*.npz"))) == 3
 
 
 def test_compare_reports_paired_differences(tiny_file: Path, tiny_change_file: Path,

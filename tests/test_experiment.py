@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -133,19 +134,19 @@ def test_resume_after_a_killed_run_gives_the_uninterrupted_results(
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     saved = checkpoint_folder(part)
     deadline = time.monotonic() + 120
-    while len(list(saved.glob("*.pkl"))) < 3 and time.monotonic() < deadline:
+    while len(list(saved.glob("*.npz"))) < 3 and time.monotonic() < deadline:
         assert proc.poll() is None, "the run ended before it could be interrupted"
         time.sleep(0.005)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    kept = len(list(saved.glob("*.pkl")))
+    kept = len(list(saved.glob("*.npz")))
     assert 3 <= kept < 24 and not part.exists()
     capsys.readouterr()
     # A different plan is refused, leaving the checkpoint alone ...
     assert main(["run", *common, "--seed", "8", "--out", str(part), "--resume"]) == 2
     err = capsys.readouterr().err
     assert "cannot resume" in err and "seed" in err
-    assert len(list(saved.glob("*.pkl"))) == kept
+    assert len(list(saved.glob("*.npz"))) == kept
     # ... and the same plan carries on from the saved replications.
     assert main(["run", *common, "--out", str(part), "--resume"]) == 0
     for name in ("kpis.csv", "summary.csv", "hour_of_week.csv"):
@@ -192,3 +193,42 @@ def test_check_with_a_failed_replication_exits_3(tiny_file: Path, tmp_path: Path
     assert "scenario 'tiny', replication 0 (seed 4) failed" in capsys.readouterr().err
     monkeypatch.setattr(experiment, "run_replication", real)
     assert main(["check", str(batch), "-q"]) == 0
+
+
+def test_a_saved_replication_reads_back_field_for_field(tiny_file: Path, tmp_path: Path) -> None:
+    from flowsim.checkpoint import Checkpoint
+
+    result = experiment.run_replication(flowsim.load_scenario(tiny_file), 1, 7, patients=True)
+    saved = Checkpoint.open(tmp_path / "out", {"seed": 7}, resume=False)
+    saved.save(0, 1, result)
+    back = saved.load(0, 1)
+    assert back is not None and saved.load(0, 2) is None
+    for name, value in vars(result).items():
+        again = getattr(back, name)
+        if isinstance(value, dict) and name == "visits":
+            assert value.keys() == again.keys()
+            for k in value:
+                assert np.array_equal(value[k], again[k], equal_nan=True), k
+        elif isinstance(value, tuple):
+            assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(value, again,
+                                                                             strict=True))
+        elif isinstance(value, np.ndarray):
+            assert value.dtype == again.dtype, name
+            assert np.array_equal(value, again, equal_nan=value.dtype.kind == "f"), name
+        elif name == "kpis":
+            assert list(value) == list(again)
+            assert np.array_equal(list(value.values()), list(again.values()), equal_nan=True)
+        else:
+            assert value == again, name
+
+
+def test_a_checkpoint_file_holding_code_is_refused(tmp_path: Path) -> None:
+    from flowsim.checkpoint import Checkpoint
+
+    saved = Checkpoint.open(tmp_path / "out", {"seed": 7}, resume=False)
+    # An object array can only be stored by pickling it; reading it back must not unpickle.
+    header = '{"places": {"array": "places", "text": true}}'
+    np.savez(saved.folder / "s0-r0.npz", __header__=np.array(header),
+             places=np.array([print], dtype=object))
+    with pytest.raises(flowsim.FlowsimError, match="saved replication.*Object arrays cannot"):
+        saved.load(0, 0)
