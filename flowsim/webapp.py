@@ -15,6 +15,7 @@ import hashlib
 import io
 import logging
 import os
+import threading
 import warnings
 import zipfile
 from collections import OrderedDict
@@ -116,6 +117,7 @@ def shipped_files(folder: Path) -> dict[str, Path]:
 
 
 CACHE_ENTRIES = 16
+_STORE_LOCK = threading.Lock()
 
 
 @st.cache_resource(show_spinner=False)
@@ -139,9 +141,10 @@ def simulate(texts: tuple[str, ...], replications: int, seed: int,
     return the results of the same run from the cache at once."""
     store = _result_store()
     key = run_key(texts, replications, seed)
-    if key in store:
-        store.move_to_end(key)
-        return store[key]
+    with _STORE_LOCK:
+        if key in store:
+            store.move_to_end(key)
+            return store[key]
     scenarios = [load_scenario(yaml.safe_load(t)) for t in texts]
     with warnings.catch_warnings():
         # Python 3.12+ warns that forking a threaded process (the server) could deadlock; the
@@ -149,12 +152,13 @@ def simulate(texts: tuple[str, ...], replications: int, seed: int,
         warnings.filterwarnings("ignore", message=r".*fork\(\).*", category=DeprecationWarning)
         results = run(scenarios, replications=replications, seed=seed, jobs=0,
                       progress=progress)
-    store[key] = results
-    while len(store) > CACHE_ENTRIES:
-        old, _ = store.popitem(last=False)
-        derived = _derived_store()
-        for k in [k for k in derived if k[0] == old]:
-            del derived[k]
+    with _STORE_LOCK:  # each browser tab runs the page in its own thread
+        store[key] = results
+        while len(store) > CACHE_ENTRIES:
+            old, _ = store.popitem(last=False)
+            derived = _derived_store()
+            for k in [k for k in derived if k[0] == old]:
+                del derived[k]
     return results
 
 
@@ -491,6 +495,11 @@ def show_results(results: Results, key: str) -> None:
                "with the baseline replication by replication (they share their random "
                "numbers), so the differences are paired; the 95% confidence interval says how "
                "sure the difference is.")
+    if len(results.failures):
+        lines = "\n".join(f"- {r.scenario}, replication {r.replication} (seed {r.seed}): "
+                          f"`{r.error}`" for r in results.failures.itertuples())
+        st.warning(f"{len(results.failures)} replication(s) failed and are left out of every "
+                   f"table and chart below:\n\n{lines}")
     comparison = memo(key, "comparison", lambda: results.compare(base))
     st.subheader(f"Each change against {base}")
     every = st.toggle("Show every measure", key="every")

@@ -172,3 +172,30 @@ def test_dated_levers_write_escalation_beds_and_a_surge() -> None:
     assert overlay["places"]["wards"]["changes"]["app_escalation_1"] == {
         "from": dt.date(2024, 11, 1), "to": dt.date(2024, 11, 30), "change": 20}
     assert overlay["arrivals"]["walk_in"]["surges"]["app_surge"]["factor"] == 1.25
+
+
+def test_failed_replications_are_named_above_the_results(monkeypatch) -> None:
+    import dataclasses
+
+    import pandas as pd
+
+    from flowsim import webapp
+
+    real_run = webapp.run
+
+    def run_with_a_failure(*args, **kwargs):
+        results = real_run(*args, **kwargs)
+        failed = pd.DataFrame([("baseline", 1, kwargs["seed"], "ZeroTimeLoop: stuck")],
+                              columns=["scenario", "replication", "seed", "error"])
+        return dataclasses.replace(results, failures=failed)
+
+    monkeypatch.setattr(webapp, "run", run_with_a_failure)
+    webapp._result_store().clear()
+    at = _page()
+    _tiny_settings(at)
+    at.button(key="run").click().run()
+    assert not at.exception and not _errors(at)
+    warnings = [w.value for w in at.warning]
+    assert any("1 replication(s) failed" in w and "baseline, replication 1" in w
+               and "ZeroTimeLoop: stuck" in w for w in warnings), warnings
+    webapp._result_store().clear()
