@@ -49,19 +49,24 @@ def test_dask_gives_the_serial_results(tiny_file: Path, tiny_change_file: Path,
     assert dask.failures.empty
 
 
+def _break_replication(monkeypatch: pytest.MonkeyPatch, broken: int, message: str) -> None:
+    """Make replication ``broken`` of every scenario raise RuntimeError(message)."""
+    real = experiment.run_replication
+
+    def run_replication(s, r, seed, patients=False):  # type: ignore[no-untyped-def]
+        if r == broken:
+            raise RuntimeError(message)
+        return real(s, r, seed, patients)
+
+    monkeypatch.setattr(experiment, "run_replication", run_replication)
+
+
 @pytest.mark.parametrize("backend", ["serial", "processes", "dask"])
 def test_a_failed_replication_is_listed_and_the_others_kept(
         tiny_file: Path, scheduler: str, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     scenario = flowsim.load_scenario(tiny_file)
     good = flowsim.run(scenario, replications=4, seed=9, jobs=1)
-    real = experiment.run_replication
-
-    def broken_in_replication_2(s, r, seed, patients=False):  # type: ignore[no-untyped-def]
-        if r == 2:
-            raise RuntimeError("a stage ran out of beds")
-        return real(s, r, seed, patients)
-
-    monkeypatch.setattr(experiment, "run_replication", broken_in_replication_2)
+    _break_replication(monkeypatch, 2, "a stage ran out of beds")
     progress: list[int] = []
     got = flowsim.run(scenario, replications=4, seed=9, jobs=2, backend=backend,
                       scheduler=scheduler if backend == "dask" else None,
@@ -89,14 +94,7 @@ def test_no_replication_succeeding_is_an_error(tiny_file: Path,
 def test_cli_writes_the_others_and_exits_3(tiny_file: Path, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch,
                                           capsys: pytest.CaptureFixture[str]) -> None:
-    real = experiment.run_replication
-
-    def broken_in_replication_1(s, r, seed, patients=False):  # type: ignore[no-untyped-def]
-        if r == 1:
-            raise RuntimeError("boom")
-        return real(s, r, seed, patients)
-
-    monkeypatch.setattr(experiment, "run_replication", broken_in_replication_1)
+    _break_replication(monkeypatch, 1, "boom")
     out = tmp_path / "res"
     code = main(["run", str(tiny_file), "-r", "3", "-j", "1", "--out", str(out), "-q"])
     assert code == 3
@@ -106,7 +104,7 @@ def test_cli_writes_the_others_and_exits_3(tiny_file: Path, tmp_path: Path,
     assert failures[["scenario", "replication", "seed"]].values.tolist() == [["tiny", 1, 7]]
     assert sorted(pd.read_csv(out / "kpis.csv")["replication"].unique()) == [0, 2]
     # The checkpoint is kept, so that a resumed run re-runs only the failed replication.
-    monkeypatch.setattr(experiment, "run_replication", real)
+    monkeypatch.undo()
     assert checkpoint_folder(out).exists()
     code = main(["run", str(tiny_file), "-r", "3", "-j", "1", "--out", str(out), "-q",
                  "--resume"])
@@ -181,17 +179,10 @@ def test_check_with_a_failed_replication_exits_3(tiny_file: Path, tmp_path: Path
     batch.write_text("replications: 3\nseed: 4\nwarmup_days: 1\ndays: 2\njobs: 1\nscenarios:\n"
                      f"  - file: {tiny_file}\n    expect:\n"
                      "      four_hour_pct: {min: 0, max: 100}\n")
-    real = experiment.run_replication
-
-    def broken_in_replication_0(s, r, seed, patients=False):  # type: ignore[no-untyped-def]
-        if r == 0:
-            raise RuntimeError("boom")
-        return real(s, r, seed, patients)
-
-    monkeypatch.setattr(experiment, "run_replication", broken_in_replication_0)
+    _break_replication(monkeypatch, 0, "boom")
     assert main(["check", str(batch), "-q"]) == 3
     assert "scenario 'tiny', replication 0 (seed 4) failed" in capsys.readouterr().err
-    monkeypatch.setattr(experiment, "run_replication", real)
+    monkeypatch.undo()
     assert main(["check", str(batch), "-q"]) == 0
 
 
