@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from .errors import Problem, ScenarioError
 from .loader import _dedupe, _message, _problem, load_scenario, read_yaml
-from .scenario import Scenario
+from .scenario import Scenario, with_run_length
 
 
 class _Frozen(BaseModel):
@@ -119,16 +119,6 @@ def load_batch(path: str | Path) -> LoadedBatch:
     if problems:
         raise ScenarioError(_dedupe(problems))
     return LoadedBatch(batch, scenarios, [e.expect for e in batch.scenarios])
-
-
-def with_run_length(s: Scenario, days: float | None, warmup_days: float | None) -> Scenario:
-    """``s`` with its run length and/or warm-up replaced (in days)."""
-    update: dict[str, float] = {}
-    if days is not None:
-        update["length"] = days * 1440.0
-    if warmup_days is not None:
-        update["warmup"] = warmup_days * 1440.0
-    return s.model_copy(update={"run": s.run.model_copy(update=update)})
 
 
 def broken_bounds(summary: pd.DataFrame, scenarios: list[Scenario],
