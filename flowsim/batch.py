@@ -14,7 +14,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import Problem, ScenarioError
-from .loader import _dedupe, _message, _problem, load_scenario, read_yaml
+from .loader import load_scenario, read_yaml, validation_problems
 from .scenario import Scenario, with_run_length
 
 
@@ -91,8 +91,7 @@ def load_batch(path: str | Path) -> LoadedBatch:
     try:
         batch = Batch.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(_dedupe([_problem(err["loc"], _message(err), marks, name)
-                                     for err in e.errors()])) from None
+        raise ScenarioError(validation_problems(e, marks, name)) from None
     problems: list[Problem] = []
     scenarios: list[Scenario] = []
     for i, entry in enumerate(batch.scenarios):
@@ -117,7 +116,7 @@ def load_batch(path: str | Path) -> LoadedBatch:
             problems.append(Problem(f, line, col, f"scenarios.{i}.file",
                                     f"scenario name '{s.name}' appears twice in the batch"))
     if problems:
-        raise ScenarioError(_dedupe(problems))
+        raise ScenarioError(list(dict.fromkeys(problems)))
     return LoadedBatch(batch, scenarios, [e.expect for e in batch.scenarios])
 
 
