@@ -30,6 +30,6 @@ def load_upload(raw: bytes, filename: str, scenarios: Path) -> Scenario:
                                      f"{MAX_UPLOAD_BYTES:,} (a scenario is a few kB)")])
     data, marks = read_scenario_bytes(raw, filename)
     # Read as if saved in the scenarios folder, where the browser page saves it.
-    where = scenarios / Path(filename).name
+    where = scenarios / (Path(filename).name or "upload.yaml")
     data, marks = apply_extends(data, marks, where, InsideFolder(scenarios))
     return validate_data(data, marks, filename)
