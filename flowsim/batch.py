@@ -14,8 +14,8 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import Problem, ScenarioError
-from .loader import _dedupe, _message, _problem, load_scenario, read_yaml
-from .scenario import Scenario
+from .loader import load_scenario, read_yaml, validation_problems
+from .scenario import Scenario, with_run_length
 
 
 class _Frozen(BaseModel):
@@ -91,8 +91,7 @@ def load_batch(path: str | Path) -> LoadedBatch:
     try:
         batch = Batch.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(_dedupe([_problem(err["loc"], _message(err), marks, name)
-                                     for err in e.errors()])) from None
+        raise ScenarioError(validation_problems(e, marks, name)) from None
     problems: list[Problem] = []
     scenarios: list[Scenario] = []
     for i, entry in enumerate(batch.scenarios):
@@ -117,18 +116,8 @@ def load_batch(path: str | Path) -> LoadedBatch:
             problems.append(Problem(f, line, col, f"scenarios.{i}.file",
                                     f"scenario name '{s.name}' appears twice in the batch"))
     if problems:
-        raise ScenarioError(_dedupe(problems))
+        raise ScenarioError(list(dict.fromkeys(problems)))
     return LoadedBatch(batch, scenarios, [e.expect for e in batch.scenarios])
-
-
-def with_run_length(s: Scenario, days: float | None, warmup_days: float | None) -> Scenario:
-    """``s`` with its run length and/or warm-up replaced (in days)."""
-    update: dict[str, float] = {}
-    if days is not None:
-        update["length"] = days * 1440.0
-    if warmup_days is not None:
-        update["warmup"] = warmup_days * 1440.0
-    return s.model_copy(update={"run": s.run.model_copy(update=update)})
 
 
 def broken_bounds(summary: pd.DataFrame, scenarios: list[Scenario],

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .errors import FlowsimError
+from .replication import ReplicationResult
 
 PLAN = "plan.json"
 
@@ -72,20 +73,18 @@ class Checkpoint:
     def _file(self, scenario: int, replication: int) -> Path:
         return self.folder / f"s{scenario}-r{replication}.npz"
 
-    def load(self, scenario: int, replication: int) -> Any | None:
+    def load(self, scenario: int, replication: int) -> ReplicationResult | None:
         """The saved result of ``replication`` of the ``scenario``-th scenario, if any."""
         path = self._file(scenario, replication)
         if not path.exists():
             return None
-        from .experiment import ReplicationResult  # here: experiment imports this module
-
         try:
             return ReplicationResult(**_decode(path))
         except (OSError, ValueError, KeyError, TypeError) as e:
             raise FlowsimError(f"{path}: cannot read this saved replication ({e}); run without "
                                "--resume to start again") from e
 
-    def save(self, scenario: int, replication: int, result: Any) -> None:
+    def save(self, scenario: int, replication: int, result: ReplicationResult) -> None:
         _write_atomic(self._file(scenario, replication), _encode(result))
 
     def remove(self) -> None:
@@ -101,7 +100,7 @@ def _write_atomic(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def _encode(result: Any) -> bytes:
+def _encode(result: ReplicationResult) -> bytes:
     """A replication's result (a dataclass of strings, numbers, a dict of floats, arrays, dicts
     and tuples of arrays) as ``.npz`` bytes: the arrays as arrays, everything else in a JSON
     header that also says how to put each field back together."""
@@ -136,7 +135,7 @@ def _decode(path: Path) -> dict[str, Any]:
         header = json.loads(str(data["__header__"]))
 
         def get(spec: dict[str, Any]) -> np.ndarray:
-            a = data[spec["array"]]
+            a: np.ndarray = data[spec["array"]]
             return a.astype(object) if spec["text"] else a
 
         out: dict[str, Any] = {}

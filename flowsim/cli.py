@@ -15,19 +15,20 @@ import os
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 import pandas as pd
 
-from .batch import broken_bounds, load_batch, with_run_length
+from .batch import broken_bounds, load_batch
 from .checkpoint import Checkpoint, checkpoint_folder
 from .errors import FlowsimError, ScenarioError
 from .experiment import BACKENDS, Progress, ReplicationError, Results, run
 from .kpis import KPI_DEFINITIONS, kpi_definition
 from .loader import load_scenario, scenario_hash
 from .output import command_line, write_results
-from .scenario import Scenario
+from .scenario import Scenario, with_run_length
 
 HEADLINE = [
     "attendances_per_day", "four_hour_pct", "twelve_hour_pct", "time_in_department_mean",
@@ -54,11 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FlowsimError as e:
         print(f"flowsim: error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        kept = getattr(args, "checkpoint", None) or (
-            args.command in ("run", "compare") and getattr(args, "out", None))
+    except KeyboardInterrupt as e:
+        kept = e.out if isinstance(e, _Interrupted) else None
         print("flowsim: interrupted; no results were written"
-              + (f" (finished replications are kept: add --out {args.out} --resume to the same "
+              + (f" (finished replications are kept: add --out {kept} --resume to the same "
                  "command to carry on)" if kept else ""), file=sys.stderr)
         return 130
 
@@ -148,20 +148,11 @@ def _parser() -> argparse.ArgumentParser:
 
 # -- commands --------------------------------------------------------------------------------
 def _cmd_run(args: argparse.Namespace) -> int:
-    scenarios = _load_all(args.scenarios, args)
-    results = _run(scenarios, args)
-    _print_summary(results, sys.stdout)
-    _write(results, args, comparison=None)
-    return _failed(results)
+    return _run_and_write(RunPlan.from_args(args, args.scenarios), compare=False)
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    scenarios = _load_all([args.baseline, *args.changes], args)
-    results = _run(scenarios, args)
-    comparison = results.compare(scenarios[0].name)
-    _print_comparison(comparison, sys.stdout)
-    _write(results, args, comparison=comparison)
-    return _failed(results)
+    return _run_and_write(RunPlan.from_args(args, [args.baseline, *args.changes]), compare=True)
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -198,7 +189,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     jobs = args.jobs if args.jobs is not None else b.jobs
     results = run(loaded.scenarios, replications=b.replications, seed=b.seed, jobs=jobs,
                   progress=_progress(args.quiet, len(loaded.scenarios) * b.replications),
-                  backend=_backend(args), scheduler=args.scheduler)
+                  backend=_backend(args.backend, args.scheduler), scheduler=args.scheduler)
     summary = results.summary()
     if args.out is not None:
         results.meta["files"] = {s.name: e.file
@@ -226,8 +217,96 @@ def _cmd_kpis(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- run and compare -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class RunPlan:
+    """What ``run`` or ``compare`` will do, settled once from the command line: the scenarios
+    (with ``--days`` and ``--warmup-days`` applied) and the files they came from, the run
+    settings, and the results folder with whether it may be replaced and whether the run carries
+    on from the replications an earlier, interrupted one saved."""
+
+    scenarios: list[Scenario]
+    files: dict[str, str]
+    replications: int | None
+    seed: int | None
+    jobs: int
+    patients: bool
+    quiet: bool
+    backend: str | None
+    scheduler: str | None
+    out: Path
+    overwrite: bool
+    resume: bool
+
+    @classmethod
+    def from_args(cls, args: argparse.Namespace, paths: list[Path]) -> RunPlan:
+        """Load the scenarios at ``paths`` (every problem reported together) and settle the
+        options; raises if the results folder cannot be used."""
+        scenarios = _load_all(paths, args.days, args.warmup_days)
+        if args.resume and args.out is None:
+            raise FlowsimError("--resume needs the --out folder of the run to carry on")
+        out: Path = args.out or Path("results") / time.strftime("%Y%m%d-%H%M%S")
+        # On --resume the folder, if any, holds this run's results up to a failure: replace it.
+        overwrite = bool(args.overwrite) or (args.resume and checkpoint_folder(out).exists())
+        if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
+            raise FlowsimError(f"{out}: exists and is not an empty folder; choose another --out "
+                               "or pass --overwrite to replace it")
+        return cls(
+            scenarios=scenarios,
+            files={s.name: str(p) for s, p in zip(scenarios, paths, strict=True)},
+            replications=args.replications, seed=args.seed, jobs=args.jobs,
+            patients=bool(args.patients), quiet=bool(args.quiet),
+            backend=_backend(args.backend, args.scheduler), scheduler=args.scheduler,
+            out=out, overwrite=overwrite, resume=bool(args.resume))
+
+    def checkpoint_key(self) -> dict[str, object]:
+        """What a checkpoint must have been made for to be resumed by this plan."""
+        first = self.scenarios[0].run
+        return {
+            "seed": self.seed if self.seed is not None else first.seed,
+            "replications": self.replications or first.replications,
+            "patients": self.patients,
+            "scenarios": [[s.name, scenario_hash(s)] for s in self.scenarios],
+            "flowsim_version": _version(),
+        }
+
+
+class _Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a run whose finished replications are kept for ``--resume`` into ``out``."""
+
+    def __init__(self, out: Path) -> None:
+        super().__init__()
+        self.out = out
+
+
+def _run_and_write(plan: RunPlan, compare: bool) -> int:
+    try:
+        checkpoint = Checkpoint.open(plan.out, plan.checkpoint_key(), resume=plan.resume)
+        reps = plan.replications or plan.scenarios[0].run.replications
+        results = run(plan.scenarios, replications=plan.replications, seed=plan.seed,
+                      jobs=plan.jobs, patients=plan.patients,
+                      progress=_progress(plan.quiet, reps * len(plan.scenarios)),
+                      backend=plan.backend, scheduler=plan.scheduler, checkpoint=checkpoint)
+        results.meta["files"] = plan.files
+        comparison = None
+        if compare:
+            comparison = results.compare(plan.scenarios[0].name)
+            _print_comparison(comparison, sys.stdout)
+        else:
+            _print_summary(results, sys.stdout)
+        files = write_results(results, plan.out, overwrite=plan.overwrite,
+                              comparison=comparison, extra={"command": command_line()})
+    except KeyboardInterrupt:
+        raise _Interrupted(plan.out) from None
+    if not len(results.failures):
+        checkpoint.remove()  # kept otherwise, so that --resume can re-run the failed ones
+    print(f"\nwrote {len(files)} files to {plan.out}/")
+    return _failed(results)
+
+
 # -- helpers ---------------------------------------------------------------------------------
-def _load_all(paths: list[Path], args: argparse.Namespace) -> list[Scenario]:
+def _load_all(paths: list[Path], days: float | None,
+              warmup_days: float | None) -> list[Scenario]:
     problems = []
     scenarios = []
     for path in paths:
@@ -236,48 +315,12 @@ def _load_all(paths: list[Path], args: argparse.Namespace) -> list[Scenario]:
         except ScenarioError as e:
             problems.extend(e.problems)
             continue
-        if args.days is not None or args.warmup_days is not None:
-            s = with_run_length(s, args.days, args.warmup_days)
+        if days is not None or warmup_days is not None:
+            s = with_run_length(s, days, warmup_days)
         scenarios.append(s)
     if problems:
         raise ScenarioError(problems)
-    args.files = {s.name: str(p) for s, p in zip(scenarios, paths, strict=True)}
     return scenarios
-
-
-def _run(scenarios: list[Scenario], args: argparse.Namespace) -> Results:
-    reps = args.replications or scenarios[0].run.replications
-    if args.resume and args.out is None:
-        raise FlowsimError("--resume needs the --out folder of the run to carry on")
-    out = args.out = args.out or Path("results") / time.strftime("%Y%m%d-%H%M%S")
-    if args.resume and checkpoint_folder(out).exists():
-        args.overwrite = True  # the folder, if any, holds this run's results up to a failure
-    if out.exists() and (not out.is_dir() or any(out.iterdir())) and not args.overwrite:
-        raise FlowsimError(f"{out}: exists and is not an empty folder; choose another --out or "
-                           "pass --overwrite to replace it")
-    plan = {
-        "seed": args.seed if args.seed is not None else scenarios[0].run.seed,
-        "replications": reps,
-        "patients": bool(args.patients),
-        "scenarios": [[s.name, scenario_hash(s)] for s in scenarios],
-        "flowsim_version": _version(),
-    }
-    checkpoint = Checkpoint.open(out, plan, resume=args.resume)
-    results = run(scenarios, replications=args.replications, seed=args.seed, jobs=args.jobs,
-                  patients=args.patients, progress=_progress(args.quiet, reps * len(scenarios)),
-                  backend=_backend(args), scheduler=args.scheduler, checkpoint=checkpoint)
-    results.meta["files"] = args.files
-    args.checkpoint = checkpoint
-    return results
-
-
-def _write(results: Results, args: argparse.Namespace, comparison: pd.DataFrame | None) -> None:
-    out = args.out
-    files = write_results(results, out, overwrite=args.overwrite, comparison=comparison,
-                          extra={"command": command_line()})
-    if not len(results.failures):
-        args.checkpoint.remove()  # kept otherwise, so that --resume can re-run the failed ones
-    print(f"\nwrote {len(files)} files to {out}/")
 
 
 def _version() -> str:
@@ -286,10 +329,10 @@ def _version() -> str:
     return __version__
 
 
-def _backend(args: argparse.Namespace) -> str | None:
-    if args.scheduler is not None and args.backend is None:
+def _backend(backend: str | None, scheduler: str | None) -> str | None:
+    if scheduler is not None and backend is None:
         return "dask"
-    return args.backend
+    return backend
 
 
 def _failed(results: Results) -> int:

@@ -15,70 +15,24 @@ import os
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from .checkpoint import Checkpoint
-from .engine import Records, simulate
 from .errors import FlowsimError
-from .kpis import (
-    TIME_IN_DEPARTMENT_STEP,
-    compute_kpis,
-    ed_series,
-    hourly_series,
-    time_in_department_cdf,
-    verdict,
-)
+from .kpis import TIME_IN_DEPARTMENT_STEP, verdict
+from .replication import ReplicationResult as ReplicationResult
+from .replication import run_replication as run_replication
 from .scenario import Scenario
 from .stats import paired_differences, summarise
 
+# ReplicationResult and run_replication are re-exported above: workers look run_replication up in
+# this module (tests replace it here to break a replication), and run_settings imports it here.
+
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each replication."""
-
-
-@dataclass
-class ReplicationResult:
-    """What one worker sends back: KPIs, hourly series and (optionally) the visit table."""
-
-    scenario: str
-    replication: int
-    kpis: dict[str, float]
-    hours: np.ndarray
-    places: np.ndarray
-    occupancy: np.ndarray
-    queue: np.ndarray
-    capacity: np.ndarray
-    visits: dict[str, np.ndarray] | None = None
-    patient_class: np.ndarray | None = None
-    ed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # boarders, ambulances, CDF
-
-
-def run_replication(scenario: Scenario, replication: int, seed: int,
-                    patients: bool = False) -> ReplicationResult:
-    """Run and measure one replication (this is what worker processes execute)."""
-    rec = simulate(scenario, replication, seed, record_visits=patients)
-    series = hourly_series(rec)
-    return ReplicationResult(
-        scenario=scenario.name,
-        replication=replication,
-        kpis=compute_kpis(rec),
-        hours=series.hour.astype(np.int32),
-        places=series.place,
-        occupancy=series.occupancy.astype(np.float32),
-        queue=series.queue.astype(np.float32),
-        capacity=series.capacity.astype(np.float32),
-        visits=(None if rec.visits is None or rec.open_visits is None else
-                {k: np.concatenate([rec.visits[k], rec.open_visits[k]]) for k in rec.visits}),
-        patient_class=rec.patient_class if patients else None,
-        ed=_ed_measures(rec),
-    )
-
-
-def _ed_measures(rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    es = ed_series(rec)
-    return (es.boarders.astype(np.float32), es.ambulance_queue.astype(np.float32),
-            time_in_department_cdf(rec))
 
 
 @dataclass
@@ -129,7 +83,7 @@ class Results:
 BACKENDS = ("serial", "processes", "dask")
 """Where replications run: in this process, in local worker processes, or on a Dask cluster."""
 
-Outcome = tuple[int, "ReplicationResult | BaseException"]
+Outcome = tuple[int, ReplicationResult | BaseException]
 """A finished task: its index in the task list and its result, or the exception it raised."""
 
 
@@ -264,20 +218,20 @@ def _attempt(s: Scenario, r: int, seed: int, patients: bool) -> ReplicationResul
 
 def _execute_dask(work: list[Work], workers: int, scheduler: str | None) -> Iterator[Outcome]:
     try:
-        from distributed import Client, LocalCluster
-        from distributed import as_completed as dask_completed
+        import distributed
     except ImportError as e:
         raise FlowsimError("the dask backend needs Dask: pip install \"flowsim[dist]\"") from e
     from . import __version__
 
+    dask: Any = distributed  # Dask's API is untyped
     cluster = None
     try:
         if scheduler is None:
-            cluster = LocalCluster(n_workers=min(workers, len(work)), threads_per_worker=1,
-                                   processes=True, dashboard_address=":0")
-            client = Client(cluster)
+            cluster = dask.LocalCluster(n_workers=min(workers, len(work)), threads_per_worker=1,
+                                        processes=True, dashboard_address=":0")
+            client = dask.Client(cluster)
         else:
-            client = Client(scheduler, timeout="30s")
+            client = dask.Client(scheduler, timeout="30s")
     except Exception as e:  # noqa: BLE001 - any failure to start or connect, said plainly
         if cluster is not None:
             cluster.close()
@@ -289,7 +243,7 @@ def _execute_dask(work: list[Work], workers: int, scheduler: str | None) -> Iter
                    for item in work]
         index = {f.key: k for k, f in enumerate(futures)}
         try:
-            for fut in dask_completed(futures):
+            for fut in dask.as_completed(futures):
                 k = index[fut.key]
                 if fut.status == "finished":
                     yield k, fut.result()

@@ -16,11 +16,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .distributions import Empirical
-from .loader import _Dumper
+from .loader import dump_yaml
 from .scenario import ADMITTED_AREAS, Scenario
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
@@ -371,8 +370,7 @@ def overlay_yaml(overlay: dict[str, Any], schema: str = "flowsim.schema.json") -
     header = (f"# yaml-language-server: $schema={schema}\n"
               f"# Built with the flowsim app. Save it as scenarios/{name}.yaml (beside the file\n"
               f"# it extends) and run it with:  flowsim run scenarios/{name}.yaml\n")
-    return header + yaml.dump(overlay, Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                              width=100)
+    return header + dump_yaml(overlay)
 
 
 __all__ = [

@@ -6,6 +6,12 @@ into plain data ourselves, so that duplicate keys are refused and every value ke
 was written. An overlay file names its base with ``extends:``; mappings merge key by key, anything
 else (lists, scalars) is replaced, so a change idea is a few lines. Top-level keys starting
 with ``x-`` are ignored: they hold YAML anchors (``&hourly``) that several fields reuse.
+
+The parts other readers build on: :func:`read_yaml` (plain data and where each value was
+written), :func:`apply_extends` with an :class:`ExtendsPolicy` that decides which files
+``extends`` may read (:class:`BesideTheFile` for the command line, :class:`InsideFolder` for
+uploads), :func:`validation_problems` (pydantic's errors as ``file:line:column`` problems) and
+:func:`dump_yaml`.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn, Protocol
 
 import yaml
 from pydantic import ValidationError
@@ -54,11 +61,11 @@ def read_yaml(text: str, filename: str) -> tuple[Any, Marks]:
     if node is None or (node.tag == "tag:yaml.org,2002:null" and node.value == ""):  # or "---"
         raise ScenarioError([Problem(filename, 1, 1, "", "the file is empty")])
     marks: Marks = {}
-    data = _build(node, (), filename, marks, yaml.SafeLoader(""))
+    data: Any = _build(node, (), filename, marks, yaml.SafeLoader(""))
     return data, marks
 
 
-def _raise(filename: str, mark: Any, msg: str, path: Path_ = ()) -> Any:
+def _raise(filename: str, mark: Any, msg: str, path: Path_ = ()) -> NoReturn:
     line = mark.line + 1 if mark is not None else None
     col = mark.column + 1 if mark is not None else None
     raise ScenarioError([Problem(filename, line, col, ".".join(str(x) for x in path), msg)])
@@ -108,7 +115,6 @@ def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: An
                            path + (key,))
                 written.add(key)
             kp = path + (key,)
-            marks[kp] = (filename, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = _build(value_node, kp, filename, marks, loader, inner)
             # Point a field's errors at its key's line, which is where a reader looks.
             marks[kp] = (filename, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
@@ -151,69 +157,134 @@ def _pairs(node: yaml.MappingNode, path: Path_, filename: str,
     return merged + written
 
 
-def _merge(base: Any, over: Any) -> Any:
-    if isinstance(base, dict) and isinstance(over, dict):
-        if "dist" in over and over["dist"] != base.get("dist"):
-            # A distribution of another kind replaces the base's: a lognormal's sd must not
-            # linger in a triangular. Of the same kind, its parameters merge as usual.
-            return over
-        out = dict(base)
-        for k, v in over.items():
-            out[k] = _merge(base[k], v) if k in base else v
-        return out
-    return over
+class ExtendsRefused(Exception):
+    """Raised by an :class:`ExtendsPolicy` with the message to show at the ``extends`` line."""
 
 
-def _merge_marks(base: Marks, over: Marks) -> Marks:
-    # A path the overlay writes takes the overlay's position; everything below a replaced
-    # non-mapping value in the base is dropped with it.
-    out = dict(base)
-    for p, m in over.items():
-        out[p] = m
-    return out
+class ExtendsPolicy(Protocol):
+    """Decides which file ``extends: name`` reads, and whether it may be read at all."""
+
+    def resolve(self, name: str, naming_file: Path) -> Path:
+        """The base file that ``extends: name``, written in ``naming_file``, refers to; raise
+        :class:`ExtendsRefused` if there is none or it may not be read."""
+        ...
 
 
-def read_scenario_data(path: str | Path, _chain: tuple[Path, ...] = (),
+@dataclass(frozen=True)
+class BesideTheFile:
+    """``extends`` names a path relative to the folder of the file that names it; any path that
+    exists is read (the ``flowsim`` command's rule: the files are the user's own)."""
+
+    def resolve(self, name: str, naming_file: Path) -> Path:
+        base = naming_file.parent / name
+        if not base.exists():
+            raise ExtendsRefused(f"no such file: {base}")
+        return base
+
+
+@dataclass(frozen=True)
+class InsideFolder:
+    """``extends`` is read relative to the file that names it, as by :class:`BesideTheFile`, but
+    only a regular file inside ``folder`` may be read (the rule for files uploaded in the browser,
+    which must not reach the server's other files)."""
+
+    folder: Path
+    called: str = "the scenarios folder"
+
+    def resolve(self, name: str, naming_file: Path) -> Path:
+        base = naming_file.parent / name
+        if not base.resolve().is_relative_to(self.folder.resolve()) or not base.is_file():
+            raise ExtendsRefused(f"no such file in {self.called}: {name}")
+        return base
+
+
+def read_scenario_data(path: str | Path, policy: ExtendsPolicy = BesideTheFile(),
                        ) -> tuple[dict[str, Any], Marks]:
-    """Read a scenario file and its ``extends`` chain into merged data and marks."""
-    p = Path(path)
-    name = str(path)
+    """Read a scenario file and its ``extends`` chain into merged data and marks; ``policy``
+    decides which files ``extends`` may read."""
+    return _read_chain(Path(path), str(path), policy, ())
+
+
+def _read_chain(p: Path, name: str, policy: ExtendsPolicy,
+                chain: tuple[Path, ...]) -> tuple[dict[str, Any], Marks]:
     resolved = p.resolve()
+    data, marks = read_scenario_bytes(_read_file(p, name), name)
+    if resolved in chain:
+        # Read again, so it extends something: point at that line, where the loop can be broken.
+        cycle = " -> ".join(c.name for c in (*chain, resolved))
+        f, line, col = marks.get(("extends",), (name, None, None))
+        raise ScenarioError([Problem(f, line, col, "extends", f"extends loops: {cycle}")])
+    return _extend(data, marks, p, policy, (*chain, resolved))
+
+
+def apply_extends(data: dict[str, Any], marks: Marks, written_at: Path,
+                  policy: ExtendsPolicy) -> tuple[dict[str, Any], Marks]:
+    """One file's content (from :func:`read_scenario_bytes`) merged onto the chain of files its
+    ``extends`` names, as if the file were at ``written_at``; ``policy`` decides which files may
+    be read. Without a ``name`` of its own, the result is named after ``written_at``."""
+    return _extend(data, marks, written_at, policy, ())
+
+
+def _extend(data: dict[str, Any], marks: Marks, written_at: Path, policy: ExtendsPolicy,
+            chain: tuple[Path, ...]) -> tuple[dict[str, Any], Marks]:
+    parent = data.pop("extends", None)
+    if parent is None:
+        data.setdefault("name", _default_name(written_at))
+        return data, marks
+    f, line, col = marks[("extends",)]
+    if not isinstance(parent, str):
+        raise ScenarioError([Problem(f, line, col, "extends", "expected a file name")])
+    try:
+        base_path = policy.resolve(parent, written_at)
+    except ExtendsRefused as e:
+        raise ScenarioError([Problem(f, line, col, "extends", str(e))]) from None
+    base, base_marks = _read_chain(base_path, str(base_path), policy, chain)
+    merged, merged_marks = _overlay(base, base_marks, data, marks)
+    if "name" not in data:
+        merged["name"] = _default_name(written_at)
+    return merged, merged_marks
+
+
+def _read_file(p: Path, name: str) -> bytes:
     try:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
             raise ScenarioError([Problem(
                 name, None, None, "",
                 f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")])
-        raw = p.read_bytes()
+        return p.read_bytes()
     except FileNotFoundError:
         raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None
     except IsADirectoryError:
         raise ScenarioError([Problem(name, None, None, "", "is a folder, not a file")]) from None
     except OSError as e:
         raise ScenarioError([Problem(name, None, None, "", f"cannot read: {e.strerror}")]) from None
-    data, marks = read_scenario_bytes(raw, name)
-    parent = data.pop("extends", None)
-    if resolved in _chain:
-        # Read again, so it extends something: point at that line, where the loop can be broken.
-        cycle = " -> ".join(c.name for c in (*_chain, resolved))
-        f, line, col = marks.get(("extends",), (name, None, None))
-        raise ScenarioError([Problem(f, line, col, "extends", f"extends loops: {cycle}")])
-    if parent is None:
-        data.setdefault("name", _default_name(p))
-        return data, marks
-    if not isinstance(parent, str):
-        f, line, col = marks[("extends",)]
-        raise ScenarioError([Problem(f, line, col, "extends", "expected a file name")])
-    base_path = (p.parent / parent)
-    if not base_path.exists():
-        f, line, col = marks[("extends",)]
-        raise ScenarioError([Problem(f, line, col, "extends", f"no such file: {base_path}")])
-    base, base_marks = read_scenario_data(base_path, (*_chain, resolved))
-    merged = _merge(base, data)
-    if "name" not in data:
-        merged["name"] = _default_name(p)
-    return merged, _merge_marks(base_marks, marks)
+
+
+def _overlay(base: dict[str, Any], base_marks: Marks, over: dict[str, Any],
+             over_marks: Marks) -> tuple[dict[str, Any], Marks]:
+    """``over`` merged onto ``base``, and where each merged value was written. Mappings merge key
+    by key; anything else, and a distribution of another kind, is replaced whole, and so are
+    the base's marks beneath it: an error there must point at the overlay, which wrote it."""
+    replaced: set[Path_] = set()
+
+    def merge(b: Any, o: Any, path: Path_) -> Any:
+        if isinstance(b, dict) and isinstance(o, dict) and not (
+                "dist" in o and o["dist"] != b.get("dist")):
+            # Of the same kind, a distribution's parameters merge as usual; of another kind it
+            # replaces the base's: a lognormal's sd must not linger in a triangular.
+            out = dict(b)
+            for k, v in o.items():
+                out[k] = merge(b[k], v, (*path, k)) if k in b else v
+            return out
+        replaced.add(path)
+        return o
+
+    merged = merge(base, over, ())
+    marks = {p: m for p, m in base_marks.items()
+             if not any(p[:i] in replaced for i in range(len(p)))}
+    marks.update(over_marks)
+    return merged, marks
 
 
 def read_scenario_bytes(raw: bytes, name: str) -> tuple[dict[str, Any], Marks]:
@@ -246,8 +317,7 @@ def validate_data(data: Mapping[str, Any], marks: Marks, filename: str) -> Scena
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
-        problems = [_problem(err["loc"], _message(err), marks, filename) for err in e.errors()]
-        raise ScenarioError(_dedupe(problems)) from None
+        raise ScenarioError(validation_problems(e, marks, filename)) from None
     problems = [_problem(loc, msg, marks, filename) for loc, msg in network_problems(scenario)]
     if problems:
         raise ScenarioError(_dedupe(problems))
@@ -293,10 +363,17 @@ def scenario_yaml(scenario: Scenario) -> str:
     """The resolved scenario as a standalone YAML file that loads back to an equal scenario."""
     data = scenario.model_dump(mode="json", by_alias=True, exclude_defaults=True)
     data["name"] = scenario.name
-    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    return dump_yaml(data)
 
 
-class _Dumper(yaml.SafeDumper):
+def dump_yaml(data: Mapping[str, Any]) -> str:
+    """Plain data as YAML the way people write scenario files: keys in the order given, short
+    lists of values on one line."""
+    return str(yaml.dump(dict(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
+                         width=100))
+
+
+class _Dumper(yaml.SafeDumper):  # type: ignore[misc,unused-ignore]  # PyYAML has no types here
     """Writes lists of plain values on one line (``[0.5, 1.0, ...]``), as people write them."""
 
 
@@ -306,6 +383,13 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 
 
 _Dumper.add_representer(list, _represent_list)
+
+
+def validation_problems(error: ValidationError, marks: Marks, filename: str) -> list[Problem]:
+    """Pydantic's errors for data read with ``marks`` as ``file:line:column`` problems, each once,
+    with field paths as the file writes them (``filename`` for data that has no marks)."""
+    return _dedupe([_problem(err["loc"], _message(err), marks, filename)
+                    for err in error.errors()])
 
 
 def _message(err: Any) -> str:
@@ -349,7 +433,7 @@ def _problem(loc: tuple[Any, ...], msg: str, marks: Marks, filename: str) -> Pro
 
 def _dedupe(problems: list[Problem]) -> list[Problem]:
     seen: set[Problem] = set()
-    out = []
+    out: list[Problem] = []
     for p in problems:
         if p not in seen:
             seen.add(p)

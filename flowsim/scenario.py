@@ -371,6 +371,16 @@ class Scenario(_Frozen):
         return self.run.warmup + self.run.length
 
 
+def with_run_length(s: Scenario, days: float | None, warmup_days: float | None) -> Scenario:
+    """``s`` with its run length and/or warm-up replaced (in days); ``None`` keeps its own."""
+    update: dict[str, float] = {}
+    if days is not None:
+        update["length"] = days * 1440.0
+    if warmup_days is not None:
+        update["warmup"] = warmup_days * 1440.0
+    return s.model_copy(update={"run": s.run.model_copy(update=update)})
+
+
 def network_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Yield ``(field path, message)`` for each whole-network problem in ``s``."""
     classes, stages, places, staff = set(s.classes), set(s.stages), set(s.places), set(s.staff)

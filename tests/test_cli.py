@@ -84,6 +84,58 @@ def test_interrupted_write_leaves_no_partial_results(tiny_file: Path, tmp_path: 
     assert len(list((tmp_path / ".res.checkpoint").glob("*.npz"))) == 3
 
 
+def test_an_interrupted_run_names_the_folder_to_resume_into(tiny_file: Path, tmp_path: Path,
+                                                              monkeypatch, capsys) -> None:
+    def boom(self, *args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", boom)
+    capsys.readouterr()
+    assert cli.main(["run", str(tiny_file), "-q"]) == 130
+    err = capsys.readouterr().err
+    [saved] = (tmp_path / "results").glob(".*.checkpoint")
+    out = Path("results") / saved.name[1:-len(".checkpoint")]  # the default, results/<time>
+    assert f"add --out {out} --resume to the same command" in err
+    monkeypatch.undo()
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["run", str(tiny_file), "-q", "--out", str(out), "--resume"]) == 0
+    assert (tmp_path / out / "kpis.csv").exists() and not saved.exists()
+
+
+def test_an_interrupt_before_the_run_does_not_promise_kept_replications(
+        tiny_file: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    def interrupted(path, name=None):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(cli, "load_scenario", interrupted)
+    assert cli.main(["run", str(tiny_file), "-q", "--out", str(tmp_path / "res")]) == 130
+    assert capsys.readouterr().err == "flowsim: interrupted; no results were written\n"
+
+
+def test_the_run_plan_is_settled_once_and_leaves_the_options_alone(tiny_file: Path,
+                                                                  tmp_path: Path) -> None:
+    out = tmp_path / "res"
+    args = cli._parser().parse_args(["run", str(tiny_file), "--days", "2", "--out", str(out)])
+    parsed = dict(vars(args))
+    plan = cli.RunPlan.from_args(args, args.scenarios)
+    assert vars(args) == parsed
+    assert plan.files == {"tiny": str(tiny_file)}
+    assert plan.scenarios[0].run.length == 2 * 1440
+    assert (plan.out, plan.overwrite, plan.resume) == (out, False, False)
+    # Resuming replaces what the interrupted run wrote, once its checkpoint is there ...
+    resume = cli._parser().parse_args(["run", str(tiny_file), "--out", str(out), "--resume"])
+    assert not cli.RunPlan.from_args(resume, resume.scenarios).overwrite
+    (tmp_path / ".res.checkpoint").mkdir()
+    out.mkdir()
+    (out / "kpis.csv").write_text("from the interrupted run")
+    assert cli.RunPlan.from_args(resume, resume.scenarios).overwrite
+    # ... but a plain run does not.
+    plain = cli._parser().parse_args(["run", str(tiny_file), "--out", str(out)])
+    with pytest.raises(cli.FlowsimError, match="--overwrite"):
+        cli.RunPlan.from_args(plain, plain.scenarios)
+
+
 def test_compare_reports_paired_differences(tiny_file: Path, tiny_change_file: Path,
                                             tmp_path: Path, capsys) -> None:
     out = tmp_path / "cmp"

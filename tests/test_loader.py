@@ -288,6 +288,68 @@ def test_overlay_errors_point_at_the_overlay(tmp_path: Path) -> None:
     assert (cap.file, cap.line) == (str(base), 11)
 
 
+def test_a_distribution_of_another_kind_takes_its_errors_to_the_overlay(tmp_path: Path) -> None:
+    # The base gives sd for its lognormal; the overlay's gamma lacks one. The base's sd is gone
+    # with the lognormal, so the error belongs to the overlay's line, not to the base's sd.
+    write(tmp_path, "base.yaml", MINIMAL)
+    over = write(tmp_path, "gamma.yaml", """\
+        extends: base.yaml
+        # the lines differ from the base's
+        #
+        stages:
+          assess:
+            duration: {dist: gamma, mean: 45min}
+        """)
+    [p] = problems_of(over)
+    assert (p.file, p.line, p.path) == (str(over), 6, "stages.assess.duration.sd")
+    assert p.message == "required field is missing"
+
+
+def test_a_list_an_overlay_replaces_keeps_none_of_the_base_positions(tmp_path: Path) -> None:
+    from flowsim.loader import read_scenario_data
+
+    write(tmp_path, "base.yaml", MINIMAL)
+    over = write(tmp_path, "flat.yaml", """\
+        extends: base.yaml
+        arrivals: {front_door: {hourly_profile: [1, 2]}}
+        stages: {assess: {duration: 30min}}
+        """)
+    data, marks = read_scenario_data(over)
+    assert data["arrivals"]["front_door"]["hourly_profile"] == [1, 2]
+    profile = ("arrivals", "front_door", "hourly_profile")
+    assert {p for p in marks if p[:3] == profile} == {profile, (*profile, 0), (*profile, 1)}
+    duration = ("stages", "assess", "duration")
+    assert [p for p in marks if p[:3] == duration] == [duration]
+    assert marks[duration][:2] == (str(over), 3)
+    assert marks[("places", "cubicles", "capacity")][0] == str(tmp_path / "base.yaml")
+
+
+def test_an_extends_policy_decides_which_files_may_be_read(tmp_path: Path) -> None:
+    from flowsim.loader import ExtendsRefused, InsideFolder, read_scenario_data
+
+    class SameFolderTree:
+        """Only files in the folder of the file that names them, or below it."""
+
+        def resolve(self, name: str, naming_file: Path) -> Path:
+            base = naming_file.parent / name
+            if not base.resolve().is_relative_to(naming_file.parent.resolve()):
+                raise ExtendsRefused(f"{name} is outside {naming_file.parent}")
+            return base
+
+    (tmp_path / "changes").mkdir()
+    write(tmp_path, "base.yaml", MINIMAL)
+    over = write(tmp_path / "changes", "c.yaml", "name: c\nextends: ../base.yaml\n")
+    assert read_scenario_data(over)[0]["name"] == "c"  # the command line reads any path
+    for policy, says in [(SameFolderTree(), "../base.yaml is outside"),
+                         (InsideFolder(tmp_path / "changes"), "no such file in the scenarios "
+                          "folder: ../base.yaml")]:
+        with pytest.raises(ScenarioError) as info:
+            read_scenario_data(over, policy)
+        [p] = info.value.problems
+        assert (p.file, p.line, p.path) == (str(over), 2, "extends")
+        assert p.message.startswith(says)
+
+
 def test_extends_must_name_a_file(tmp_path: Path) -> None:
     f = write(tmp_path, "o.yaml", "extends: [base.yaml]\n")
     [p] = problems_of(f)
