@@ -11,8 +11,8 @@ import pytest
 from flowsim.appcli import SCRIPT, streamlit_command
 from flowsim.cli import main as cli
 
-from .conftest import SCENARIOS
 from .served import free_port, served
+from .shared import SCENARIOS
 
 pytest.importorskip("streamlit")
 

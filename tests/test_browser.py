@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
 from .served import free_port, served
+from .shared import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = REPO / "tests" / "artifacts" / "app.png"

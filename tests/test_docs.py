@@ -7,7 +7,7 @@ import re
 import flowsim
 from flowsim.kpis import KPI_DEFINITIONS
 
-from .conftest import REPO, SCENARIOS
+from .shared import REPO, SCENARIOS
 
 README = (REPO / "README.md").read_text()
 
