@@ -101,6 +101,7 @@ def test_case_parameters_read_from_the_scenario() -> None:
     assert exp["expected"].sum() == pytest.approx(200 * 7 * (6 + 2 * 1.4))
 
 
+@pytest.mark.slow
 def test_fast_cases_pass() -> None:
     """The fast cases, run exactly as the full suite runs them: every check must pass."""
     results = run_suite(fast_only=True, jobs=2)
@@ -110,6 +111,7 @@ def test_fast_cases_pass() -> None:
     assert not failed
 
 
+@pytest.mark.slow
 def test_littles_law_on_the_baseline() -> None:
     res = run_little(SCENARIOS / "baseline.yaml", jobs=2, replications=2)
     places = load_scenario(SCENARIOS / "baseline.yaml").places
