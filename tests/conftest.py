@@ -1,4 +1,7 @@
-"""Shared fixtures: small scenario files that run in well under a second."""
+"""Shared fixtures: small scenario files that run in well under a second.
+
+Test modules take these as fixtures and import constants from ``shared.py``, never from here.
+"""
 
 from __future__ import annotations
 
@@ -6,37 +9,7 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
-SCENARIOS = REPO / "scenarios"
-
-TINY = """\
-name: tiny
-start: 2025-01-06
-run: {warmup: 1d, length: 3d, replications: 3, seed: 7}
-classes:
-  urgent: {priority: 1}
-  routine: {priority: 2}
-arrivals:
-  walk_in:
-    per_day: 120
-    class_mix: {urgent: 0.3, routine: 0.7}
-    first_stage: assess
-places:
-  cubicles: {capacity: 6, area: ed}
-  ward: {capacity: 12, area: ward, queue: first_come}
-staff:
-  doctor: {count: 2}
-stages:
-  assess:
-    place: cubicles
-    staff: doctor
-    milestone: clinician
-    duration: {dist: exponential, mean: 20min}
-    next: {ward: 0.3, exit: 0.7}
-  ward:
-    place: ward
-    duration: {dist: lognormal, mean: 1d, sd: 12h}
-"""
+from .shared import TINY
 
 
 @pytest.fixture

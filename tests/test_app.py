@@ -13,7 +13,7 @@ import yaml
 from flowsim import load_scenario
 from flowsim.cli import main as cli
 
-from .conftest import REPO, SCENARIOS
+from .shared import REPO, SCENARIOS
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402

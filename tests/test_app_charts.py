@@ -10,7 +10,7 @@ from flowsim import charts, load_scenario
 from flowsim.pathway import routes, to_dot
 from flowsim.stats import mean_ci
 
-from .conftest import SCENARIOS
+from .shared import SCENARIOS
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pytest
 from flowsim.appcli import SCRIPT, streamlit_command
 from flowsim.cli import main as cli
 
-from .conftest import SCENARIOS
 from .served import free_port, served
+from .shared import SCENARIOS
 
 pytest.importorskip("streamlit")
 
@@ -29,6 +29,7 @@ def test_an_empty_scenarios_folder_is_refused(tmp_path: Path, capsys) -> None:
     assert "no scenario files" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_flowsim_app_serves_the_page(tmp_path: Path) -> None:
     port = free_port()
     exe = Path(sys.executable).with_name("flowsim")

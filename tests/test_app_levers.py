@@ -26,7 +26,7 @@ from flowsim.levers import (
     scaled,
 )
 
-from .conftest import SCENARIOS
+from .shared import SCENARIOS
 
 
 @pytest.fixture(scope="module")

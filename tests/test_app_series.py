@@ -14,7 +14,7 @@ from flowsim import load_scenario
 from flowsim.engine import Records, simulate
 from flowsim.kpis import compute_kpis, ed_series, time_in_department_cdf
 
-from .conftest import TINY
+from .shared import TINY
 
 NAN = math.nan
 DAY = 1440.0

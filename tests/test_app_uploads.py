@@ -11,7 +11,7 @@ from flowsim import ScenarioError, load_scenario
 from flowsim.cli import main as cli
 from flowsim.uploads import MAX_UPLOAD_BYTES, load_upload
 
-from .conftest import SCENARIOS
+from .shared import SCENARIOS
 
 BAD = b"""extends: baseline.yaml
 name: broken

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import REPO
 from .served import free_port, served
+from .shared import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = REPO / "tests" / "artifacts" / "app.png"
@@ -44,6 +44,7 @@ def app_url(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow
 def test_default_comparison_in_chromium(app_url: str, tmp_path: Path) -> None:
     _need(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
     try:

@@ -11,7 +11,7 @@ import pytest
 from flowsim import cli
 from flowsim.schema import schema_text
 
-from .conftest import SCENARIOS
+from .shared import SCENARIOS
 
 
 def test_run_writes_tidy_tables_and_manifest(tiny_file: Path, tmp_path: Path, capsys) -> None:

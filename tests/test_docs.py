@@ -14,7 +14,7 @@ import pytest
 import flowsim
 from flowsim.cli import main
 
-from .conftest import REPO, SCENARIOS
+from .shared import REPO, SCENARIOS
 
 README = (REPO / "README.md").read_text()
 DOCS = REPO / "docs"

@@ -1,8 +1,7 @@
 """Every scenario file in ``scenarios/`` loads and runs a short replication.
 
-Scenario files are found afresh on every run, so new ones are covered without editing this
-test. A YAML file is a scenario if it defines ``stages`` or ``extends`` another file; anything
-else there (batch or check files) is skipped.
+Scenario files are found afresh on every run (``shared.SCENARIO_FILES``), so new ones are covered
+without editing this test; batch or check files there are skipped.
 """
 
 from __future__ import annotations
@@ -11,33 +10,21 @@ import math
 from pathlib import Path
 
 import pytest
-import yaml
 
 from flowsim.engine import simulate
 from flowsim.kpis import compute_kpis
 from flowsim.loader import load_scenario
 
+from .shared import SCENARIO_FILES, SCENARIOS
+
 DAY = 1440.0
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
-
-
-def is_scenario(path: Path) -> bool:
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError:
-        return True  # a broken scenario file should fail below, not be skipped
-    return isinstance(data, dict) and ("stages" in data or "extends" in data)
-
-
-FILES = sorted(p for p in [*SCENARIOS.rglob("*.yaml"), *SCENARIOS.rglob("*.yml")]
-               if is_scenario(p))
 
 
 def test_there_are_scenarios() -> None:
-    assert any(p.name == "baseline.yaml" for p in FILES)
+    assert any(p.name == "baseline.yaml" for p in SCENARIO_FILES)
 
 
-@pytest.mark.parametrize("path", FILES, ids=lambda p: p.relative_to(SCENARIOS).as_posix())
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.relative_to(SCENARIOS).as_posix())
 def test_scenario_loads_and_runs(path: Path) -> None:
     scenario = load_scenario(path)
     short = scenario.model_copy(update={

@@ -122,6 +122,7 @@ def test_cli_dask_scheduler(tiny_file: Path, tmp_path: Path, scheduler: str) -> 
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
+@pytest.mark.slow
 def test_resume_after_a_killed_run_gives_the_uninterrupted_results(
         tiny_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     common = [str(tiny_file), "-r", "24", "--days", "10", "-j", "1", "-q"]
@@ -159,6 +160,7 @@ def test_resume_needs_out(tiny_file: Path, capsys: pytest.CaptureFixture[str]) -
     assert "--resume needs the --out folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_when_no_scheduler_is_given(tiny_file: Path) -> None:
     scenario = flowsim.load_scenario(tiny_file)
     serial = flowsim.run(scenario, replications=2, seed=3, jobs=1)

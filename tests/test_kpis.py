@@ -12,7 +12,7 @@ from flowsim import load_scenario
 from flowsim.engine import Records
 from flowsim.kpis import compute_kpis, hourly_series, kpi_definition, step_area
 
-from .conftest import TINY
+from .shared import TINY
 
 NAN = math.nan
 

@@ -29,7 +29,9 @@ from flowsim.durations import format_duration, parse_duration
 from flowsim.errors import Problem, ScenarioError
 from flowsim.loader import load_scenario, scenario_hash, scenario_yaml
 
-BASELINE = Path(__file__).parents[1] / "scenarios" / "baseline.yaml"
+from .shared import SCENARIOS
+
+BASELINE = SCENARIOS / "baseline.yaml"
 
 MINIMAL = """\
 name: minimal

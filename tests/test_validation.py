@@ -28,7 +28,7 @@ from flowsim.validation.theory import (
     traffic_equations,
 )
 
-REPO = Path(__file__).resolve().parents[1]
+from .shared import SCENARIOS
 
 
 # -- closed forms ---------------------------------------------------------------------------
@@ -101,6 +101,7 @@ def test_case_parameters_read_from_the_scenario() -> None:
     assert exp["expected"].sum() == pytest.approx(200 * 7 * (6 + 2 * 1.4))
 
 
+@pytest.mark.slow
 def test_fast_cases_pass() -> None:
     """The fast cases, run exactly as the full suite runs them: every check must pass."""
     results = run_suite(fast_only=True, jobs=2)
@@ -110,18 +111,19 @@ def test_fast_cases_pass() -> None:
     assert not failed
 
 
+@pytest.mark.slow
 def test_littles_law_on_the_baseline() -> None:
-    res = run_little(REPO / "scenarios" / "baseline.yaml", jobs=2, replications=2)
-    places = load_scenario(REPO / "scenarios" / "baseline.yaml").places
+    res = run_little(SCENARIOS / "baseline.yaml", jobs=2, replications=2)
+    places = load_scenario(SCENARIOS / "baseline.yaml").places
     assert len(res.checks) == 2 * len(places)
     assert all(c.passed for c in res.checks), [c.measure for c in res.checks if not c.passed]
 
 
 def test_shipped_scenarios_leave_out_the_batch_file() -> None:
-    names = {p.name for p in shipped_scenarios(REPO / "scenarios")}
+    names = {p.name for p in shipped_scenarios(SCENARIOS)}
     assert "baseline.yaml" in names and "winter.yaml" in names
     assert "ci-batch.yaml" not in names
-    assert len(names) == 2 + len(list((REPO / "scenarios" / "changes").glob("*.yaml")))
+    assert len(names) == 2 + len(list((SCENARIOS / "changes").glob("*.yaml")))
 
 
 # -- pass rule --------------------------------------------------------------------------------

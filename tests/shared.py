@@ -1,0 +1,61 @@
+"""Paths and scenario text that several test modules share.
+
+A plain module rather than ``conftest.py``: pytest loads conftest itself, for fixtures and
+hooks, and advises against importing it from test modules. Import from here with
+``from .shared import ...``; that also works where a value is needed while the module is being
+collected (``parametrize``), which a fixture cannot serve.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+SCENARIOS = REPO / "scenarios"
+
+
+def is_scenario(path: Path) -> bool:
+    """A YAML file is a scenario if it defines ``stages`` or ``extends`` another file; anything
+    else in ``scenarios/`` (batch or check files) is not."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError:
+        return True  # a broken scenario file should fail the tests, not be skipped
+    return isinstance(data, dict) and ("stages" in data or "extends" in data)
+
+
+# Found afresh on every run, so new scenario files are covered without editing any test.
+SCENARIO_FILES = sorted(p for p in [*SCENARIOS.rglob("*.yaml"), *SCENARIOS.rglob("*.yml")]
+                        if is_scenario(p))
+
+# A small coupled ED + ward scenario that runs in well under a second.
+TINY = """\
+name: tiny
+start: 2025-01-06
+run: {warmup: 1d, length: 3d, replications: 3, seed: 7}
+classes:
+  urgent: {priority: 1}
+  routine: {priority: 2}
+arrivals:
+  walk_in:
+    per_day: 120
+    class_mix: {urgent: 0.3, routine: 0.7}
+    first_stage: assess
+places:
+  cubicles: {capacity: 6, area: ed}
+  ward: {capacity: 12, area: ward, queue: first_come}
+staff:
+  doctor: {count: 2}
+stages:
+  assess:
+    place: cubicles
+    staff: doctor
+    milestone: clinician
+    duration: {dist: exponential, mean: 20min}
+    next: {ward: 0.3, exit: 0.7}
+  ward:
+    place: ward
+    duration: {dist: lognormal, mean: 1d, sd: 12h}
+"""
