@@ -250,7 +250,8 @@ def step_area(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarr
     widths = np.diff(times)
     cum = np.concatenate(([0.0], np.cumsum(values[:-1] * widths)))
     i = np.searchsorted(times, at, side="right") - 1
-    return cum[i] + values[i] * (at - times[i])
+    area: np.ndarray = cum[i] + values[i] * (at - times[i])
+    return area
 
 
 def _value_at(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
