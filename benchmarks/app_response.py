@@ -38,7 +38,7 @@ def measure(repeats: int) -> dict[str, list[float]]:
 
     import flowsim
     from flowsim import webapp
-    from flowsim.batch import with_run_length
+    from flowsim.scenario import with_run_length
 
     os.chdir(REPO)
     out: dict[str, list[float]] = {"cold": [], "cached": [], "simulation": [], "cpu": []}

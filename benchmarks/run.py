@@ -150,9 +150,9 @@ def bench_mmc(runs: int, patients: int = PATIENTS) -> dict[str, Any]:
 # -- 2. a hospital-year, in fresh processes -----------------------------------------------------
 def child_year(replication: int) -> dict[str, Any]:
     import flowsim
-    from flowsim.batch import with_run_length
     from flowsim.engine import simulate
     from flowsim.kpis import compute_kpis, hourly_series
+    from flowsim.scenario import with_run_length
 
     scenario = with_run_length(flowsim.load_scenario(BASELINE), 365, None)
     before = _peak_rss_mb()
@@ -176,7 +176,7 @@ def bench_year(runs: int) -> dict[str, Any]:
 # -- 3. batches: 1 process, 2 processes, Dask ----------------------------------------------------
 def bench_batch(runs: int, replications: int = 100, days: float = 90) -> dict[str, Any]:
     import flowsim
-    from flowsim.batch import with_run_length
+    from flowsim.scenario import with_run_length
 
     scenario = with_run_length(flowsim.load_scenario(BASELINE), days, None)
     ways = {"1 process": {"jobs": 1, "backend": "serial"},
@@ -212,8 +212,8 @@ def child_memory(patients: bool, replications: int = 100, simulated: int = 2) ->
     from concurrent.futures import ProcessPoolExecutor
 
     import flowsim
-    from flowsim.batch import with_run_length
     from flowsim.experiment import _kpi_table, _series_table, _visit_table, run_replication
+    from flowsim.scenario import with_run_length
 
     scenario = with_run_length(flowsim.load_scenario(BASELINE), 365, None)
     start = _peak_rss_mb()

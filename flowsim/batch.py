@@ -61,18 +61,10 @@ class LoadedBatch:
 
 
 def kpi_names(s: Scenario) -> set[str]:
-    """Every KPI name a run of ``s`` reports."""
-    from .kpis import KPI_DEFINITIONS
+    """Every KPI name a run of ``s`` reports (from the registry, :func:`flowsim.kpis.kpi_names`)."""
+    from .kpis import kpi_names as registry_names
 
-    names = {k for k in KPI_DEFINITIONS if "." not in k}
-    for place, spec in s.places.items():
-        names |= {f"occupancy_mean.{place}", f"queue_mean.{place}"}
-        if not spec.unlimited:
-            names |= {f"occupancy_mean_pct.{place}"} | {
-                f"occupancy_ge_{lvl}_pct_time.{place}" for lvl in (92, 95, 100)}
-    names |= {f"busy_mean_pct.{staff}" for staff in s.staff}
-    names |= {f"wait_mean.{stage}" for stage in s.stages}
-    return names
+    return registry_names(s)
 
 
 def load_batch(path: str | Path) -> LoadedBatch:

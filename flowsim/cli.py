@@ -25,17 +25,15 @@ from .batch import broken_bounds, load_batch
 from .checkpoint import Checkpoint, checkpoint_folder
 from .errors import FlowsimError, ScenarioError
 from .experiment import BACKENDS, Progress, ReplicationError, Results, run
-from .kpis import KPI_DEFINITIONS, kpi_definition
+from .kpis import HEADLINE as KPI_HEADLINE
+from .kpis import KPIS, headline_kpis, kpi_definition, kpi_markdown
 from .loader import load_scenario, scenario_hash
 from .output import command_line, write_results
 from .scenario import Scenario, with_run_length
 
-HEADLINE = [
-    "attendances_per_day", "four_hour_pct", "twelve_hour_pct", "time_in_department_mean",
-    "time_in_department_p95", "time_to_triage_mean", "time_to_clinician_mean",
-    "left_without_being_seen_pct", "admission_pct", "handover_mean", "handover_over_30_pct",
-    "handover_over_60_pct", "dta_over_4h_count", "dta_over_12h_count", "in_system_at_end",
-]
+HEADLINE = list(KPI_HEADLINE)
+"""The measures ``run`` and ``compare`` print (with each place's headline occupancy): the
+registry's headline set, :data:`flowsim.kpis.HEADLINE`."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,6 +136,8 @@ def _parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=_cmd_check)
 
     sp = sub.add_parser("kpis", help="list the KPIs with their units and definitions")
+    sp.add_argument("--markdown", action="store_true",
+                    help="print the KPI table as Markdown (the text of docs/kpis.md)")
     sp.set_defaults(func=_cmd_kpis)
     _add_model_checks(sub)
 
@@ -211,9 +211,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _cmd_kpis(args: argparse.Namespace) -> int:
-    width = max(len(k) for k in KPI_DEFINITIONS)
-    for name, (unit, text) in KPI_DEFINITIONS.items():
-        print(f"{name:<{width}}  {unit:<10}  {text}")
+    if args.markdown:
+        print(kpi_markdown(), end="")
+        return 0
+    width = max(len(k.pattern) for k in KPIS)
+    print(f"{'KPI':<{width}}  {'unit':<10}  {'better':<8}  definition (* headline)")
+    for k in KPIS:
+        mark = " *" if k.headline else ""
+        print(f"{k.pattern:<{width}}  {k.unit:<10}  {k.better:<8}  {k.definition}{mark}")
     return 0
 
 
@@ -406,8 +411,8 @@ def _fmt(x: float) -> str:
 
 def _print_summary(results: Results, out: TextIO) -> None:
     summary = results.summary()
-    rows = summary[summary["kpi"].isin(HEADLINE)
-                   | summary["kpi"].str.startswith("occupancy_mean_pct.")]
+    shown = headline_kpis(summary["kpi"].astype(str))
+    rows = summary[summary["kpi"].isin(shown)]
     names = list(results.scenarios)
     print(f"Mean and 95% confidence interval over {results.replications} replications "
           f"(seed {results.seed}):", file=out)
@@ -415,15 +420,16 @@ def _print_summary(results: Results, out: TextIO) -> None:
     for r in rows.itertuples(index=False):
         table.setdefault(r.kpi, {})[r.scenario] = (
             f"{_fmt(r.mean)} ({_fmt(r.ci_low)} to {_fmt(r.ci_high)})")
-    df = pd.DataFrame.from_dict(table, orient="index")[names]
+    df = pd.DataFrame.from_dict(table, orient="index").reindex(index=shown, columns=names)
     df.index = [f"{k} [{kpi_definition(k)[0]}]" for k in df.index]
     print(df.to_string(), file=out)
 
 
 def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
-    keep = (comparison["kpi"].isin(HEADLINE)
-            | comparison["kpi"].str.startswith("occupancy_mean_pct."))
+    order = {k: i for i, k in enumerate(headline_kpis(comparison["kpi"].astype(str)))}
+    keep = comparison["kpi"].isin(order)
     for scenario, g in comparison[keep].groupby("scenario", sort=False, observed=True):
+        g = g.sort_values("kpi", key=lambda kpi: kpi.astype(str).map(order), kind="stable")
         n = int(g["n"].max()) if len(g) else 0
         print(f"\n{scenario} minus baseline (paired over {n} replications, 95% CI):", file=out)
         rows = []

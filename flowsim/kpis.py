@@ -4,112 +4,200 @@ Every measure covers the measurement window, from the end of the warm-up to the 
 ED measures follow the NHS convention of counting attendances when they leave the department, so
 a patient who arrived during the warm-up and left in the window counts, and one still in the
 department at the end does not (they are reported in ``in_department_at_end``).
-Definitions and units are listed in :data:`KPI_DEFINITIONS` and in the README.
+Names, units, labels, definitions, better directions and the headline set are listed once, in
+the registry :data:`KPIS` (read by the CLI, the browser page, batch checks and ``docs/kpis.md``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
 from .engine import Records
 
+if TYPE_CHECKING:
+    from .scenario import Scenario
+
 FOUR_HOURS = 240.0
 TWELVE_HOURS = 720.0
 
-KPI_DEFINITIONS: dict[str, tuple[str, str]] = {
-    "attendances": ("count", "ED attendances leaving the department in the window"),
-    "attendances_per_day": ("per day", "ED attendances leaving the department, per day"),
-    "four_hour_pct": ("%", "share of ED attendances leaving within 4 hours of arrival"),
-    "twelve_hour_pct": (
-        "%",
-        "share of ED attendances in the department over 12 hours from arrival",
-    ),
-    "time_in_department_mean": ("minutes", "mean time from arrival to leaving the ED"),
-    "time_in_department_median": ("minutes", "median time from arrival to leaving the ED"),
-    "time_in_department_p95": ("minutes", "95th percentile of time from arrival to leaving the ED"),
-    "time_to_triage_mean": ("minutes", "mean time from arrival to the start of triage"),
-    "time_to_clinician_mean": ("minutes", "mean time from arrival to first clinician assessment"),
-    "left_without_being_seen_pct": ("%", "share of ED attendances that left before being seen"),
-    "admission_pct": ("%", "share of ED attendances admitted (to an assessment unit or ward)"),
-    "dta_wait_mean": (
-        "minutes",
-        "mean time from decision to admit to leaving the ED, admitted patients",
-    ),
-    "dta_over_4h_count": (
-        "count",
+Better = Literal["higher", "lower", "neither"]
+Per = Literal["place", "staff", "stage"]
+
+
+@dataclass(frozen=True)
+class Kpi:
+    """One KPI as the registry lists it. A KPI reported for each place, staff group or stage
+    (``per``) is named ``<name>.<place>`` in results, e.g. ``occupancy_mean_pct.wards``."""
+
+    name: str
+    unit: str
+    label: str          # the name people read in the app
+    definition: str
+    better: Better      # neither: volumes, occupancy and staff use, where it depends
+    headline: bool = False
+    per: Per | None = None
+    needs_capacity: bool = False   # per place, and only for places with a capacity limit
+
+    @property
+    def pattern(self) -> str:
+        """The name as listed: ``four_hour_pct``, or ``occupancy_mean.<place>``."""
+        return self.name if self.per is None else f"{self.name}.<{self.per}>"
+
+
+KPIS: tuple[Kpi, ...] = (
+    Kpi("attendances", "count", "ED attendances",
+        "ED attendances leaving the department in the window", "neither"),
+    Kpi("attendances_per_day", "per day", "ED attendances a day",
+        "ED attendances leaving the department, per day", "neither", headline=True),
+    Kpi("four_hour_pct", "%", "Within 4 hours",
+        "share of ED attendances leaving within 4 hours of arrival", "higher", headline=True),
+    Kpi("twelve_hour_pct", "%", "Over 12 hours in the ED",
+        "share of ED attendances in the department over 12 hours from arrival", "lower",
+        headline=True),
+    Kpi("time_in_department_mean", "minutes", "Time in the ED, mean",
+        "mean time from arrival to leaving the ED", "lower", headline=True),
+    Kpi("time_in_department_median", "minutes", "Time in the ED, median",
+        "median time from arrival to leaving the ED", "lower"),
+    Kpi("time_in_department_p95", "minutes", "Time in the ED, 95th percentile",
+        "95th percentile of time from arrival to leaving the ED", "lower", headline=True),
+    Kpi("time_to_triage_mean", "minutes", "Time to triage, mean",
+        "mean time from arrival to the start of triage", "lower"),
+    Kpi("time_to_clinician_mean", "minutes", "Time to see a clinician, mean",
+        "mean time from arrival to first clinician assessment", "lower", headline=True),
+    Kpi("left_without_being_seen_pct", "%", "Left without being seen",
+        "share of ED attendances that left before being seen", "lower", headline=True),
+    Kpi("admission_pct", "%", "Admitted",
+        "share of ED attendances admitted (to an assessment unit or ward)", "neither",
+        headline=True),
+    Kpi("dta_wait_mean", "minutes", "Decision to admit to leaving the ED, mean",
+        "mean time from decision to admit to leaving the ED, admitted patients", "lower",
+        headline=True),
+    Kpi("dta_over_4h_count", "count", "Waits over 4 h from decision to admit",
         "admitted patients waiting over 4 hours from decision to admit to leaving the ED",
-    ),
-    "dta_over_12h_count": (
-        "count",
+        "lower", headline=True),
+    Kpi("dta_over_12h_count", "count", "Trolley waits (over 12 h from decision to admit)",
         "admitted patients waiting over 12 hours from decision to admit to leaving the ED "
-        "(trolley waits)",
-    ),
-    "handovers": ("count", "ambulance handovers in the window"),
-    "handover_mean": ("minutes", "mean time from ambulance arrival to handover"),
-    "handover_over_30_pct": ("%", "share of ambulance handovers taking over 30 minutes"),
-    "handover_over_60_pct": ("%", "share of ambulance handovers taking over 60 minutes"),
-    "arrivals": ("count", "patients arriving in the window, all streams"),
-    "in_system_at_end": ("count", "patients still anywhere in the modelled system at the end"),
-    "in_department_at_end": ("count", "patients still in the ED at the end"),
-    "delayed_discharge_bed_days": (
-        "bed days",
-        "bed days used by medically fit patients waiting to leave",
-    ),
-    "occupancy_mean.<place>": ("patients", "time-average number of patients in the place"),
-    "occupancy_mean_pct.<place>": (
-        "%",
-        "time-average occupancy as a share of time-average capacity",
-    ),
-    "occupancy_ge_92_pct_time.<place>": (
-        "% of time",
-        "share of open time at or above 92% occupancy",
-    ),
-    "occupancy_ge_95_pct_time.<place>": (
-        "% of time",
-        "share of open time at or above 95% occupancy",
-    ),
-    "occupancy_ge_100_pct_time.<place>": (
-        "% of time",
-        "share of open time full (at or above capacity)",
-    ),
-    "queue_mean.<place>": ("patients", "time-average number waiting for the place"),
-    "busy_mean_pct.<staff>": ("%", "time-average staff in use as a share of staff on duty"),
-    "wait_mean.<stage>": (
-        "minutes",
+        "(trolley waits)", "lower", headline=True),
+    Kpi("handovers", "count", "Ambulance handovers", "ambulance handovers in the window",
+        "neither"),
+    Kpi("handover_mean", "minutes", "Ambulance handover, mean",
+        "mean time from ambulance arrival to handover", "lower", headline=True),
+    Kpi("handover_over_30_pct", "%", "Ambulance handovers over 30 min",
+        "share of ambulance handovers taking over 30 minutes", "lower", headline=True),
+    Kpi("handover_over_60_pct", "%", "Ambulance handovers over 60 min",
+        "share of ambulance handovers taking over 60 minutes", "lower", headline=True),
+    Kpi("arrivals", "count", "Arrivals", "patients arriving in the window, all streams",
+        "neither"),
+    Kpi("in_system_at_end", "count", "Still in the system at the end",
+        "patients still anywhere in the modelled system at the end", "neither"),
+    Kpi("in_department_at_end", "count", "Still in the ED at the end",
+        "patients still in the ED at the end", "lower"),
+    Kpi("delayed_discharge_bed_days", "bed days", "Bed days of delayed discharges",
+        "bed days used by medically fit patients waiting to leave", "lower", headline=True),
+    Kpi("occupancy_mean", "patients", "Patients in",
+        "time-average number of patients in the place", "neither", per="place"),
+    Kpi("occupancy_mean_pct", "%", "Occupied",
+        "time-average occupancy as a share of time-average capacity", "neither",
+        headline=True, per="place", needs_capacity=True),
+    Kpi("occupancy_ge_92_pct_time", "% of time", "Time at or above 92% full",
+        "share of open time at or above 92% occupancy", "lower", per="place",
+        needs_capacity=True),
+    Kpi("occupancy_ge_95_pct_time", "% of time", "Time at or above 95% full",
+        "share of open time at or above 95% occupancy", "lower", headline=True, per="place",
+        needs_capacity=True),
+    Kpi("occupancy_ge_100_pct_time", "% of time", "Time full",
+        "share of open time full (at or above capacity)", "lower", per="place",
+        needs_capacity=True),
+    Kpi("queue_mean", "patients", "Waiting for",
+        "time-average number waiting for the place", "lower", per="place"),
+    Kpi("busy_mean_pct", "%", "Staff busy",
+        "time-average staff in use as a share of staff on duty", "neither", per="staff"),
+    Kpi("wait_mean", "minutes", "Wait to start",
         "mean wait to start the stage (place and staff), visits starting in the window",
-    ),
-}
+        "lower", per="stage"),
+)
+"""Every KPI :func:`compute_kpis` reports, in the order tables list them: the one source of
+names, units, labels, definitions, better directions and the headline set."""
+
+_BY_NAME: dict[str, Kpi] = {k.name: k for k in KPIS}
+
+HEADLINE: tuple[str, ...] = tuple(k.name for k in KPIS if k.headline and k.per is None)
+"""The headline KPIs a manager reads first (the per-place headline ones follow them)."""
+
+KPI_DEFINITIONS: dict[str, tuple[str, str]] = {k.pattern: (k.unit, k.definition) for k in KPIS}
+"""``(unit, definition)`` by listed name (``occupancy_mean.<place>`` for per-place KPIs)."""
+
+
+def kpi_info(kpi: str) -> Kpi | None:
+    """The registry entry of a KPI name as results carry it (``occupancy_mean_pct.wards``
+    resolves to ``occupancy_mean_pct``), or None for a name the registry does not list."""
+    plain = _BY_NAME.get(kpi)
+    if plain is not None:
+        return plain if plain.per is None else None
+    head, dot, rest = kpi.partition(".")
+    info = _BY_NAME.get(head)
+    if info is None or info.per is None or not dot or not rest:
+        return None
+    return info
 
 
 def kpi_definition(kpi: str) -> tuple[str, str]:
     """``(unit, definition)`` of a KPI name, including per-place / per-stage names."""
-    if kpi in KPI_DEFINITIONS:
-        return KPI_DEFINITIONS[kpi]
-    head, _, _ = kpi.partition(".")
-    for key, value in KPI_DEFINITIONS.items():
-        if key.startswith(head + "."):
-            return value
-    return ("", "")
+    info = kpi_info(kpi)
+    return (info.unit, info.definition) if info is not None else ("", "")
 
 
-_HIGHER_IS_BETTER = frozenset({"four_hour_pct"})
-_NEITHER = frozenset({
-    "attendances", "attendances_per_day", "arrivals", "handovers", "admission_pct",
-    "in_system_at_end", "occupancy_mean", "occupancy_mean_pct", "busy_mean_pct",
-})
+def label(kpi: str) -> str:
+    """A KPI's name for people (``occupancy_mean_pct.wards`` -> ``Occupied: wards``)."""
+    info = kpi_info(kpi)
+    _, _, who = kpi.partition(".")
+    text = info.label if info is not None else kpi.replace("_", " ")
+    return f"{text}: {who}" if info is not None and info.per is not None else text
+
+
+def is_headline(kpi: str) -> bool:
+    """Whether a KPI name (per-place names included) is one of the headline measures."""
+    info = kpi_info(kpi)
+    return info is not None and info.headline
+
+
+def headline_kpis(names: Iterable[str]) -> list[str]:
+    """The headline names among ``names``, in registry order (per-place ones in the order
+    given, after their KPI's plain ones)."""
+    given = list(dict.fromkeys(names))
+    order = {k.name: i for i, k in enumerate(KPIS)}
+    chosen = [n for n in given if is_headline(n)]
+    return sorted(chosen, key=lambda n: order[n.partition(".")[0]])
+
+
+def kpi_names(scenario: Scenario) -> set[str]:
+    """Every KPI name a run of ``scenario`` reports, per-place, per-staff and per-stage names
+    spelt out."""
+    out: set[str] = set()
+    for k in KPIS:
+        if k.per is None:
+            out.add(k.name)
+        elif k.per == "place":
+            out |= {f"{k.name}.{p}" for p, spec in scenario.places.items()
+                    if not (k.needs_capacity and spec.unlimited)}
+        elif k.per == "staff":
+            out |= {f"{k.name}.{s}" for s in scenario.staff}
+        else:
+            out |= {f"{k.name}.{s}" for s in scenario.stages}
+    return out
 
 
 def better_direction(kpi: str) -> int:
     """+1 if a higher value is better for patients, -1 if lower is better, 0 if neither (volumes,
     occupancy and staff use, where the right level depends on the question)."""
-    head = kpi.partition(".")[0]
-    if kpi in _HIGHER_IS_BETTER:
-        return 1
-    if kpi in _NEITHER or head in _NEITHER:
-        return 0
-    return -1
+    info = kpi_info(kpi)
+    if info is None or info.better == "lower":
+        return -1
+    return 1 if info.better == "higher" else 0
 
 
 def verdict(kpi: str, ci_low: float, ci_high: float) -> str:
@@ -126,13 +214,44 @@ def verdict(kpi: str, ci_low: float, ci_high: float) -> str:
     return "better" if up == (direction > 0) else "worse"
 
 
+def kpi_markdown() -> str:
+    """The KPI reference page (``docs/kpis.md``), written from the registry by
+    ``flowsim kpis --markdown``."""
+    lines = [
+        "# KPIs",
+        "",
+        "<!-- Generated by `flowsim kpis --markdown > docs/kpis.md` from `flowsim/kpis.py`; "
+        "edit the registry there, not this file. -->",
+        "",
+        "Every measure covers the measurement window, from the end of the warm-up to the end "
+        "of the run. ED measures count attendances when they leave the department. A name "
+        "ending in `.<place>`, `.<staff>` or `.<stage>` is reported once for each place, staff "
+        "group or stage of the scenario (`occupancy_mean_pct.wards`); per-place percentages "
+        "of capacity are left out for places with unlimited capacity.",
+        "",
+        "**Headline** measures are the ones `flowsim run`, `flowsim compare` and the browser "
+        "page show first; every measure is in the downloaded tables. **Better when** is the "
+        "direction a comparison calls better; for volumes, occupancy and staff use it depends "
+        "on the question, and a comparison says higher or lower.",
+        "",
+        "| KPI | Label | Unit | Better when | Headline | Definition |",
+        "|---|---|---|---|---|---|",
+    ]
+    for k in KPIS:
+        better = "(depends)" if k.better == "neither" else k.better
+        lines.append(f"| `{k.pattern}` | {k.label} | {k.unit} | {better} | "
+                     f"{'yes' if k.headline else ''} | {k.definition} |")
+    return "\n".join(lines) + "\n"
+
+
 def step_area(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Integral from 0 to each of ``at`` of the step function that takes ``values[i]`` from
     ``times[i]`` (non-decreasing, starting at 0) until the next change."""
     widths = np.diff(times)
     cum = np.concatenate(([0.0], np.cumsum(values[:-1] * widths)))
     i = np.searchsorted(times, at, side="right") - 1
-    return cum[i] + values[i] * (at - times[i])
+    area: np.ndarray = cum[i] + values[i] * (at - times[i])
+    return area
 
 
 def _value_at(times: np.ndarray, values: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ import pandas as pd
 from .engine import simulate
 from .errors import FlowsimError
 from .experiment import run_replication
-from .kpis import KPI_DEFINITIONS, compute_kpis
+from .kpis import KPIS, compute_kpis
 from .scenario import Scenario
 from .stats import CONFIDENCE, mean_ci
 
@@ -110,7 +110,7 @@ def daily_series(scenario: Scenario, kpi: str, replications: int | None = None,
     set to zero, so that every day from the empty start is measured.
     """
     if kpi.startswith(NOT_BY_DAY):
-        known = ", ".join(k for k in KPI_DEFINITIONS if not k.startswith(NOT_BY_DAY))
+        known = ", ".join(k.pattern for k in KPIS if not k.pattern.startswith(NOT_BY_DAY))
         raise FlowsimError(f"KPI '{kpi}' cannot be measured day by day (choose from: {known})")
     total = scenario.horizon if days is None else days * DAY
     s = scenario.model_copy(update={"run": scenario.run.model_copy(

@@ -1,10 +1,13 @@
-"""The Streamlit page, driven headless with Streamlit's AppTest: it loads, runs a comparison and
-shows the table and charts, refuses bad uploads with the CLI's messages, and builds a variant
-whose downloaded YAML flowsim validates. Run settings are tiny so that the file runs quickly."""
+"""The Streamlit app, driven headless with Streamlit's AppTest: its compare page loads, runs a
+comparison and shows the table and charts, refuses bad uploads with the CLI's messages, and
+builds a variant whose downloaded YAML flowsim validates. Run settings are tiny so that the file
+runs quickly."""
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -12,14 +15,26 @@ import yaml
 
 from flowsim import load_scenario
 from flowsim.cli import main as cli
+from flowsim.kpis import KPIS, headline_kpis
 
 from .shared import REPO, SCENARIOS
 
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
+from flowsim.webapp.components import results_store  # noqa: E402
+
 VERDICTS = {"better", "worse", "higher", "lower", "no clear difference", ""}
 LEVER = "lever.baseline.yaml."
+
+
+@pytest.fixture
+def fresh_results() -> Iterator[None]:
+    """An empty result store, so that a run really runs, and emptied again afterwards, so that
+    a result made with a patched runner is not served to a later test."""
+    results_store.clear()
+    yield
+    results_store.clear()
 
 
 def _page() -> AppTest:
@@ -46,18 +61,24 @@ def test_page_loads_with_no_exception() -> None:
     assert any("Run the comparison" in i.value for i in at.info)
 
 
-def test_run_of_baseline_and_a_shipped_change_shows_the_table_and_charts(monkeypatch) -> None:
-    from flowsim import webapp
+def test_what_the_measures_mean_lists_the_kpi_registry() -> None:
+    at = _page()
+    table = at.dataframe[0].value   # before a run, the only table is the definitions
+    assert list(table["KPI"]) == [k.pattern for k in KPIS]
+    row = table[table["KPI"] == "four_hour_pct"].iloc[0]
+    assert (row["Measure"], row["Unit"], row["Better when"]) == ("Within 4 hours", "%", "higher")
 
+
+def test_run_of_baseline_and_a_shipped_change_shows_the_table_and_charts(
+        monkeypatch, fresh_results) -> None:
     runs = []
-    real_run = webapp.run
+    real_run = results_store.run
 
     def counting_run(*args, **kwargs):
         runs.append(kwargs.get("progress"))
         return real_run(*args, **kwargs)
 
-    monkeypatch.setattr(webapp, "run", counting_run)
-    webapp._result_store().clear()
+    monkeypatch.setattr(results_store, "run", counting_run)
     at = _page()
     at.multiselect(key="changes").set_value(["changes/extra_evening_doctor.yaml"])
     _tiny_settings(at)
@@ -80,8 +101,13 @@ def test_run_of_baseline_and_a_shipped_change_shows_the_table_and_charts(monkeyp
     at.button(key="run").click().run()
     at.toggle(key="every").set_value(True).run()
     assert not at.exception
-    assert len(at.dataframe[0].value) > len(table)
+    every = at.dataframe[0].value
+    assert len(every) > len(table)
     assert len(runs) == 1
+    # Without "every measure", the table shows the registry's headline measures, in its order.
+    assert list(table["kpi"]) == headline_kpis(every["kpi"])
+    assert {"four_hour_pct", "occupancy_mean_pct.wards"} <= set(table["kpi"])
+    assert at.selectbox(key="spread_kpi").value == "four_hour_pct"
 
 
 def test_an_invalid_upload_shows_the_cli_message() -> None:
@@ -151,37 +177,42 @@ def test_a_broken_change_file_is_left_out_with_its_message(tmp_path: Path, monke
     assert not at.exception
     errors = "\n".join(_errors(at))
     assert "changes/typo.yaml:3:11: places.wards.capacty: unknown field" in errors
-    assert at.button(key="run") is not None
+    # The page carries on without it: the pathway offers the baseline and the good change.
+    assert at.selectbox(key="pathway_scenario").options == ["baseline", "escalation_beds"]
+    assert any("Run the comparison" in i.value for i in at.info)
 
 
 def test_dated_levers_write_escalation_beds_and_a_surge() -> None:
-    import datetime as dt
-
     at = _page()
     at.checkbox(key=LEVER + "cap1").check()
     at.checkbox(key=LEVER + "surge").check().run()
     surge_days, bed_days = at.date_input[0], at.date_input[1]
-    assert surge_days.min == dt.date(2024, 9, 2)   # the run's first day ...
-    assert bed_days.max == dt.date(2024, 12, 8)    # ... and last, at the default settings
-    bed_days.set_value((dt.date(2024, 11, 1), dt.date(2024, 11, 30)))
+    # The dates offered run from the baseline's first day to the last day of the run at the
+    # page's settings (warm-up plus days measured).
+    first = load_scenario(SCENARIOS / "baseline.yaml").start
+    days = at.slider(key="warmup").value + at.slider(key="days").value
+    last = first + dt.timedelta(days=days - 1)
+    assert (surge_days.min, surge_days.max) == (first, last)
+    assert (bed_days.min, bed_days.max) == (first, last)
+    opened = last - dt.timedelta(days=40)
+    closed = opened + dt.timedelta(days=29)
+    bed_days.set_value((opened, closed))
     at.number_input(key=LEVER + "cap1.change").set_value(20)
     at.slider(key=LEVER + "surge_factor").set_value(1.25)
     at.run()
     assert not at.exception and not _errors(at)
     overlay = yaml.safe_load(at.code[0].value)
     assert overlay["places"]["wards"]["changes"]["app_escalation_1"] == {
-        "from": dt.date(2024, 11, 1), "to": dt.date(2024, 11, 30), "change": 20}
+        "from": opened, "to": closed, "change": 20}
     assert overlay["arrivals"]["walk_in"]["surges"]["app_surge"]["factor"] == 1.25
 
 
-def test_failed_replications_are_named_above_the_results(monkeypatch) -> None:
+def test_failed_replications_are_named_above_the_results(monkeypatch, fresh_results) -> None:
     import dataclasses
 
     import pandas as pd
 
-    from flowsim import webapp
-
-    real_run = webapp.run
+    real_run = results_store.run
 
     def run_with_a_failure(*args, **kwargs):
         results = real_run(*args, **kwargs)
@@ -189,8 +220,7 @@ def test_failed_replications_are_named_above_the_results(monkeypatch) -> None:
                               columns=["scenario", "replication", "seed", "error"])
         return dataclasses.replace(results, failures=failed)
 
-    monkeypatch.setattr(webapp, "run", run_with_a_failure)
-    webapp._result_store().clear()
+    monkeypatch.setattr(results_store, "run", run_with_a_failure)
     at = _page()
     _tiny_settings(at)
     at.button(key="run").click().run()
@@ -198,4 +228,19 @@ def test_failed_replications_are_named_above_the_results(monkeypatch) -> None:
     warnings = [w.value for w in at.warning]
     assert any("1 replication(s) failed" in w and "baseline, replication 1" in w
                and "ZeroTimeLoop: stuck" in w for w in warnings), warnings
-    webapp._result_store().clear()
+
+
+def test_every_page_module_is_in_the_navigation() -> None:
+    import importlib
+    import pkgutil
+
+    from flowsim.webapp import pages
+    from flowsim.webapp.navigation import PAGES
+
+    found = {m.name for m in pkgutil.iter_modules(pages.__path__)}
+    assert [m.__name__.rpartition(".")[2] for m in PAGES][0] == "compare"   # opens first
+    assert {m.__name__.rpartition(".")[2] for m in PAGES} == found
+    for name in found:
+        module = importlib.import_module(f"flowsim.webapp.pages.{name}")
+        assert module.TITLE and module.URL_PATH and callable(module.page)
+    assert len({m.URL_PATH for m in PAGES}) == len(PAGES)

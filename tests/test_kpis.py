@@ -1,4 +1,5 @@
-"""KPIs from records written by hand, so every definition is checked against arithmetic."""
+"""KPIs from records written by hand, so every definition is checked against arithmetic; and the
+KPI registry: it lists exactly the KPIs computed, and ``docs/kpis.md`` is what it writes."""
 
 from __future__ import annotations
 
@@ -9,10 +10,25 @@ import pytest
 import yaml
 
 from flowsim import load_scenario
-from flowsim.engine import Records
-from flowsim.kpis import compute_kpis, hourly_series, kpi_definition, step_area
+from flowsim.cli import main as cli
+from flowsim.engine import Records, simulate
+from flowsim.kpis import (
+    HEADLINE,
+    KPIS,
+    better_direction,
+    compute_kpis,
+    headline_kpis,
+    hourly_series,
+    kpi_definition,
+    kpi_info,
+    kpi_markdown,
+    kpi_names,
+    label,
+    step_area,
+)
+from flowsim.scenario import with_run_length
 
-from .shared import TINY
+from .shared import REPO, SCENARIO_FILES, SCENARIOS, TINY
 
 NAN = math.nan
 
@@ -100,3 +116,76 @@ def test_occupancy_measures_are_time_weighted_over_the_window() -> None:
     series = hourly_series(rec)
     cub = series.occupancy[series.place == "cubicles"]
     assert len(cub) == 24 and cub[:12].tolist() == [6.0] * 12 and cub[12:].tolist() == [3.0] * 12
+
+
+# -- the registry ------------------------------------------------------------------------------
+def test_docs_kpis_md_is_what_the_registry_writes(capsys) -> None:
+    assert cli(["kpis", "--markdown"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == kpi_markdown()
+    assert (REPO / "docs" / "kpis.md").read_text() == printed, \
+        "docs/kpis.md is stale: flowsim kpis --markdown > docs/kpis.md"
+
+
+def test_the_docs_table_has_a_row_per_kpi() -> None:
+    rows = [line for line in kpi_markdown().splitlines() if line.startswith("| `")]
+    assert [r.split("`")[1] for r in rows] == [k.pattern for k in KPIS]
+
+
+def _tiny_with_a_waiting_room() -> dict:
+    data = yaml.safe_load(TINY)
+    data["places"]["waiting_room"] = {"capacity": "unlimited", "area": "ed"}
+    data["stages"]["wait"] = {"place": "waiting_room", "duration": {"dist": "fixed",
+                                                                    "value": "5min"},
+                              "next": {"assess": 1.0}}
+    data["arrivals"]["walk_in"]["first_stage"] = "wait"
+    return data
+
+
+CASES = {p.relative_to(SCENARIOS).as_posix(): p for p in SCENARIO_FILES}
+CASES["tiny"] = yaml.safe_load(TINY)
+CASES["tiny_with_a_waiting_room"] = _tiny_with_a_waiting_room()
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_the_kpis_computed_are_the_kpis_listed(case: str) -> None:
+    s = with_run_length(load_scenario(CASES[case]), 2, 1)
+    computed = set(compute_kpis(simulate(s, 0, s.run.seed)))
+    assert computed == kpi_names(s)
+    assert {kpi_info(k).pattern for k in computed} == {k.pattern for k in KPIS}
+
+
+def test_a_place_without_a_capacity_limit_has_no_occupancy_percentages() -> None:
+    s = load_scenario(_tiny_with_a_waiting_room())
+    names = kpi_names(s)
+    assert "occupancy_mean.waiting_room" in names and "queue_mean.waiting_room" in names
+    assert not {n for n in names if n.endswith(".waiting_room") and "_pct" in n}
+
+
+def test_per_place_names_resolve_and_unknown_names_do_not() -> None:
+    info = kpi_info("occupancy_mean_pct.wards")
+    assert info is not None and info.name == "occupancy_mean_pct" and info.per == "place"
+    assert kpi_info("occupancy_mean_pct") is None      # a per-place KPI needs its place
+    assert kpi_info("four_hour_pct.wards") is None     # a plain KPI has none
+    assert kpi_info("no_such_kpi") is None
+    assert label("occupancy_mean_pct.wards") == "Occupied: wards"
+    assert label("dta_over_12h_count") == "Trolley waits (over 12 h from decision to admit)"
+    assert label("no_such_kpi") == "no such kpi"
+
+
+def test_better_directions_follow_the_registry() -> None:
+    assert better_direction("four_hour_pct") == 1
+    assert better_direction("twelve_hour_pct") == -1
+    assert better_direction("attendances_per_day") == 0
+    assert better_direction("busy_mean_pct.ed_doctor") == 0
+    assert better_direction("occupancy_ge_95_pct_time.wards") == -1
+
+
+def test_the_headline_is_in_registry_order_with_places_after() -> None:
+    names = ["occupancy_mean_pct.wards", "four_hour_pct", "queue_mean.wards",
+             "attendances_per_day", "occupancy_ge_95_pct_time.wards", "time_to_triage_mean"]
+    assert headline_kpis(names) == ["attendances_per_day", "four_hour_pct",
+                                     "occupancy_mean_pct.wards",
+                                     "occupancy_ge_95_pct_time.wards"]
+    assert len(set(k.name for k in KPIS)) == len(KPIS)
+    assert all(kpi_info(k) is not None and kpi_info(k).headline for k in HEADLINE)

@@ -10,7 +10,7 @@ import pytest
 from flowsim import ScenarioError, load_scenario
 from flowsim.uploads import load_upload
 
-from .conftest import SCENARIOS, TINY
+from .shared import SCENARIOS, TINY
 
 
 def test_an_upload_may_extend_a_change_that_extends_the_baseline() -> None:

@@ -1,4 +1,4 @@
-"""The flowsim browser page, as a script for ``streamlit run`` (see :mod:`flowsim.webapp`)."""
+"""The flowsim browser app, as a script for ``streamlit run`` (see :mod:`flowsim.webapp`)."""
 
 from flowsim.webapp import main
 
