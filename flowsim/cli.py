@@ -17,18 +17,23 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import pandas as pd
-
+from .backends import BACKENDS
 from .batch import broken_bounds, load_batch
 from .checkpoint import Checkpoint, checkpoint_folder
-from .errors import FlowsimError, ScenarioError
-from .experiment import BACKENDS, Progress, ReplicationError, Results, run
+from .errors import FlowsimError, ReplicationError, ScenarioError
 from .kpis import KPI_DEFINITIONS, kpi_definition
 from .loader import load_scenario, scenario_hash
 from .output import command_line, write_results
 from .scenario import Scenario, with_run_length
+
+if TYPE_CHECKING:
+    # pandas and the experiment machinery are imported by the commands that run scenarios, so
+    # that ``flowsim validate`` and ``flowsim kpis`` start in a fraction of a second.
+    import pandas as pd
+
+    from .experiment import Progress, Results
 
 HEADLINE = [
     "attendances_per_day", "four_hour_pct", "twelve_hour_pct", "time_in_department_mean",
@@ -184,6 +189,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from .experiment import run
+
     loaded = load_batch(args.batch)
     b = loaded.batch
     jobs = args.jobs if args.jobs is not None else b.jobs
@@ -280,6 +287,8 @@ class _Interrupted(KeyboardInterrupt):
 
 
 def _run_and_write(plan: RunPlan, compare: bool) -> int:
+    from .experiment import run
+
     try:
         checkpoint = Checkpoint.open(plan.out, plan.checkpoint_key(), resume=plan.resume)
         reps = plan.replications or plan.scenarios[0].run.replications
@@ -405,6 +414,8 @@ def _fmt(x: float) -> str:
 
 
 def _print_summary(results: Results, out: TextIO) -> None:
+    import pandas as pd
+
     summary = results.summary()
     rows = summary[summary["kpi"].isin(HEADLINE)
                    | summary["kpi"].str.startswith("occupancy_mean_pct.")]
@@ -421,6 +432,8 @@ def _print_summary(results: Results, out: TextIO) -> None:
 
 
 def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
+    import pandas as pd
+
     keep = (comparison["kpi"].isin(HEADLINE)
             | comparison["kpi"].str.startswith("occupancy_mean_pct."))
     for scenario, g in comparison[keep].groupby("scenario", sort=False, observed=True):
