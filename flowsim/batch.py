@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import Problem, ScenarioError
 from .loader import load_scenario, read_yaml, validation_problems
 from .scenario import Scenario, with_run_length
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 class _Frozen(BaseModel):

@@ -17,19 +17,24 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-import pandas as pd
-
+from .backends import BACKENDS
 from .batch import broken_bounds, load_batch
 from .checkpoint import Checkpoint, checkpoint_folder
-from .errors import FlowsimError, ScenarioError
-from .experiment import BACKENDS, Progress, ReplicationError, Results, run
+from .errors import FlowsimError, ReplicationError, ScenarioError
 from .kpis import HEADLINE as KPI_HEADLINE
 from .kpis import KPIS, headline_kpis, kpi_definition, kpi_markdown
 from .loader import load_scenario, scenario_hash
 from .output import command_line, write_results
 from .scenario import Scenario, with_run_length
+
+if TYPE_CHECKING:
+    # pandas and the experiment machinery are imported by the commands that run scenarios, so
+    # that ``flowsim validate`` and ``flowsim kpis`` start in a fraction of a second.
+    import pandas as pd
+
+    from .experiment import Progress, Results
 
 HEADLINE = list(KPI_HEADLINE)
 """The measures ``run`` and ``compare`` print (with each place's headline occupancy): the
@@ -184,6 +189,8 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    from .experiment import run
+
     loaded = load_batch(args.batch)
     b = loaded.batch
     jobs = args.jobs if args.jobs is not None else b.jobs
@@ -285,6 +292,8 @@ class _Interrupted(KeyboardInterrupt):
 
 
 def _run_and_write(plan: RunPlan, compare: bool) -> int:
+    from .experiment import run
+
     try:
         checkpoint = Checkpoint.open(plan.out, plan.checkpoint_key(), resume=plan.resume)
         reps = plan.replications or plan.scenarios[0].run.replications
@@ -410,6 +419,8 @@ def _fmt(x: float) -> str:
 
 
 def _print_summary(results: Results, out: TextIO) -> None:
+    import pandas as pd
+
     summary = results.summary()
     shown = headline_kpis(summary["kpi"].astype(str))
     rows = summary[summary["kpi"].isin(shown)]
@@ -426,6 +437,8 @@ def _print_summary(results: Results, out: TextIO) -> None:
 
 
 def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
+    import pandas as pd
+
     order = {k: i for i, k in enumerate(headline_kpis(comparison["kpi"].astype(str)))}
     keep = comparison["kpi"].isin(order)
     for scenario, g in comparison[keep].groupby("scenario", sort=False, observed=True):

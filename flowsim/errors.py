@@ -4,6 +4,10 @@ expected, so that ``flowsim validate`` can list them all and exit 2 instead of a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -36,3 +40,15 @@ class ScenarioError(FlowsimError):
     def __init__(self, problems: list[Problem]):
         self.problems = problems
         super().__init__("\n".join(str(p) for p in problems))
+
+
+class ReplicationError(FlowsimError):
+    """A replication failed; says which, so that it can be re-run on its own. ``failures``
+    lists every failed replication of the run when none succeeded."""
+
+    def __init__(self, scenario: str, replication: int, seed: int, cause: BaseException,
+                 failures: pd.DataFrame | None = None):
+        self.scenario, self.replication, self.seed = scenario, replication, seed
+        self.failures = failures
+        super().__init__(f"scenario '{scenario}', replication {replication} (seed {seed}) "
+                         f"failed: {type(cause).__name__}: {cause}")

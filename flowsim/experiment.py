@@ -20,8 +20,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .backends import BACKENDS
 from .checkpoint import Checkpoint
-from .errors import FlowsimError
+from .errors import FlowsimError, ReplicationError
 from .kpis import TIME_IN_DEPARTMENT_STEP, verdict
 from .replication import ReplicationResult as ReplicationResult
 from .replication import run_replication as run_replication
@@ -79,9 +80,6 @@ class Results:
         return (ts.groupby(["scenario", "replication", "place", "hour_of_week"], observed=True)
                 [["occupancy", "queue", "capacity"]].mean().reset_index())
 
-
-BACKENDS = ("serial", "processes", "dask")
-"""Where replications run: in this process, in local worker processes, or on a Dask cluster."""
 
 Outcome = tuple[int, ReplicationResult | BaseException]
 """A finished task: its index in the task list and its result, or the exception it raised."""
@@ -165,18 +163,6 @@ def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = Non
         failures=failures,
         **_ed_tables(ordered, items),
     )
-
-
-class ReplicationError(FlowsimError):
-    """A replication failed; says which, so that it can be re-run on its own. ``failures``
-    lists every failed replication of the run when none succeeded."""
-
-    def __init__(self, scenario: str, replication: int, seed: int, cause: BaseException,
-                 failures: pd.DataFrame | None = None):
-        self.scenario, self.replication, self.seed = scenario, replication, seed
-        self.failures = failures
-        super().__init__(f"scenario '{scenario}', replication {replication} (seed {seed}) "
-                         f"failed: {type(cause).__name__}: {cause}")
 
 
 Work = tuple[Scenario, int, int, bool]

@@ -19,17 +19,22 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from .errors import FlowsimError
-from .experiment import Results
 from .loader import scenario_hash, scenario_yaml
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from .experiment import Results
 
 
 def manifest(results: Results, extra: dict[str, object] | None = None) -> dict[str, object]:
     """What is needed to reproduce a results folder: versions, seed, scenarios and their hashes."""
+    import pandas as pd
     import simpy
 
     from . import __version__
