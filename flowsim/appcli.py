@@ -19,7 +19,7 @@ from .errors import FlowsimError
 SCRIPT = Path(__file__).resolve().parent / "_app" / "streamlit_app.py"
 
 
-def add_app_command(sub: argparse._SubParsersAction) -> None:
+def add_app_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sp = sub.add_parser("app", help="open the browser page to compare scenarios (Streamlit)")
     sp.add_argument("--address", default="127.0.0.1",
                     help="address to listen on (default 127.0.0.1: this machine only)")

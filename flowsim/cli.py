@@ -489,7 +489,7 @@ def _non_negative_float(text: str) -> float:
 
 
 # -- validation and run settings ------------------------------------------------------------
-def _add_model_checks(sub: argparse._SubParsersAction) -> None:
+def _add_model_checks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sp = sub.add_parser("validate-model",
                         help="check the engine against queueing theory, Little's law and Ciw; "
                         "exit 1 if any check fails")

@@ -181,8 +181,8 @@ class Empirical(_Dist):
     def _p(self) -> np.ndarray | None:
         if self.weights is None:
             return None
-        w = np.asarray(self.weights, dtype=float)
-        return w / w.sum()
+        w: np.ndarray = np.asarray(self.weights, dtype=float)
+        return w / float(w.sum())
 
     def expected(self) -> float:
         p = self._p()

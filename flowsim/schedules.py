@@ -57,7 +57,8 @@ def hourly_rates(scenario: Scenario, stream: ArrivalStream) -> np.ndarray:
     week = week / week.mean()
     weekday = (scenario.start.weekday() + np.arange(n_days)) % 7
     per_day = stream.per_day * week[weekday] * surge_factors(scenario, stream)
-    return (per_day[:, None] * hours[None, :] / DAY).ravel()
+    rates: np.ndarray = (per_day[:, None] * hours[None, :] / DAY).ravel()
+    return rates
 
 
 def arrival_times(scenario: Scenario, stream: ArrivalStream,

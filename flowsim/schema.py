@@ -32,8 +32,7 @@ _CLOCK = {
 
 def scenario_schema() -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) that scenario files follow."""
-    schema = Scenario.model_json_schema(by_alias=True, mode="validation")
-    schema = _patch(schema)
+    schema: dict[str, Any] = _patch(Scenario.model_json_schema(by_alias=True, mode="validation"))
     props = schema.setdefault("properties", {})
     # Loader-level keys that are not part of the model.
     props["extends"] = {"type": "string", "description": "a base scenario file this one changes"}

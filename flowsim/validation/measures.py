@@ -13,7 +13,8 @@ from ..scenario import Scenario
 def kpi(results: Results, name: str) -> np.ndarray:
     """One KPI's value per replication, in replication order."""
     k = results.kpis
-    return k[k["kpi"] == name].sort_values("replication")["value"].to_numpy(float)
+    values: np.ndarray = k[k["kpi"] == name].sort_values("replication")["value"].to_numpy(float)
+    return values
 
 
 def visits(results: Results) -> pd.DataFrame:
@@ -25,7 +26,9 @@ def visits(results: Results) -> pd.DataFrame:
 def per_replication(results: Results, frame: pd.DataFrame, values: pd.Series) -> np.ndarray:
     """Mean of ``values`` per replication (NaN where a replication has none)."""
     reps = pd.RangeIndex(results.replications)
-    return values.groupby(frame["replication"], observed=True).mean().reindex(reps).to_numpy(float)
+    means: np.ndarray = (values.groupby(frame["replication"], observed=True).mean()
+                         .reindex(reps).to_numpy(float))
+    return means
 
 
 def window(scenario: Scenario) -> tuple[float, float]:
