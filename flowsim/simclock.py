@@ -18,6 +18,7 @@ microseconds):
   the private ``_now`` that SimPy's property returns: SimPy's ``Environment.now`` is a Python
   property, and calling it costs about 5% of an M/M/c run (the engine and the pools read the
   clock at every step and every change). Code that reads ``env.now`` works with either class.
+  (A subclass also has to bind SimPy's event makers itself, as SimPy does only for its own class.)
 
 :func:`check` confirms that the installed SimPy still has these internals and that they still
 behave as relied on; ``tests/test_simclock.py`` runs it, so that a SimPy release that changes
@@ -39,6 +40,9 @@ from .errors import FlowsimError
 TESTED_WITH = "4.1"
 """The SimPy release series whose internals this module was written against."""
 
+EVENT_MAKERS = ("event", "process", "timeout", "all_of", "any_of")
+"""The :class:`simpy.Environment` methods that make events."""
+
 
 class SimPyChanged(FlowsimError):
     """The installed SimPy no longer has the private internals flowsim relies on."""
@@ -50,6 +54,14 @@ class Environment(simpy.Environment):
     a slot's descriptor exists only once the class is made), read without a call."""
 
     __slots__ = ("_now",)
+
+    def __init__(self, initial_time: float = 0):
+        super().__init__(initial_time)
+        # SimPy binds its event makers to each environment, to save making a bound method at
+        # every call, but only those its own class defines (simpy.core.BoundClass.bind_early),
+        # so a subclass binds them itself: without this, every env.timeout costs more.
+        for name in EVENT_MAKERS:
+            setattr(self, name, getattr(self, name))
 
 
 Environment.now = vars(Environment)["_now"]  # type: ignore[method-assign]
@@ -109,3 +121,6 @@ def check() -> None:
         raise changed("a processed event's callbacks are no longer set to None")
     if env.now != 7.0 or simpy.Environment.now.fget(env) != 7.0:
         raise changed("Environment._now no longer follows the simulation time")
+    for name in EVENT_MAKERS:
+        if not callable(getattr(simpy.Environment(), name, None)):
+            raise changed(f"Environment.{name} is gone")
