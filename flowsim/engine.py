@@ -7,7 +7,8 @@ global state, so any number of models can run side by side in one process.
 Each patient walks the stages as a generator driven by SimPy events: the events the patient waits
 for (a timeout, a grant from a pool) resume the generator from their callbacks, which does what a
 SimPy process would without a process's start and end events per patient, and arrivals are one
-chain of timeouts, each starting its patient and scheduling the next. At each stage the patient
+chain of timeouts, each starting its patient and scheduling the next. (The few private parts of
+SimPy this relies on for speed are kept in :mod:`flowsim.simclock`.) At each stage the patient
 
 1. asks for the stage's place unless already in it, keeping the place they are in until the new one
    is granted (blocking: this is how exit block and ambulance handover delays arise); a stage with
@@ -29,19 +30,20 @@ from __future__ import annotations
 import gc
 import math
 from bisect import bisect_right
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from heapq import heappush
-from typing import Any
+from functools import partial
+from math import isnan
+from typing import Any, NamedTuple
 
 import numpy as np
 import simpy
-from simpy.events import NORMAL
 
 from .errors import FlowsimError
 from .resources import UNLIMITED, Pool
 from .scenario import ADMITTED_AREAS, EXIT, Scenario
 from .schedules import DischargeClock, arrival_times, place_capacity, staff_capacity
+from .simclock import Environment, Wake, events_scheduled
 from .streams import Draws, stream, uniforms
 
 NAN = math.nan
@@ -94,6 +96,42 @@ class Records:
     events: int = 0  # SimPy events scheduled in the run (a cost measure for benchmarks)
 
 
+class _Visit(NamedTuple):
+    """One patient's visit to one stage, as the run records it (see ``Records.visits``)."""
+
+    patient: int
+    stage: int
+    place: int  # index into the scenario's places; -1 for a stage without one
+    entered: float  # when granted the place held during the visit (NaN if none)
+    queued: float  # when the patient began waiting for the stage
+    started: float  # when place and staff were both granted; NaN if they gave up waiting
+    ended: float  # when they moved on or left; NaN while under way
+
+
+_visit: Callable[[tuple[int, int, int, float, float, float, float]], _Visit] = partial(
+    tuple.__new__, _Visit)
+"""A :class:`_Visit` from a plain tuple of its fields: the same row, made without the call to the
+``__new__`` that NamedTuple writes in Python (which adds 3% to a hospital-year recording visits)."""
+
+
+_VISIT_DTYPES: dict[str, type] = {
+    "patient": np.int64, "stage": np.int32, "place": np.int32, "entered": float, "queued": float,
+    "started": float, "ended": float}
+
+
+class _OpenVisit:
+    """The visit a patient is making now, one per patient, updated as they go (cheaper than a new
+    row at every step), so that whoever is still in the system at the end is recorded."""
+
+    __slots__ = ("stage", "held", "entered", "queued", "started")
+
+    stage: int
+    held: Pool | None
+    entered: float
+    queued: float
+    started: float  # NaN until place and staff are both granted
+
+
 def _wait_options(chain: list[_Stage], held: Pool | None) -> list[_Stage]:
     """The stages of an overflow chain whose places a patient can wait for: one per place, not
     the place they are already in."""
@@ -132,6 +170,15 @@ class _Stage:
     marks: list[float] | None  # the milestone times this stage sets (when first reached)
     outside_ed: bool  # the stage's place is outside the ED: entering it leaves the department
 
+    def next_stage(self, cls: int) -> int:
+        """The stage a patient of class ``cls`` goes to from here: its index, or -1 to leave."""
+        targets, cum = self.routes[cls]
+        if not targets:
+            return -1
+        # The first target whose cumulative probability is above u (the last if rounding leaves
+        # the cumulative sum just under 1).
+        return targets[min(bisect_right(cum, self.route_u()), len(targets) - 1)]
+
 
 class Model:
     """One replication of ``scenario`` with streams from ``seed``."""
@@ -142,7 +189,7 @@ class Model:
         self.replication = replication
         self.seed = scenario.run.seed if seed is None else seed
         self.record_visits = record_visits
-        self.env = simpy.Environment()
+        self.env = Environment()
         self.warmup = scenario.run.warmup
         self.horizon = scenario.horizon
         self._build()
@@ -254,10 +301,13 @@ class Model:
         self.wait_count = [0] * len(self.stages)
         self.delayed_minutes = 0.0
         self.delays_running: dict[int, float] = {}
-        self.open_visits: dict[int, tuple[int, Pool | None, float, float, float]] = {}
-        self.visits: list[tuple[int, int, int, float, float, float, float]] | None = (
-            [] if self.record_visits else None)
+        self.open_visits: dict[int, _OpenVisit] = {}
+        self.visits: list[_Visit] | None = [] if self.record_visits else None
         self.place_index = {name: i for i, name in enumerate(self.pools)}
+        # A visit's place as recorded: the place's index, -1 for none.
+        self.place_number: dict[Pool | None, int] = {
+            pool: i for i, pool in enumerate(self.pools.values())}
+        self.place_number[None] = -1
 
     # -- processes ----------------------------------------------------------------------------
     def _start_arrivals(self) -> None:
@@ -273,26 +323,28 @@ class Model:
 
         def arrive(_event: simpy.Event | None) -> None:
             nonlocal nxt
-            now = env._now
+            now = env.now
             while nxt < n and arrival[nxt] <= now:
                 pid = nxt
                 nxt += 1
                 _Journey(patient(pid, stream_of[pid], class_of[pid], arrival[pid]))
             if nxt < n:
-                _Wake(env, arrival[nxt] - now).callbacks.append(arrive)
+                Wake(env, arrival[nxt] - now).callbacks.append(arrive)
 
         if n:
-            _Wake(env, arrival[0]).callbacks.append(arrive)
+            Wake(env, arrival[0]).callbacks.append(arrive)
 
     def _capacity_plan(self, pool: Pool, times: np.ndarray, caps: np.ndarray,
                        ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         for t, c in zip(times.tolist(), caps.tolist(), strict=True):
-            yield env.timeout(t - env._now)
+            yield env.timeout(t - env.now)
             pool.set_capacity(c)
 
     def _patient(self, pid: int, stream_k: int, cls: int, arrived: float,
                  ) -> Generator[simpy.Event, Any, None]:
+        """One patient's walk: at each stage take a place, take staff, be seen, be routed; leave
+        when routed out, or at once, unseen, on giving up a wait."""
         env = self.env
         stages = self.stages
         priority = self.priority[cls]
@@ -301,11 +353,15 @@ class Model:
         held: Pool | None = None
         entered = NAN  # when the patient was granted the place they hold
         visits = self.visits
+        visit = None if visits is None else _OpenVisit()  # the visit under way, if recorded
+        if visit is not None:
+            self.open_visits[pid] = visit
         wait_sum, wait_count = self.wait_sum, self.wait_count
         st = stages[self.first_stage[stream_k]]
         last_time, moves = -1.0, 0
+        seen = True
         while True:
-            queued = env._now
+            queued = env.now
             if queued == last_time:
                 moves += 1
                 if moves > MAX_MOVES_AT_ONE_TIME:
@@ -314,104 +370,108 @@ class Model:
                 last_time, moves = queued, 0
             chain = None
             if st.overflow is not None and st.place is not held:
-                # Take the first place along the overflow chain that is free; if all are full,
-                # wait for whichever frees first. (A stage with an overflow names a place.)
-                chain = [st]
-                while st.overflow is not None and st.place is not None and st.place.full:
-                    st = stages[st.overflow]
-                    chain.append(st)
+                chain = self._overflow_chain(st)
+                st = chain[-1]
             deadline = None
             if st.patience is not None and cls in st.lwbs_classes:
                 deadline = queued + st.patience()
-            if visits is not None:
-                self.open_visits[pid] = (st.index, held, entered, queued, NAN)
+            if visit is not None:
+                visit.stage, visit.held, visit.entered = st.index, held, entered
+                visit.queued, visit.started = queued, NAN
+
+            # Take the stage's place, keeping the one held until the new one is granted.
             place = st.place
             if place is not None and place is not held:
                 if not place.try_acquire():
-                    options = _wait_options(chain, held) if chain else [st]
-                    if len(options) > 1:
-                        got = yield from self._wait_any(options, priority, deadline)
-                        if got is None:
-                            self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
-                            return
-                        st = got
-                        place = st.place
-                        assert place is not None
-                    elif deadline is None:
-                        yield place.wait(priority)
-                    else:
-                        granted = yield from self._wait(place, priority, deadline)
-                        if not granted:
-                            self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
-                            return
-                if in_ed and st.admits and self.dta[pid] != self.dta[pid]:
+                    got = yield from self._wait_for_place(st, chain, held, priority, deadline)
+                    if got is None:
+                        seen = False
+                        break
+                    st = got
+                    place = st.place
+                if in_ed and st.admits and isnan(self.dta[pid]):
                     self.dta[pid] = queued  # the decision to admit was made when routed here
                 if held is not None:
                     held.release()
                 held = place
-                entered = env._now
-                if visits is not None:  # in their new place, perhaps waiting for staff
-                    self.open_visits[pid] = (st.index, held, entered, queued, NAN)
+                entered = env.now
+                if visit is not None:  # in their new place, perhaps waiting for staff
+                    visit.stage, visit.held, visit.entered = st.index, held, entered
                 if in_ed and st.outside_ed:
                     in_ed = False
-                    self.ed_departure[pid] = env._now
+                    self.ed_departure[pid] = entered
+
+            # Take one of the stage's staff.
             staff = st.staff
             if staff is not None and not staff.try_acquire():
                 if deadline is None:
                     yield staff.wait(priority)
-                else:
-                    granted = yield from self._wait(staff, priority, deadline)
-                    if not granted:
-                        self._leave_unseen(pid, held, in_ed, st.index, entered, queued)
-                        return
-            started = env._now
-            if visits is not None:
-                self.open_visits[pid] = (st.index, held, entered, queued, started)
+                elif not (yield from self._wait(staff, priority, deadline)):
+                    seen = False
+                    break
+
+            # Be seen.
+            started = env.now
+            if visit is not None:
+                visit.started = started
             if started >= warmup:
                 wait_sum[st.index] += started - queued
                 wait_count[st.index] += 1
             marks = st.marks
-            if marks is not None and marks[pid] != marks[pid]:
+            if marks is not None and isnan(marks[pid]):
                 marks[pid] = started
             duration = st.durations[cls]()
             if duration > 0:
-                yield _Wake(env, duration)
+                yield Wake(env, duration)
             if staff is not None:
                 staff.release()
-            # Route now; delays and discharge windows hold only patients who are leaving.
-            targets, cum = st.routes[cls]
-            nxt = -1
-            if targets:
-                # The first target whose cumulative probability is above u (the last if
-                # rounding leaves the cumulative sum just under 1).
-                nxt = targets[min(bisect_right(cum, st.route_u()), len(targets) - 1)]
-            if nxt < 0:
-                # delay and delay_u are both set (delayed discharges) or both None.
-                if (st.delay is not None and st.delay_u is not None
-                        and st.delay_u() < st.delay_share):
-                    extra = st.delay()
-                    if extra > 0:
-                        delay_start = env._now
-                        self.delays_running[pid] = delay_start
-                        yield env.timeout(extra)
-                        del self.delays_running[pid]
-                        self.delayed_minutes += max(0.0, env._now - max(delay_start, warmup))
-                if st.discharge is not None:
-                    leave_at = st.discharge.leave_time(env._now)
-                    if leave_at > env._now:
-                        yield env.timeout(leave_at - env._now)
+
+            # Be routed on or out; delays and discharge windows hold only patients leaving.
+            nxt = st.next_stage(cls)
+            if nxt < 0 and (st.delay is not None or st.discharge is not None):
+                yield from self._hold_until_discharged(pid, st)
             if visits is not None:
-                visits.append((pid, st.index, -1 if held is None else self.place_index[held.name],
-                               entered, queued, started, env._now))
+                visits.append(_visit((pid, st.index, self.place_number[held], entered, queued,
+                                      started, env.now)))
             if nxt < 0:
                 break
             st = stages[nxt]
-        now = env._now
+
+        now = env.now
+        if not seen:
+            if visits is not None:  # the visit they gave up on: never started
+                visits.append(_visit((pid, st.index, self.place_number[held], entered, queued,
+                                      NAN, now)))
+            self.lwbs[pid] = True
         if held is not None:
             held.release()
         if in_ed:
             self.ed_departure[pid] = now
         self.left[pid] = now
+
+    def _overflow_chain(self, st: _Stage) -> list[_Stage]:
+        """``st`` and the overflow stages after it, up to the first whose place is free (or the
+        last, if all are full). (A stage with an overflow names a place.)"""
+        chain = [st]
+        while st.overflow is not None and st.place is not None and st.place.full:
+            st = self.stages[st.overflow]
+            chain.append(st)
+        return chain
+
+    def _wait_for_place(self, st: _Stage, chain: list[_Stage] | None, held: Pool | None,
+                        priority: int, deadline: float | None,
+                        ) -> Generator[simpy.Event, Any, _Stage | None]:
+        """Wait for the place of ``st``, or along its overflow ``chain`` for whichever place frees
+        first. Returns the stage whose place was granted, or None if the patient gave up."""
+        options = _wait_options(chain, held) if chain else [st]
+        if len(options) > 1:
+            return (yield from self._wait_any(options, priority, deadline))
+        assert st.place is not None
+        if deadline is None:
+            yield st.place.wait(priority)
+            return st
+        granted = yield from self._wait(st.place, priority, deadline)
+        return st if granted else None
 
     def _wait(self, pool: Pool, priority: int, deadline: float | None,
               ) -> Generator[simpy.Event, Any, bool]:
@@ -420,7 +480,7 @@ class Model:
         if deadline is None:
             yield request
             return True
-        yield request | self.env.timeout(max(deadline - self.env._now, 0.0))
+        yield request | self.env.timeout(max(deadline - self.env.now, 0.0))
         if request.triggered:
             return True
         pool.cancel(request)
@@ -435,7 +495,7 @@ class Model:
         requests = [p.wait(priority) for p in pools]  # type: ignore[union-attr]
         events: list[simpy.Event] = list(requests)
         if deadline is not None:
-            events.append(self.env.timeout(max(deadline - self.env._now, 0.0)))
+            events.append(self.env.timeout(max(deadline - self.env.now, 0.0)))
         yield self.env.any_of(events)
         chosen = None
         for option, pool, request in zip(options, pools, requests, strict=True):
@@ -445,19 +505,23 @@ class Model:
                 pool.cancel(request)  # type: ignore[union-attr]
         return chosen
 
-    def _leave_unseen(self, pid: int, held: Pool | None, in_ed: bool, stage: int,
-                      entered: float, queued: float) -> None:
-        now = self.env._now
-        if self.visits is not None:
-            # The visit they gave up on: never started, ended when they left.
-            self.visits.append((pid, stage, -1 if held is None else self.place_index[held.name],
-                                entered, queued, NAN, now))
-        if held is not None:
-            held.release()
-        self.lwbs[pid] = True
-        if in_ed:
-            self.ed_departure[pid] = now
-        self.left[pid] = now
+    def _hold_until_discharged(self, pid: int, st: _Stage) -> Generator[simpy.Event, Any, None]:
+        """Keep a patient leaving ``st`` in their place through a delayed discharge (for the
+        stage's share of patients) and then until the discharge window lets them go."""
+        env = self.env
+        # delay and delay_u are both set (delayed discharges) or both None.
+        if st.delay is not None and st.delay_u is not None and st.delay_u() < st.delay_share:
+            extra = st.delay()
+            if extra > 0:
+                delay_start = env.now
+                self.delays_running[pid] = delay_start
+                yield env.timeout(extra)
+                del self.delays_running[pid]
+                self.delayed_minutes += max(0.0, env.now - max(delay_start, self.warmup))
+        if st.discharge is not None:
+            leave_at = st.discharge.leave_time(env.now)
+            if leave_at > env.now:
+                yield env.timeout(leave_at - env.now)
 
     # -- running ------------------------------------------------------------------------------
     def run(self) -> Records:
@@ -468,18 +532,21 @@ class Model:
         # The run makes almost no reference cycles (a few SimPy conditions), but allocates
         # millions of small objects, each batch of which would wake the cyclic garbage
         # collector to traverse everything alive: pausing it saves about a tenth of the run.
+        # The pause lasts until the records are made: the collector would traverse every visit
+        # row each time (it never stops tracking rows of a tuple subclass such as _Visit).
         collecting = gc.isenabled()
         gc.disable()
         try:
             env.run(until=self.horizon)
+            # Delays still running at the end count up to the end; visits still under way are
+            # kept with no end time, so nobody in the system at the end is missing from the
+            # records.
+            for start in self.delays_running.values():
+                self.delayed_minutes += max(0.0, self.horizon - max(start, self.warmup))
+            return self._records(events=events_scheduled(env))
         finally:
             if collecting:
                 gc.enable()
-        # Delays still running at the end count up to the end; visits still under way are kept
-        # with no end time, so nobody in the system at the end is missing from the records.
-        for start in self.delays_running.values():
-            self.delayed_minutes += max(0.0, self.horizon - max(start, self.warmup))
-        return self._records(events=next(env._eid))
 
     def _records(self, events: int) -> Records:
         f = np.asarray
@@ -498,10 +565,9 @@ class Model:
         visits = open_visits = None
         if self.visits is not None:
             open_visits = self._visit_arrays([
-                (pid, stage, -1 if held is None else self.place_index[held.name],
-                 entered, queued, started, NAN)
-                for pid, (stage, held, entered, queued, started) in self.open_visits.items()
-                if self.left[pid] != self.left[pid]])
+                _Visit(pid, v.stage, self.place_number[v.held], v.entered, v.queued, v.started,
+                       NAN)
+                for pid, v in self.open_visits.items() if isnan(self.left[pid])])
             visits = self._visit_arrays(self.visits)
 
         ed_streams = np.asarray(self.ed_stream, dtype=bool)
@@ -532,31 +598,10 @@ class Model:
         )
 
     @staticmethod
-    def _visit_arrays(v: list[tuple[int, int, int, float, float, float, float]],
-                      ) -> dict[str, np.ndarray]:
-        f = np.asarray
-        return {
-            "patient": f([x[0] for x in v], dtype=np.int64),
-            "stage": f([x[1] for x in v], dtype=np.int32),
-            "place": f([x[2] for x in v], dtype=np.int32),
-            "entered": f([x[3] for x in v], dtype=float),
-            "queued": f([x[4] for x in v], dtype=float),
-            "started": f([x[5] for x in v], dtype=float),
-            "ended": f([x[6] for x in v], dtype=float),
-        }
-
-
-class _Wake(simpy.Event):
-    """A timeout of ``delay`` (>= 0) minutes: :class:`simpy.Timeout` without its argument checks
-    and its extra call to schedule, for the two timeouts every patient needs (arrival and stage
-    duration)."""
-
-    def __init__(self, env: simpy.Environment, delay: float):
-        self.env = env
-        self.callbacks = []
-        self._value = None
-        self._ok = True
-        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))
+    def _visit_arrays(v: list[_Visit]) -> dict[str, np.ndarray]:
+        columns = list(zip(*v, strict=True)) if v else [()] * len(_Visit._fields)
+        return {name: np.asarray(column, dtype=_VISIT_DTYPES[name])
+                for name, column in zip(_Visit._fields, columns, strict=True)}
 
 
 class _Journey:
@@ -577,6 +622,8 @@ class _Journey:
         send = self._send
         try:
             event = send(None)
+            # SimPy sets an event's callbacks to None once it is processed (what Event.processed
+            # tests; spelt out here, where calling the property costs a few per cent of a run).
             while event.callbacks is None:  # already processed: carry on at once
                 event = send(None)
         except StopIteration:

@@ -62,13 +62,13 @@ class Pool:
         return [int(x) for x in self.log[2::3]]
 
     def _log(self) -> None:
-        self._note((self.env._now, self.in_use, self.waiting))
+        self._note((self.env.now, self.in_use, self.waiting))
 
     def try_acquire(self) -> bool:
         """Take a unit now if one is free and nobody is waiting; return whether it was taken."""
         if self.in_use < self.capacity and not self.waiting:
             self.in_use += 1
-            self._note((self.env._now, self.in_use, 0))
+            self._note((self.env.now, self.in_use, 0))
             return True
         return False
 
@@ -76,7 +76,7 @@ class Pool:
         """Join the queue; the returned event fires when a unit is granted."""
         env = self.env
         event = Request(env)
-        now = env._now
+        now = env.now
         heappush(self._heap, (0 if self.first_come else priority, now, self._seq, event))
         self._seq += 1
         self.waiting += 1
@@ -97,11 +97,11 @@ class Pool:
         self.in_use -= 1
         if self._heap:
             self._grant()
-        self._note((self.env._now, self.in_use, self.waiting))
+        self._note((self.env.now, self.in_use, self.waiting))
 
     def set_capacity(self, capacity: float) -> None:
         self.capacity = capacity
-        self.cap_time.append(self.env._now)
+        self.cap_time.append(self.env.now)
         self.cap_value.append(capacity)
         if self._grant():
             self._log()

@@ -11,6 +11,7 @@ import math
 import pytest
 import simpy
 
+from flowsim import simclock
 from flowsim.resources import Pool
 
 
@@ -141,8 +142,10 @@ def test_cancel_of_a_granted_request_gives_the_unit_back() -> None:
     assert pool.in_use == 0 and pool.waiting == 0
 
 
-def test_logs_record_time_in_use_and_waiting() -> None:
-    env = simpy.Environment()
+# The engine runs pools on flowsim.simclock.Environment, whose now is read another way.
+@pytest.mark.parametrize("make_env", [simpy.Environment, simclock.Environment])
+def test_logs_record_time_in_use_and_waiting(make_env: type[simpy.Environment]) -> None:
+    env = make_env()
     pool = Pool(env, "resus", 1)
     log: list[tuple[str, float]] = []
     env.process(user(env, pool, "a", 1, 0, 4, log))
