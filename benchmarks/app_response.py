@@ -58,12 +58,16 @@ def measure(repeats: int) -> dict[str, list[float]]:
 
         # The simulation alone, as the page runs it (same scenarios, settings, processes).
         files = webapp.shipped_files(webapp.scenarios_folder())
-        scenarios = [with_run_length(flowsim.load_scenario(files[n]), webapp.DEFAULT_DAYS,
-                                     webapp.DEFAULT_WARMUP)
-                     for n in ("baseline.yaml", webapp.DEFAULT_CHANGE)]
+        scenarios = [
+            with_run_length(
+                flowsim.load_scenario(files[n]), webapp.DEFAULT_DAYS, webapp.DEFAULT_WARMUP
+            )
+            for n in ("baseline.yaml", webapp.DEFAULT_CHANGE)
+        ]
         t = time.perf_counter()
-        flowsim.run(scenarios, replications=webapp.DEFAULT_REPLICATIONS,
-                    seed=webapp.DEFAULT_SEED, jobs=0)
+        flowsim.run(
+            scenarios, replications=webapp.DEFAULT_REPLICATIONS, seed=webapp.DEFAULT_SEED, jobs=0
+        )
         out["simulation"].append(time.perf_counter() - t)
     return out
 
@@ -71,12 +75,22 @@ def measure(repeats: int) -> dict[str, list[float]]:
 BROWSER_NOTE = (
     "The Chromium rows include the browser's own work: it runs headless on the same 2 cores as "
     "the server and the worker processes, drawing without a GPU; in the cached case the table "
-    "is on the screen after about half a second and the five charts follow.")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
-CHARTS_DRAWN = "document.querySelectorAll('[data-testid=\"stVegaLiteChart\"] canvas, " \
-    "[data-testid=\"stVegaLiteChart\"] svg').length >= 5"
+    "is on the screen after about half a second and the five charts follow."
+)
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+CHARTS_DRAWN = (
+    'document.querySelectorAll(\'[data-testid="stVegaLiteChart"] canvas, '
+    '[data-testid="stVegaLiteChart"] svg\').length >= 5'
+)
 
 
 def measure_browser(repeats: int) -> dict[str, list[float]]:
@@ -107,7 +121,8 @@ def measure_browser(repeats: int) -> dict[str, list[float]]:
         page.get_by_role("button", name="Run the comparison").click()  # type: ignore
         page.wait_for_timeout(50)  # type: ignore[attr-defined]
         page.wait_for_function(  # type: ignore[attr-defined]
-            "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000)
+            "!document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=60_000
+        )
         page.wait_for_function(CHARTS_DRAWN, timeout=60_000)  # type: ignore[attr-defined]
         return time.perf_counter() - t
 
@@ -116,9 +131,23 @@ def measure_browser(repeats: int) -> dict[str, list[float]]:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
         server = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port",
-             str(port), "--server.headless", "true", "--server.address", "127.0.0.1"],
-            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-m",
+                "streamlit",
+                "run",
+                str(REPO / "app.py"),
+                "--server.port",
+                str(port),
+                "--server.headless",
+                "true",
+                "--server.address",
+                "127.0.0.1",
+            ],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             for _ in range(200):
@@ -129,8 +158,12 @@ def measure_browser(repeats: int) -> dict[str, list[float]]:
                     time.sleep(0.3)
             with tempfile.TemporaryDirectory() as profile, sync_playwright() as p:
                 browser = p.chromium.launch_persistent_context(
-                    profile, executable_path="/usr/bin/chromium", headless=True,
-                    args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 4200})
+                    profile,
+                    executable_path="/usr/bin/chromium",
+                    headless=True,
+                    args=CHROMIUM_ARGS,
+                    viewport={"width": 1400, "height": 4200},
+                )
                 try:
                     out["browser_cold"].append(answer(browser.new_page(), url))
                     page = browser.new_page()
@@ -146,8 +179,10 @@ def measure_browser(repeats: int) -> dict[str, list[float]]:
 
 def _cpu() -> float:
     """CPU seconds used so far by this process and its finished worker processes."""
-    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(
-        resource.RUSAGE_CHILDREN)
+    own, kids = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
@@ -160,12 +195,21 @@ def report(times: dict[str, list[float]], repeats: int) -> str:
         ("Cached: press Run again with the same settings", "cached", f"≤ {CACHED_TARGET:g} s"),
         ("Simulation alone (`flowsim.run`, same settings)", "simulation", ""),
         ("CPU seconds of a cold answer (page and workers)", "cpu", ""),
-        ("In Chromium, cold: click to table and charts drawn", "browser_cold",
-         f"≤ {COLD_TARGET:g} s"),
-        ("In Chromium, cached: new tab, same settings, click to drawn", "browser_cached",
-         f"≤ {CACHED_TARGET:g} s"),
-        ("In Chromium, cached: Run pressed again in the same tab", "browser_again",
-         f"≤ {CACHED_TARGET:g} s"),
+        (
+            "In Chromium, cold: click to table and charts drawn",
+            "browser_cold",
+            f"≤ {COLD_TARGET:g} s",
+        ),
+        (
+            "In Chromium, cached: new tab, same settings, click to drawn",
+            "browser_cached",
+            f"≤ {CACHED_TARGET:g} s",
+        ),
+        (
+            "In Chromium, cached: Run pressed again in the same tab",
+            "browser_again",
+            f"≤ {CACHED_TARGET:g} s",
+        ),
     ]
     lines = [
         "# Browser page response times",
@@ -195,8 +239,7 @@ def report(times: dict[str, list[float]], repeats: int) -> str:
         "machine.",
         "",
         *([BROWSER_NOTE, ""] if "browser_cold" in times else []),
-        f"Python {platform.python_version()} on {platform.machine()}, "
-        f"{time.strftime('%Y-%m-%d')}.",
+        f"Python {platform.python_version()} on {platform.machine()}, {time.strftime('%Y-%m-%d')}.",
         "",
     ]
     return "\n".join(lines)
@@ -213,10 +256,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.browser:
         times.update(measure_browser(args.repeats))
     text = report(times, args.repeats)
-    text += (f"Load average (1 min) before and after: {load_before:.1f} and "
-             f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; above the core count, other "
-             "work was sharing the processors and the times are longer than on a quiet "
-             "machine.\n")
+    text += (
+        f"Load average (1 min) before and after: {load_before:.1f} and "
+        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; above the core count, other "
+        "work was sharing the processors and the times are longer than on a quiet "
+        "machine.\n"
+    )
     args.out.write_text(text, encoding="utf-8")
     print(text)
     cold, cached = statistics.median(times["cold"]), statistics.median(times["cached"])

@@ -63,16 +63,28 @@ def flowsim_mmc(patients: int, seed: int) -> tuple[int, float, float]:
     from flowsim.loader import load_scenario
 
     lam = ARRIVALS_PER_HOUR / 60.0
-    scenario = load_scenario({
-        "name": "mmc",
-        "run": {"warmup": 0, "length": patients / lam, "seed": seed},
-        "classes": {"patient": {}},
-        "arrivals": {"poisson": {"per_day": lam * 1440, "class_mix": {"patient": 1.0},
-                                 "first_stage": "service"}},
-        "staff": {"servers": {"count": SERVERS}},
-        "stages": {"service": {"staff": "servers", "next": {},
-                               "duration": {"dist": "exponential", "mean": MEAN_SERVICE}}},
-    })
+    scenario = load_scenario(
+        {
+            "name": "mmc",
+            "run": {"warmup": 0, "length": patients / lam, "seed": seed},
+            "classes": {"patient": {}},
+            "arrivals": {
+                "poisson": {
+                    "per_day": lam * 1440,
+                    "class_mix": {"patient": 1.0},
+                    "first_stage": "service",
+                }
+            },
+            "staff": {"servers": {"count": SERVERS}},
+            "stages": {
+                "service": {
+                    "staff": "servers",
+                    "next": {},
+                    "duration": {"dist": "exponential", "mean": MEAN_SERVICE},
+                }
+            },
+        }
+    )
     t0 = time.perf_counter()
     rec = simulate(scenario)
     seconds = time.perf_counter() - t0
@@ -118,7 +130,8 @@ def ciw_mmc(patients: int, seed: int) -> tuple[int, float, float]:
     network = ciw.create_network(
         arrival_distributions=[ciw.dists.Exponential(rate=lam)],
         service_distributions=[ciw.dists.Exponential(rate=1.0 / MEAN_SERVICE)],
-        number_of_servers=[SERVERS])
+        number_of_servers=[SERVERS],
+    )
     ciw.seed(seed)
     sim = ciw.Simulation(network)
     sim.simulate_until_max_customers(patients, method="Finish")
@@ -128,7 +141,10 @@ def ciw_mmc(patients: int, seed: int) -> tuple[int, float, float]:
 
 
 MMC_MODELS: dict[str, Callable[[int, int], tuple[int, float, float]]] = {
-    "flowsim": flowsim_mmc, "SimPy": simpy_mmc, "Ciw": ciw_mmc}
+    "flowsim": flowsim_mmc,
+    "SimPy": simpy_mmc,
+    "Ciw": ciw_mmc,
+}
 
 
 def bench_mmc(runs: int, patients: int = PATIENTS) -> dict[str, Any]:
@@ -136,15 +152,22 @@ def bench_mmc(runs: int, patients: int = PATIENTS) -> dict[str, Any]:
     waits: dict[str, list[float]] = {m: [] for m in MMC_MODELS}
     names = list(MMC_MODELS)
     for run in range(runs):
-        for name in names[run % 3:] + names[:run % 3]:  # take turns going first
+        for name in names[run % 3 :] + names[: run % 3]:  # take turns going first
             n, seconds, wait = MMC_MODELS[name](patients, 1000 + run)
             rates[name].append(n / seconds)
             waits[name].append(wait)
             print(f"  mmc run {run + 1}: {name:8s} {n / seconds:10,.0f} patients/s", flush=True)
-    ratio = {other: [f / o for f, o in zip(rates["flowsim"], rates[other], strict=True)]
-             for other in ("SimPy", "Ciw")}
-    return {"rates": rates, "waits": waits, "ratio": ratio, "patients": patients,
-            "theory_wait": erlang_c_wait(ARRIVALS_PER_HOUR / 60.0, MEAN_SERVICE, SERVERS)}
+    ratio = {
+        other: [f / o for f, o in zip(rates["flowsim"], rates[other], strict=True)]
+        for other in ("SimPy", "Ciw")
+    }
+    return {
+        "rates": rates,
+        "waits": waits,
+        "ratio": ratio,
+        "patients": patients,
+        "theory_wait": erlang_c_wait(ARRIVALS_PER_HOUR / 60.0, MEAN_SERVICE, SERVERS),
+    }
 
 
 # -- 2. a hospital-year, in fresh processes -----------------------------------------------------
@@ -161,9 +184,14 @@ def child_year(replication: int) -> dict[str, Any]:
     compute_kpis(rec)
     hourly_series(rec)
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "patients": len(rec.arrival), "events": rec.events,
-            "peak_mb": _peak_rss_mb(), "start_mb": before,
-            "warmup_days": scenario.run.warmup / 1440}
+    return {
+        "seconds": seconds,
+        "patients": len(rec.arrival),
+        "events": rec.events,
+        "peak_mb": _peak_rss_mb(),
+        "start_mb": before,
+        "warmup_days": scenario.run.warmup / 1440,
+    }
 
 
 def bench_year(runs: int) -> dict[str, Any]:
@@ -179,9 +207,11 @@ def bench_batch(runs: int, replications: int = 100, days: float = 90) -> dict[st
     from flowsim.scenario import with_run_length
 
     scenario = with_run_length(flowsim.load_scenario(BASELINE), days, None)
-    ways = {"1 process": {"jobs": 1, "backend": "serial"},
-            "2 processes": {"jobs": 2, "backend": "processes"},
-            "Dask, 2-worker LocalCluster": {"jobs": 2, "backend": "dask"}}
+    ways = {
+        "1 process": {"jobs": 1, "backend": "serial"},
+        "2 processes": {"jobs": 2, "backend": "processes"},
+        "Dask, 2-worker LocalCluster": {"jobs": 2, "backend": "dask"},
+    }
     seconds: dict[str, list[float]] = {w: [] for w in ways}
     cpu: dict[str, list[float]] = {w: [] for w in ways}
     reference = None
@@ -191,14 +221,22 @@ def bench_batch(runs: int, replications: int = 100, days: float = 90) -> dict[st
             results = flowsim.run(scenario, replications=replications, seed=run + 1, **options)
             seconds[way].append(time.perf_counter() - t0)
             cpu[way].append(_cpu_seconds() - c0)
-            print(f"  batch run {run + 1}: {way:28s} {seconds[way][-1]:.1f} s, "
-                  f"{cpu[way][-1]:.1f} CPU s", flush=True)
+            print(
+                f"  batch run {run + 1}: {way:28s} {seconds[way][-1]:.1f} s, "
+                f"{cpu[way][-1]:.1f} CPU s",
+                flush=True,
+            )
             if way == "1 process":
                 reference = results.kpis
             elif reference is not None and not results.kpis.equals(reference):
                 raise SystemExit(f"{way} gave different results from 1 process")
-    return {"seconds": seconds, "cpu": cpu, "replications": replications, "days": days,
-            "warmup_days": scenario.run.warmup / 1440}
+    return {
+        "seconds": seconds,
+        "cpu": cpu,
+        "replications": replications,
+        "days": days,
+        "warmup_days": scenario.run.warmup / 1440,
+    }
 
 
 # -- 4. memory of results --------------------------------------------------------------------------
@@ -218,8 +256,15 @@ def child_memory(patients: bool, replications: int = 100, simulated: int = 2) ->
     scenario = with_run_length(flowsim.load_scenario(BASELINE), 365, None)
     start = _peak_rss_mb()
     with ProcessPoolExecutor(1) as pool:  # simulated elsewhere, as in a run
-        made = list(pool.map(run_replication, [scenario] * simulated, range(simulated),
-                             [1] * simulated, [patients] * simulated))
+        made = list(
+            pool.map(
+                run_replication,
+                [scenario] * simulated,
+                range(simulated),
+                [1] * simulated,
+                [patients] * simulated,
+            )
+        )
     results = []
     for r in range(replications):
         res = copy.deepcopy(made[r % simulated])
@@ -229,10 +274,21 @@ def child_memory(patients: bool, replications: int = 100, simulated: int = 2) ->
     kpis = _kpi_table(results)
     series = _series_table(results, [scenario])
     visits = _visit_table(results, [scenario]) if patients else None
-    table_mb = sum(float(df.memory_usage(deep=True).sum()) for df in (kpis, series, visits)
-                   if df is not None) / 2**20
-    return {"peak_mb": _peak_rss_mb(), "start_mb": start, "tables_mb": table_mb,
-            "series_rows": len(series), "visit_rows": 0 if visits is None else len(visits)}
+    table_mb = (
+        sum(
+            float(df.memory_usage(deep=True).sum())
+            for df in (kpis, series, visits)
+            if df is not None
+        )
+        / 2**20
+    )
+    return {
+        "peak_mb": _peak_rss_mb(),
+        "start_mb": start,
+        "tables_mb": table_mb,
+        "series_rows": len(series),
+        "visit_rows": 0 if visits is None else len(visits),
+    }
 
 
 def bench_memory() -> dict[str, Any]:
@@ -256,8 +312,9 @@ def _peak_rss_mb() -> float:
 
 def _child(part: str, arg: str) -> dict[str, Any]:
     """Run one measurement in a fresh Python process, so that its peak memory is its own."""
-    done = subprocess.run([sys.executable, __file__, "--child", part, arg], check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", part, arg], check=True, capture_output=True, text=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -286,8 +343,14 @@ def _med(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
-def render(found: dict[str, Any], runs: int, batch_runs: int, started: datetime,
-           load: tuple[list[float], list[float]], wall: float) -> str:
+def render(
+    found: dict[str, Any],
+    runs: int,
+    batch_runs: int,
+    started: datetime,
+    load: tuple[list[float], list[float]],
+    wall: float,
+) -> str:
     lines = [
         "# Benchmark results",
         "",
@@ -319,11 +382,17 @@ def render(found: dict[str, Any], runs: int, batch_runs: int, started: datetime,
         ]
         for name in MMC_MODELS:
             ratio = "-" if name == "flowsim" else f"{_med(m['ratio'][name]):.2f}"
-            lines.append(f"| {name} | {_med(m['rates'][name]):,.0f} | {ratio} | "
-                         f"{_med(m['waits'][name]):.1f} |")
-        lines += ["", "Targets: flowsim at least 1.0 times bare SimPy and 3 times Ciw. "
-                  f"Per-run ratios to SimPy: {_join(m['ratio']['SimPy'])}; to Ciw: "
-                  f"{_join(m['ratio']['Ciw'])}.", ""]
+            lines.append(
+                f"| {name} | {_med(m['rates'][name]):,.0f} | {ratio} | "
+                f"{_med(m['waits'][name]):.1f} |"
+            )
+        lines += [
+            "",
+            "Targets: flowsim at least 1.0 times bare SimPy and 3 times Ciw. "
+            f"Per-run ratios to SimPy: {_join(m['ratio']['SimPy'])}; to Ciw: "
+            f"{_join(m['ratio']['Ciw'])}.",
+            "",
+        ]
     if "year" in found:
         runs_y = found["year"]["runs"]
         secs = [r["seconds"] for r in runs_y]
@@ -364,10 +433,16 @@ def render(found: dict[str, Any], runs: int, batch_runs: int, started: datetime,
             "|---|---:|---:|---:|---:|",
         ]
         for way, sec in s.items():
-            lines.append(f"| {way} | {sec:.1f} | {b['replications'] / sec:.2f} | "
-                         f"{one / sec:.2f} | {c.get(way, math.nan):.0f} |")
-        lines += ["", f"Target: 2 processes at least 1.85 times 1 process (here {one / two:.2f}). "
-                  f"Dask's overhead over 2 processes: {100 * (dask / two - 1):+.0f}%.", ""]
+            lines.append(
+                f"| {way} | {sec:.1f} | {b['replications'] / sec:.2f} | "
+                f"{one / sec:.2f} | {c.get(way, math.nan):.0f} |"
+            )
+        lines += [
+            "",
+            f"Target: 2 processes at least 1.85 times 1 process (here {one / two:.2f}). "
+            f"Dask's overhead over 2 processes: {100 * (dask / two - 1):+.0f}%.",
+            "",
+        ]
     if "memory" in found:
         mem = found["memory"]
         lines += [
@@ -382,13 +457,21 @@ def render(found: dict[str, Any], runs: int, batch_runs: int, started: datetime,
             "peak memory (MB) |",
             "|---|---:|---:|---:|---:|",
         ]
-        for label, key in (("KPIs and hourly series", "without"),
-                           ("... and the patient-visit table", "with")):
+        for label, key in (
+            ("KPIs and hourly series", "without"),
+            ("... and the patient-visit table", "with"),
+        ):
             o = mem[key]
-            lines.append(f"| {label} | {o['series_rows']:,} | {o['visit_rows']:,} | "
-                         f"{o['tables_mb']:,.0f} | {o['peak_mb']:,.0f} |")
-        lines += ["", "Target: KPIs and hourly series of 100 hospital-year replications within "
-                  "1 GB (1,024 MB) peak.", ""]
+            lines.append(
+                f"| {label} | {o['series_rows']:,} | {o['visit_rows']:,} | "
+                f"{o['tables_mb']:,.0f} | {o['peak_mb']:,.0f} |"
+            )
+        lines += [
+            "",
+            "Target: KPIs and hourly series of 100 hospital-year replications within "
+            "1 GB (1,024 MB) peak.",
+            "",
+        ]
     return "\n".join(lines)
 
 
@@ -417,13 +500,23 @@ def main() -> int:
     load0 = list(os.getloadavg())
     t0 = time.perf_counter()
     found: dict[str, Any] = {}
-    steps = {"mmc": lambda: bench_mmc(args.runs), "year": lambda: bench_year(args.runs),
-             "batch": lambda: bench_batch(args.batch_runs), "memory": bench_memory}
+    steps = {
+        "mmc": lambda: bench_mmc(args.runs),
+        "year": lambda: bench_year(args.runs),
+        "batch": lambda: bench_batch(args.batch_runs),
+        "memory": bench_memory,
+    }
     for part in parts:
         print(f"{part} ...", flush=True)
         found[part] = steps[part]()
-    text = render(found, args.runs, args.batch_runs, started, (load0, list(os.getloadavg())),
-                  time.perf_counter() - t0)
+    text = render(
+        found,
+        args.runs,
+        args.batch_runs,
+        started,
+        (load0, list(os.getloadavg())),
+        time.perf_counter() - t0,
+    )
     args.out.write_text(text)
     print(text)
     return 0

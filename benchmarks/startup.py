@@ -66,8 +66,9 @@ def _children_cpu() -> float:
 
 def simulation_alone() -> dict[str, Any]:
     """In a fresh process (see ``--child``): seconds of simulation, KPIs and hourly series."""
-    done = subprocess.run([sys.executable, __file__, "--child"], cwd=ROOT, check=True,
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, __file__, "--child"], cwd=ROOT, check=True, capture_output=True, text=True
+    )
     return dict(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -82,8 +83,12 @@ def child() -> dict[str, Any]:
     rec = simulate(scenario, 0)
     compute_kpis(rec)
     hourly_series(rec)
-    return {"seconds": time.perf_counter() - t0, "cpu": time.process_time() - c0,
-            "patients": len(rec.arrival), "warmup_days": scenario.run.warmup / 1440}
+    return {
+        "seconds": time.perf_counter() - t0,
+        "cpu": time.process_time() - c0,
+        "patients": len(rec.arrival),
+        "warmup_days": scenario.run.warmup / 1440,
+    }
 
 
 def measure(runs: int) -> dict[str, Any]:
@@ -102,22 +107,46 @@ def measure(runs: int) -> dict[str, Any]:
             keep("python", *timed([sys.executable, "-c", "pass"]))
             keep("validate", *timed([*cli, "validate", str(BASELINE)]))
             out = Path(tmp) / f"run-{k}"
-            keep("run", *timed([*cli, "run", str(BASELINE), "--days", str(DAYS), "-r", "1",
-                                "--jobs", "1", "--quiet", "--out", str(out)]))
+            keep(
+                "run",
+                *timed(
+                    [
+                        *cli,
+                        "run",
+                        str(BASELINE),
+                        "--days",
+                        str(DAYS),
+                        "-r",
+                        "1",
+                        "--jobs",
+                        "1",
+                        "--quiet",
+                        "--out",
+                        str(out),
+                    ]
+                ),
+            )
             if not (out / "manifest.json").exists():
                 raise SystemExit(f"flowsim run wrote no results to {out}")
             info = simulation_alone()
             keep("simulation", info["seconds"], info["cpu"])
-            print(f"  run {k + 1}: validate {found['validate'][-1]:.2f} s, flowsim run "
-                  f"{found['run'][-1]:.2f} s, simulation alone {found['simulation'][-1]:.2f} s",
-                  flush=True)
-    return {"seconds": found, "cpu": cpu, "patients": info["patients"],
-            "warmup_days": info["warmup_days"],
-            "command": " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cli))}
+            print(
+                f"  run {k + 1}: validate {found['validate'][-1]:.2f} s, flowsim run "
+                f"{found['run'][-1]:.2f} s, simulation alone {found['simulation'][-1]:.2f} s",
+                flush=True,
+            )
+    return {
+        "seconds": found,
+        "cpu": cpu,
+        "patients": info["patients"],
+        "warmup_days": info["warmup_days"],
+        "command": " ".join(Path(c).name if i == 0 else c for i, c in enumerate(cli)),
+    }
 
 
-def render(m: dict[str, Any], runs: int, started: datetime,
-           load: tuple[list[float], list[float]]) -> str:
+def render(
+    m: dict[str, Any], runs: int, started: datetime, load: tuple[list[float], list[float]]
+) -> str:
     s, c = m["seconds"], m["cpu"]
     med = {k: statistics.median(v) for k, v in s.items()}
     cpu = {k: statistics.median(v) for k, v in c.items()}
@@ -131,35 +160,39 @@ def render(m: dict[str, Any], runs: int, started: datetime,
     def verdict(ok: bool) -> str:
         return "met" if ok else "**not met**"
 
-    return "\n".join([
-        HEADING,
-        "",
-        f"Written by `python benchmarks/startup.py --runs {runs}` on {started:%Y-%m-%d %H:%M} UTC; "
-        f"load average (1, 5, 15 min) at start {', '.join(f'{x:.2f}' for x in load[0])}, at end "
-        f"{', '.join(f'{x:.2f}' for x in load[1])}. Medians of {runs} runs, each command a fresh "
-        "process, the kinds taking turns within each run.",
-        "",
-        "| what | seconds (median) | runs (s) | CPU seconds (median) |",
-        "|---|---:|---|---:|",
-        f"| `python -c pass` (the interpreter alone) | {med['python']:.2f} | "
-        f"{join(s['python'])} | {cpu['python']:.2f} |",
-        f"| `{m['command']} validate scenarios/baseline.yaml` | {med['validate']:.2f} | "
-        f"{join(s['validate'])} | {cpu['validate']:.2f} |",
-        f"| `{m['command']} run scenarios/baseline.yaml --days {DAYS} -r 1 --jobs 1 --quiet "
-        f"--out DIR`, process start to results written | {med['run']:.2f} | {join(s['run'])} | "
-        f"{cpu['run']:.2f} |",
-        f"| simulation alone: one replication, {m['warmup_days']:g} days' warm-up + {DAYS} days "
-        f"({m['patients']:,} patients), simulation, KPIs and hourly series, timed inside a fresh "
-        f"process | {med['simulation']:.2f} | {join(s['simulation'])} | {cpu['simulation']:.2f} |",
-        "",
-        f"- `flowsim validate`: {med['validate']:.2f} s; target under {VALIDATE_TARGET_S:g} s: "
-        f"{verdict(med['validate'] < VALIDATE_TARGET_S)}.",
-        f"- end-to-end `flowsim run` over the simulation alone: {ratio:.2f} times (run by run: "
-        f"{join(ratios)}); target at most {RUN_TARGET_RATIO:g} times: "
-        f"{verdict(ratio <= RUN_TARGET_RATIO)}. In CPU seconds, which a busy machine disturbs "
-        f"less: {statistics.median(cpu_ratios):.2f} times (run by run: {join(cpu_ratios)}).",
-        "",
-    ])
+    return "\n".join(
+        [
+            HEADING,
+            "",
+            f"Written by `python benchmarks/startup.py --runs {runs}` on "
+            f"{started:%Y-%m-%d %H:%M} UTC; load average (1, 5, 15 min) at start "
+            f"{', '.join(f'{x:.2f}' for x in load[0])}, at end "
+            f"{', '.join(f'{x:.2f}' for x in load[1])}. Medians of {runs} runs, each command a "
+            "fresh process, the kinds taking turns within each run.",
+            "",
+            "| what | seconds (median) | runs (s) | CPU seconds (median) |",
+            "|---|---:|---|---:|",
+            f"| `python -c pass` (the interpreter alone) | {med['python']:.2f} | "
+            f"{join(s['python'])} | {cpu['python']:.2f} |",
+            f"| `{m['command']} validate scenarios/baseline.yaml` | {med['validate']:.2f} | "
+            f"{join(s['validate'])} | {cpu['validate']:.2f} |",
+            f"| `{m['command']} run scenarios/baseline.yaml --days {DAYS} -r 1 --jobs 1 "
+            f"--quiet --out DIR`, process start to results written | {med['run']:.2f} | "
+            f"{join(s['run'])} | {cpu['run']:.2f} |",
+            f"| simulation alone: one replication, {m['warmup_days']:g} days' warm-up + {DAYS} "
+            f"days ({m['patients']:,} patients), simulation, KPIs and hourly series, timed inside "
+            f"a fresh process | {med['simulation']:.2f} | {join(s['simulation'])} | "
+            f"{cpu['simulation']:.2f} |",
+            "",
+            f"- `flowsim validate`: {med['validate']:.2f} s; target under {VALIDATE_TARGET_S:g} s: "
+            f"{verdict(med['validate'] < VALIDATE_TARGET_S)}.",
+            f"- end-to-end `flowsim run` over the simulation alone: {ratio:.2f} times (run by run: "
+            f"{join(ratios)}); target at most {RUN_TARGET_RATIO:g} times: "
+            f"{verdict(ratio <= RUN_TARGET_RATIO)}. In CPU seconds, which a busy machine disturbs "
+            f"less: {statistics.median(cpu_ratios):.2f} times (run by run: {join(cpu_ratios)}).",
+            "",
+        ]
+    )
 
 
 def replace_section(path: Path, section: str) -> None:
@@ -172,8 +205,10 @@ def replace_section(path: Path, section: str) -> None:
             lines.pop()
         lines += ([""] if lines else []) + new
     else:
-        end = next((i for i in range(start + 1, len(lines))
-                    if lines[i].startswith(("# ", "## "))), len(lines))
+        end = next(
+            (i for i in range(start + 1, len(lines)) if lines[i].startswith(("# ", "## "))),
+            len(lines),
+        )
         lines[start:end] = new + ([""] if end < len(lines) else [])
     path.write_text("\n".join(lines) + "\n")
 
@@ -181,8 +216,12 @@ def replace_section(path: Path, section: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each kind (default 5)")
-    parser.add_argument("--out", type=Path, metavar="FILE",
-                        help="also write the section into FILE, replacing its own section")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="also write the section into FILE, replacing its own section",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:

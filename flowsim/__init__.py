@@ -27,8 +27,12 @@ if TYPE_CHECKING:
 # The rest of the API is imported on first use (PEP 562), so that ``import flowsim`` and the
 # command line's quick commands do not pay for pandas, scipy and the engine up front.
 _LAZY = {
-    "Results": "experiment", "run": "experiment", "KPI_DEFINITIONS": "kpis",
-    "load_scenario": "loader", "scenario_hash": "loader", "scenario_yaml": "loader",
+    "Results": "experiment",
+    "run": "experiment",
+    "KPI_DEFINITIONS": "kpis",
+    "load_scenario": "loader",
+    "scenario_hash": "loader",
+    "scenario_yaml": "loader",
     "Scenario": "scenario",
 }
 
@@ -52,8 +56,13 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0+unknown"
 
 
-def compare(baseline: Scenario, *changes: Scenario, replications: int | None = None,
-            seed: int | None = None, jobs: int = 1) -> Results:
+def compare(
+    baseline: Scenario,
+    *changes: Scenario,
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+) -> Results:
     """Run a baseline and change scenarios with common random numbers; ``.compare()`` the result."""
     from .experiment import run
 
@@ -61,6 +70,16 @@ def compare(baseline: Scenario, *changes: Scenario, replications: int | None = N
 
 
 __all__ = [
-    "KPI_DEFINITIONS", "FlowsimError", "Problem", "Results", "Scenario", "ScenarioError",
-    "__version__", "compare", "load_scenario", "run", "scenario_hash", "scenario_yaml",
+    "KPI_DEFINITIONS",
+    "FlowsimError",
+    "Problem",
+    "Results",
+    "Scenario",
+    "ScenarioError",
+    "__version__",
+    "compare",
+    "load_scenario",
+    "run",
+    "scenario_hash",
+    "scenario_yaml",
 ]

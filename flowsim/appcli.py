@@ -21,20 +21,42 @@ SCRIPT = Path(__file__).resolve().parent / "_app" / "streamlit_app.py"
 
 def add_app_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     sp = sub.add_parser("app", help="open the browser page to compare scenarios (Streamlit)")
-    sp.add_argument("--address", default="127.0.0.1",
-                    help="address to listen on (default 127.0.0.1: this machine only)")
+    sp.add_argument(
+        "--address",
+        default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
     sp.add_argument("--port", type=int, default=8501, help="port (default 8501)")
-    sp.add_argument("--scenarios", type=Path, metavar="DIR",
-                    help="folder of scenario files (default ./scenarios)")
+    sp.add_argument(
+        "--scenarios",
+        type=Path,
+        metavar="DIR",
+        help="folder of scenario files (default ./scenarios)",
+    )
     sp.set_defaults(func=cmd_app)
 
 
 def streamlit_command(address: str, port: int) -> list[str]:
     """The command line that serves the page."""
-    return [sys.executable, "-m", "streamlit", "run", str(SCRIPT),
-            "--server.address", address, "--server.port", str(port),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false",
-            "--server.maxUploadSize", "1", "--client.toolbarMode", "viewer"]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(SCRIPT),
+        "--server.address",
+        address,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.maxUploadSize",
+        "1",
+        "--client.toolbarMode",
+        "viewer",
+    ]
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -43,11 +65,15 @@ def cmd_app(args: argparse.Namespace) -> int:
     env = dict(os.environ)
     if args.scenarios is not None:
         if not (args.scenarios / "baseline.yaml").exists() and not any(
-                args.scenarios.glob("*.yaml")):
+            args.scenarios.glob("*.yaml")
+        ):
             raise FlowsimError(f"no scenario files in {args.scenarios}")
         env["FLOWSIM_SCENARIOS"] = str(args.scenarios.resolve())
-    print(f"flowsim: the page is at http://{args.address}:{args.port} (Ctrl+C stops it)",
-          file=sys.stderr, flush=True)
+    print(
+        f"flowsim: the page is at http://{args.address}:{args.port} (Ctrl+C stops it)",
+        file=sys.stderr,
+        flush=True,
+    )
     cmd = streamlit_command(args.address, args.port)
     if os.name == "posix":
         # Become the server, so that stopping this process stops the page (no orphan left).

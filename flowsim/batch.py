@@ -101,22 +101,37 @@ def load_batch(path: str | Path) -> LoadedBatch:
         for kpi in entry.expect:
             if kpi not in known:
                 f, line, col = marks.get(("scenarios", i, "expect", kpi), (name, None, None))
-                problems.append(Problem(f, line, col, f"scenarios.{i}.expect.{kpi}",
-                                        f"unknown KPI for scenario '{s.name}'"))
+                problems.append(
+                    Problem(
+                        f,
+                        line,
+                        col,
+                        f"scenarios.{i}.expect.{kpi}",
+                        f"unknown KPI for scenario '{s.name}'",
+                    )
+                )
         scenarios.append(s)
     names = [s.name for s in scenarios]
     for i, s in enumerate(scenarios):
         if names.count(s.name) > 1:
             f, line, col = marks.get(("scenarios", i, "file"), (name, None, None))
-            problems.append(Problem(f, line, col, f"scenarios.{i}.file",
-                                    f"scenario name '{s.name}' appears twice in the batch"))
+            problems.append(
+                Problem(
+                    f,
+                    line,
+                    col,
+                    f"scenarios.{i}.file",
+                    f"scenario name '{s.name}' appears twice in the batch",
+                )
+            )
     if problems:
         raise ScenarioError(list(dict.fromkeys(problems)))
     return LoadedBatch(batch, scenarios, [e.expect for e in batch.scenarios])
 
 
-def broken_bounds(summary: pd.DataFrame, scenarios: list[Scenario],
-                  bounds: list[dict[str, Bound]]) -> list[str]:
+def broken_bounds(
+    summary: pd.DataFrame, scenarios: list[Scenario], bounds: list[dict[str, Bound]]
+) -> list[str]:
     """A line for each KPI mean outside its bounds (a NaN mean breaks any bound)."""
     means = {(r.scenario, r.kpi): r for r in summary.itertuples(index=False)}
     out = []
@@ -127,9 +142,14 @@ def broken_bounds(summary: pd.DataFrame, scenarios: list[Scenario],
             low_ok = bound.min is None or mean >= bound.min
             high_ok = bound.max is None or mean <= bound.max
             if not (low_ok and high_ok) or mean != mean:
-                want = " and ".join(x for x in (
-                    f">= {bound.min:g}" if bound.min is not None else "",
-                    f"<= {bound.max:g}" if bound.max is not None else "") if x)
+                want = " and ".join(
+                    x
+                    for x in (
+                        f">= {bound.min:g}" if bound.min is not None else "",
+                        f"<= {bound.max:g}" if bound.max is not None else "",
+                    )
+                    if x
+                )
                 ci = "" if row is None else f" (95% CI {row.ci_low:.4g} to {row.ci_high:.4g})"
                 out.append(f"{s.name}: {kpi} = {mean:.4g}{ci}, expected {want}")
     return out

@@ -20,10 +20,15 @@ from .stats import CONFIDENCE
 
 # Okabe & Ito (2008): blue, orange, bluish green, reddish purple, vermilion, sky blue, yellow,
 # black. Told apart with any common colour-vision deficiency.
-PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442",
-           "#000000"]
-VERDICT_COLOURS = {"better": "#009E73", "worse": "#D55E00", "no clear difference": "#999999",
-                   "higher": "#56B4E9", "lower": "#56B4E9", "": "#999999"}
+PALETTE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#D55E00", "#56B4E9", "#F0E442", "#000000"]
+VERDICT_COLOURS = {
+    "better": "#009E73",
+    "worse": "#D55E00",
+    "no clear difference": "#999999",
+    "higher": "#56B4E9",
+    "lower": "#56B4E9",
+    "": "#999999",
+}
 OCCUPANCY_LINES = (92, 95, 100)
 FONT = 13
 
@@ -35,11 +40,13 @@ def scenario_scale(names: Sequence[str]) -> alt.Scale:
 
 
 def _style(chart: Any, height: int = 300) -> Any:
-    return (chart.properties(height=height)
-            .configure_axis(labelFontSize=FONT, titleFontSize=FONT + 1)
-            .configure_legend(labelFontSize=FONT, titleFontSize=FONT, orient="bottom")
-            .configure_title(fontSize=FONT + 2, anchor="start", offset=12)
-            .properties(padding={"left": 5, "right": 40, "top": 20, "bottom": 5}))
+    return (
+        chart.properties(height=height)
+        .configure_axis(labelFontSize=FONT, titleFontSize=FONT + 1)
+        .configure_legend(labelFontSize=FONT, titleFontSize=FONT, orient="bottom")
+        .configure_title(fontSize=FONT + 2, anchor="start", offset=12)
+        .properties(padding={"left": 5, "right": 40, "top": 20, "bottom": 5})
+    )
 
 
 def mean_band(df: pd.DataFrame, keys: list[str], value: str) -> pd.DataFrame:
@@ -62,11 +69,21 @@ def kpi_spread(kpis: pd.DataFrame, kpi: str, title: str, scenarios: Sequence[str
     colour = alt.Color("scenario:N", scale=scenario_scale(scenarios), legend=None)
     x = alt.X("scenario:N", title=None, sort=list(scenarios), axis=alt.Axis(labelAngle=0))
     y = alt.Y("value:Q", title=title, scale=alt.Scale(zero=False))
-    box = alt.Chart(data).mark_boxplot(extent="min-max", size=40, opacity=0.5).encode(
-        x=x, y=y, color=colour)
-    dots = alt.Chart(data).mark_circle(size=50, opacity=0.9).encode(
-        x=x, y=y, color=colour, tooltip=["scenario", "replication", alt.Tooltip("value",
-                                                                               format=".2f")])
+    box = (
+        alt.Chart(data)
+        .mark_boxplot(extent="min-max", size=40, opacity=0.5)
+        .encode(x=x, y=y, color=colour)
+    )
+    dots = (
+        alt.Chart(data)
+        .mark_circle(size=50, opacity=0.9)
+        .encode(
+            x=x,
+            y=y,
+            color=colour,
+            tooltip=["scenario", "replication", alt.Tooltip("value", format=".2f")],
+        )
+    )
     return _style(alt.layer(box, dots).properties(title=title))
 
 
@@ -87,28 +104,58 @@ _DAYS = "['Mon','Tue','Wed','Thu','Fri','Sat','Sun'][floor(datum.value / 24)]"
 def occupancy_chart(band: pd.DataFrame, label: str, scenarios: Sequence[str]) -> alt.LayerChart:
     """Occupancy by hour of the week with its CI band and 92%, 95% and 100% reference lines."""
     colour = alt.Color("scenario:N", scale=scenario_scale(scenarios), title="Scenario")
-    x = alt.X("hour_of_week:Q", title="Hour of the week",
-              scale=alt.Scale(domain=[0, 168], nice=False),
-              axis=alt.Axis(values=list(range(0, 169, 24)), labelExpr=_DAYS))
+    x = alt.X(
+        "hour_of_week:Q",
+        title="Hour of the week",
+        scale=alt.Scale(domain=[0, 168], nice=False),
+        axis=alt.Axis(values=list(range(0, 169, 24)), labelExpr=_DAYS),
+    )
     lo = float(min(band["low"].min(), 85.0)) if len(band) else 0.0
-    y_scale = alt.Scale(domain=[max(0.0, lo - 2), max(102.0, float(band["high"].max()) + 1)
-                                if len(band) else 102.0])
-    area = alt.Chart(band).mark_area(opacity=0.25).encode(
-        x=x, y=alt.Y("low:Q", scale=y_scale, title="Occupied (% of beds open)"), y2="high:Q",
-        color=colour)
-    line = alt.Chart(band).mark_line(strokeWidth=2).encode(
-        x=x, y=alt.Y("mean:Q", scale=y_scale), color=colour,
-        tooltip=["scenario", "hour_of_week", alt.Tooltip("mean", format=".1f", title="mean %"),
-                 alt.Tooltip("low", format=".1f"), alt.Tooltip("high", format=".1f")])
-    refs = pd.DataFrame({"level": list(OCCUPANCY_LINES),
-                         "text": [f"{v}%" for v in OCCUPANCY_LINES]})
+    y_scale = alt.Scale(
+        domain=[max(0.0, lo - 2), max(102.0, float(band["high"].max()) + 1) if len(band) else 102.0]
+    )
+    area = (
+        alt.Chart(band)
+        .mark_area(opacity=0.25)
+        .encode(
+            x=x,
+            y=alt.Y("low:Q", scale=y_scale, title="Occupied (% of beds open)"),
+            y2="high:Q",
+            color=colour,
+        )
+    )
+    line = (
+        alt.Chart(band)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=x,
+            y=alt.Y("mean:Q", scale=y_scale),
+            color=colour,
+            tooltip=[
+                "scenario",
+                "hour_of_week",
+                alt.Tooltip("mean", format=".1f", title="mean %"),
+                alt.Tooltip("low", format=".1f"),
+                alt.Tooltip("high", format=".1f"),
+            ],
+        )
+    )
+    refs = pd.DataFrame(
+        {"level": list(OCCUPANCY_LINES), "text": [f"{v}%" for v in OCCUPANCY_LINES]}
+    )
     rule = alt.Chart(refs).mark_rule(strokeDash=[4, 3], color="#333333").encode(y="level:Q")
     # Labels just outside the right edge, where they hide no data.
-    text = alt.Chart(refs).mark_text(align="left", dx=4, color="#333333",
-                                     fontSize=FONT - 2).encode(
-        x=alt.datum(168), y="level:Q", text="text:N")
-    return _style(alt.layer(area, line, rule, text).properties(
-        title=f"{label}: occupancy by hour of the week"), height=340)
+    text = (
+        alt.Chart(refs)
+        .mark_text(align="left", dx=4, color="#333333", fontSize=FONT - 2)
+        .encode(x=alt.datum(168), y="level:Q", text="text:N")
+    )
+    return _style(
+        alt.layer(area, line, rule, text).properties(
+            title=f"{label}: occupancy by hour of the week"
+        ),
+        height=340,
+    )
 
 
 def time_in_department_band(cdf: pd.DataFrame) -> pd.DataFrame:
@@ -124,22 +171,38 @@ def time_in_department_band(cdf: pd.DataFrame) -> pd.DataFrame:
 def time_in_department_chart(band: pd.DataFrame, scenarios: Sequence[str]) -> alt.LayerChart:
     """The distribution of time in department (cumulative) with the 4-hour line."""
     colour = alt.Color("scenario:N", scale=scenario_scale(scenarios), title="Scenario")
-    x = alt.X("hours:Q", title="Hours from arrival to leaving the ED",
-              scale=alt.Scale(domain=[0, 24], nice=False),
-              axis=alt.Axis(values=list(range(0, 25, 4))))
+    x = alt.X(
+        "hours:Q",
+        title="Hours from arrival to leaving the ED",
+        scale=alt.Scale(domain=[0, 24], nice=False),
+        axis=alt.Axis(values=list(range(0, 25, 4))),
+    )
     y = alt.Y("mean:Q", title="% of attendances gone", scale=alt.Scale(domain=[0, 100]))
-    area = alt.Chart(band).mark_area(opacity=0.25).encode(x=x, y="low:Q", y2="high:Q",
-                                                          color=colour)
-    line = alt.Chart(band).mark_line(strokeWidth=2).encode(
-        x=x, y=y, color=colour,
-        tooltip=["scenario", alt.Tooltip("hours", format=".2f"),
-                 alt.Tooltip("mean", format=".1f", title="% gone")])
+    area = alt.Chart(band).mark_area(opacity=0.25).encode(x=x, y="low:Q", y2="high:Q", color=colour)
+    line = (
+        alt.Chart(band)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=x,
+            y=y,
+            color=colour,
+            tooltip=[
+                "scenario",
+                alt.Tooltip("hours", format=".2f"),
+                alt.Tooltip("mean", format=".1f", title="% gone"),
+            ],
+        )
+    )
     four = pd.DataFrame({"hours": [4.0, 12.0], "text": ["4 hours", "12 hours"]})
     rule = alt.Chart(four).mark_rule(strokeDash=[4, 3], color="#333333").encode(x="hours:Q")
-    text = alt.Chart(four).mark_text(align="left", dx=3, y=8, color="#333333",
-                                     fontSize=FONT - 1).encode(x="hours:Q", text="text:N")
-    return _style(alt.layer(area, line, rule, text).properties(
-        title="Time in department (cumulative)"))
+    text = (
+        alt.Chart(four)
+        .mark_text(align="left", dx=3, y=8, color="#333333", fontSize=FONT - 1)
+        .encode(x="hours:Q", text="text:N")
+    )
+    return _style(
+        alt.layer(area, line, rule, text).properties(title="Time in department (cumulative)")
+    )
 
 
 def ed_band(ed: pd.DataFrame, column: str, freq: str = "D") -> pd.DataFrame:
@@ -148,22 +211,35 @@ def ed_band(ed: pd.DataFrame, column: str, freq: str = "D") -> pd.DataFrame:
     d = ed[["scenario", "replication", "time", column]].copy()
     d["scenario"] = d["scenario"].astype(str)
     d["time"] = d["time"].dt.floor(freq)
-    per_rep = d.groupby(["scenario", "replication", "time"], observed=True, sort=False)[
-        column].mean().reset_index()
+    per_rep = (
+        d.groupby(["scenario", "replication", "time"], observed=True, sort=False)[column]
+        .mean()
+        .reset_index()
+    )
     band = mean_band(per_rep, ["scenario", "time"], column)
-    band["low"] = band["low"].clip(lower=0.0)   # a count cannot be below zero
+    band["low"] = band["low"].clip(lower=0.0)  # a count cannot be below zero
     return band
 
 
-def over_time_chart(band: pd.DataFrame, title: str, y_title: str,
-                    scenarios: Sequence[str]) -> alt.LayerChart:
+def over_time_chart(
+    band: pd.DataFrame, title: str, y_title: str, scenarios: Sequence[str]
+) -> alt.LayerChart:
     """An hourly series over the measured period, mean across replications with its CI band."""
     colour = alt.Color("scenario:N", scale=scenario_scale(scenarios), title="Scenario")
     x = alt.X("time:T", title=None, axis=alt.Axis(format="%d %b"))
-    area = alt.Chart(band).mark_area(opacity=0.2).encode(x=x, y="low:Q", y2="high:Q",
-                                                         color=colour)
-    line = alt.Chart(band).mark_line(strokeWidth=1.5).encode(
-        x=x, y=alt.Y("mean:Q", title=y_title), color=colour,
-        tooltip=["scenario", alt.Tooltip("time:T", format="%a %d %b %H:%M"),
-                 alt.Tooltip("mean", format=".1f")])
+    area = alt.Chart(band).mark_area(opacity=0.2).encode(x=x, y="low:Q", y2="high:Q", color=colour)
+    line = (
+        alt.Chart(band)
+        .mark_line(strokeWidth=1.5)
+        .encode(
+            x=x,
+            y=alt.Y("mean:Q", title=y_title),
+            color=colour,
+            tooltip=[
+                "scenario",
+                alt.Tooltip("time:T", format="%a %d %b %H:%M"),
+                alt.Tooltip("mean", format=".1f"),
+            ],
+        )
+    )
     return _style(alt.layer(area, line).properties(title=title), height=260)

@@ -55,14 +55,17 @@ class Checkpoint:
             try:
                 old = json.loads(plan_file.read_text())
             except (OSError, ValueError) as e:
-                raise FlowsimError(f"{plan_file}: cannot read the checkpoint plan ({e}); run "
-                                   "without --resume to start again") from e
+                raise FlowsimError(
+                    f"{plan_file}: cannot read the checkpoint plan ({e}); run "
+                    "without --resume to start again"
+                ) from e
             differs = [k for k in sorted(set(plan) | set(old)) if plan.get(k) != old.get(k)]
             if differs:
                 raise FlowsimError(
                     f"cannot resume into {out}: the checkpoint in {folder} was made for a "
                     f"different run ({', '.join(differs)} differ); run with the same scenario "
-                    "files and options, or without --resume to start again")
+                    "files and options, or without --resume to start again"
+                )
             return cls(folder, plan)
         if folder.exists():
             shutil.rmtree(folder)
@@ -81,8 +84,10 @@ class Checkpoint:
         try:
             return ReplicationResult(**_decode(path))
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise FlowsimError(f"{path}: cannot read this saved replication ({e}); run without "
-                               "--resume to start again") from e
+            raise FlowsimError(
+                f"{path}: cannot read this saved replication ({e}); run without "
+                "--resume to start again"
+            ) from e
 
     def save(self, scenario: int, replication: int, result: ReplicationResult) -> None:
         _write_atomic(self._file(scenario, replication), _encode(result))
@@ -118,8 +123,11 @@ def _encode(result: ReplicationResult) -> bytes:
             header[f.name] = put(f.name, value)
         elif isinstance(value, tuple):
             header[f.name] = {"tuple": [put(f"{f.name}.{i}", a) for i, a in enumerate(value)]}
-        elif isinstance(value, dict) and value and all(
-                isinstance(v, np.ndarray) for v in value.values()):
+        elif (
+            isinstance(value, dict)
+            and value
+            and all(isinstance(v, np.ndarray) for v in value.values())
+        ):
             header[f.name] = {"arrays": {k: put(f"{f.name}.{k}", a) for k, a in value.items()}}
         else:
             header[f.name] = {"value": value}

@@ -60,9 +60,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt as e:
         kept = e.out if isinstance(e, _Interrupted) else None
-        print("flowsim: interrupted; no results were written"
-              + (f" (finished replications are kept: add --out {kept} --resume to the same "
-                 "command to carry on)" if kept else ""), file=sys.stderr)
+        print(
+            "flowsim: interrupted; no results were written"
+            + (
+                f" (finished replications are kept: add --out {kept} --resume to the same "
+                "command to carry on)"
+                if kept
+                else ""
+            ),
+            file=sys.stderr,
+        )
         return 130
 
 
@@ -82,35 +89,73 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def run_options(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--replications", "-r", type=_positive_int, metavar="N",
-                        help="replications per scenario (default: the first scenario's)")
-        sp.add_argument("--seed", type=_non_negative_int, metavar="S",
-                        help="master seed (default: the first scenario's)")
-        sp.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="J",
-                        help="worker processes; 0 (default) means one per core")
-        sp.add_argument("--days", type=_positive_float, metavar="D",
-                        help="days measured after warm-up, for every scenario")
-        sp.add_argument("--warmup-days", type=_non_negative_float, metavar="W",
-                        help="warm-up days, for every scenario")
-        sp.add_argument("--out", "-o", type=Path, metavar="DIR",
-                        help="results folder (default: results/<time>)")
-        sp.add_argument("--overwrite", action="store_true",
-                        help="replace the results folder if it exists")
-        sp.add_argument("--patients", action="store_true",
-                        help="also write patients.parquet, one row per patient visit to a stage")
+        sp.add_argument(
+            "--replications",
+            "-r",
+            type=_positive_int,
+            metavar="N",
+            help="replications per scenario (default: the first scenario's)",
+        )
+        sp.add_argument(
+            "--seed",
+            type=_non_negative_int,
+            metavar="S",
+            help="master seed (default: the first scenario's)",
+        )
+        sp.add_argument(
+            "--jobs",
+            "-j",
+            type=_non_negative_int,
+            default=0,
+            metavar="J",
+            help="worker processes; 0 (default) means one per core",
+        )
+        sp.add_argument(
+            "--days",
+            type=_positive_float,
+            metavar="D",
+            help="days measured after warm-up, for every scenario",
+        )
+        sp.add_argument(
+            "--warmup-days",
+            type=_non_negative_float,
+            metavar="W",
+            help="warm-up days, for every scenario",
+        )
+        sp.add_argument(
+            "--out", "-o", type=Path, metavar="DIR", help="results folder (default: results/<time>)"
+        )
+        sp.add_argument(
+            "--overwrite", action="store_true", help="replace the results folder if it exists"
+        )
+        sp.add_argument(
+            "--patients",
+            action="store_true",
+            help="also write patients.parquet, one row per patient visit to a stage",
+        )
         sp.add_argument("--quiet", "-q", action="store_true", help="no progress output")
-        sp.add_argument("--resume", action="store_true",
-                        help="carry on an interrupted run into the same --out, keeping the "
-                        "replications it finished")
+        sp.add_argument(
+            "--resume",
+            action="store_true",
+            help="carry on an interrupted run into the same --out, keeping the "
+            "replications it finished",
+        )
         backend_options(sp)
 
     def backend_options(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--backend", choices=BACKENDS, default=None,
-                        help="where replications run: serial, local processes (default) or "
-                        "dask (a cluster; see --scheduler)")
-        sp.add_argument("--scheduler", metavar="ADDRESS",
-                        help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
-                        "Dask cluster of --jobs workers)")
+        sp.add_argument(
+            "--backend",
+            choices=BACKENDS,
+            default=None,
+            help="where replications run: serial, local processes (default) or "
+            "dask (a cluster; see --scheduler)",
+        )
+        sp.add_argument(
+            "--scheduler",
+            metavar="ADDRESS",
+            help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (default: a local "
+            "Dask cluster of --jobs workers)",
+        )
 
     sp = sub.add_parser("run", help="run scenarios and write tidy results")
     sp.add_argument("scenarios", nargs="+", type=Path, metavar="SCENARIO")
@@ -141,12 +186,16 @@ def _parser() -> argparse.ArgumentParser:
     sp.set_defaults(func=_cmd_check)
 
     sp = sub.add_parser("kpis", help="list the KPIs with their units and definitions")
-    sp.add_argument("--markdown", action="store_true",
-                    help="print the KPI table as Markdown (the text of docs/kpis.md)")
+    sp.add_argument(
+        "--markdown",
+        action="store_true",
+        help="print the KPI table as Markdown (the text of docs/kpis.md)",
+    )
     sp.set_defaults(func=_cmd_kpis)
     _add_model_checks(sub)
 
     from .appcli import add_app_command
+
     add_app_command(sub)
     return p
 
@@ -170,8 +219,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             for problem in e.problems:
                 print(problem, file=sys.stderr)
         else:
-            print(f"{f}: ok ({s.name}: {len(s.stages)} stages, {len(s.places)} places, "
-                  f"{len(s.arrivals)} arrival streams)")
+            print(
+                f"{f}: ok ({s.name}: {len(s.stages)} stages, {len(s.places)} places, "
+                f"{len(s.arrivals)} arrival streams)"
+            )
     return 2 if bad else 0
 
 
@@ -194,15 +245,26 @@ def _cmd_check(args: argparse.Namespace) -> int:
     loaded = load_batch(args.batch)
     b = loaded.batch
     jobs = args.jobs if args.jobs is not None else b.jobs
-    results = run(loaded.scenarios, replications=b.replications, seed=b.seed, jobs=jobs,
-                  progress=_progress(args.quiet, len(loaded.scenarios) * b.replications),
-                  backend=_backend(args.backend, args.scheduler), scheduler=args.scheduler)
+    results = run(
+        loaded.scenarios,
+        replications=b.replications,
+        seed=b.seed,
+        jobs=jobs,
+        progress=_progress(args.quiet, len(loaded.scenarios) * b.replications),
+        backend=_backend(args.backend, args.scheduler),
+        scheduler=args.scheduler,
+    )
     summary = results.summary()
     if args.out is not None:
-        results.meta["files"] = {s.name: e.file
-                                 for s, e in zip(loaded.scenarios, b.scenarios, strict=True)}
-        write_results(results, args.out, overwrite=args.overwrite,
-                      extra={"command": command_line(), "batch": str(args.batch)})
+        results.meta["files"] = {
+            s.name: e.file for s, e in zip(loaded.scenarios, b.scenarios, strict=True)
+        }
+        write_results(
+            results,
+            args.out,
+            overwrite=args.overwrite,
+            extra={"command": command_line(), "batch": str(args.batch)},
+        )
     if len(results.failures):
         return _failed(results)
     broken = broken_bounds(summary, loaded.scenarios, loaded.bounds)
@@ -212,8 +274,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         for line in broken:
             print(f"  {line}")
         return 1
-    print(f"{args.batch}: all {checked} bounds hold ({len(loaded.scenarios)} scenarios, "
-          f"{b.replications} replications each, seed {b.seed})")
+    print(
+        f"{args.batch}: all {checked} bounds hold ({len(loaded.scenarios)} scenarios, "
+        f"{b.replications} replications each, seed {b.seed})"
+    )
     return 0
 
 
@@ -261,15 +325,24 @@ class RunPlan:
         # On --resume the folder, if any, holds this run's results up to a failure: replace it.
         overwrite = bool(args.overwrite) or (args.resume and checkpoint_folder(out).exists())
         if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-            raise FlowsimError(f"{out}: exists and is not an empty folder; choose another --out "
-                               "or pass --overwrite to replace it")
+            raise FlowsimError(
+                f"{out}: exists and is not an empty folder; choose another --out "
+                "or pass --overwrite to replace it"
+            )
         return cls(
             scenarios=scenarios,
             files={s.name: str(p) for s, p in zip(scenarios, paths, strict=True)},
-            replications=args.replications, seed=args.seed, jobs=args.jobs,
-            patients=bool(args.patients), quiet=bool(args.quiet),
-            backend=_backend(args.backend, args.scheduler), scheduler=args.scheduler,
-            out=out, overwrite=overwrite, resume=bool(args.resume))
+            replications=args.replications,
+            seed=args.seed,
+            jobs=args.jobs,
+            patients=bool(args.patients),
+            quiet=bool(args.quiet),
+            backend=_backend(args.backend, args.scheduler),
+            scheduler=args.scheduler,
+            out=out,
+            overwrite=overwrite,
+            resume=bool(args.resume),
+        )
 
     def checkpoint_key(self) -> dict[str, object]:
         """What a checkpoint must have been made for to be resumed by this plan."""
@@ -297,10 +370,17 @@ def _run_and_write(plan: RunPlan, compare: bool) -> int:
     try:
         checkpoint = Checkpoint.open(plan.out, plan.checkpoint_key(), resume=plan.resume)
         reps = plan.replications or plan.scenarios[0].run.replications
-        results = run(plan.scenarios, replications=plan.replications, seed=plan.seed,
-                      jobs=plan.jobs, patients=plan.patients,
-                      progress=_progress(plan.quiet, reps * len(plan.scenarios)),
-                      backend=plan.backend, scheduler=plan.scheduler, checkpoint=checkpoint)
+        results = run(
+            plan.scenarios,
+            replications=plan.replications,
+            seed=plan.seed,
+            jobs=plan.jobs,
+            patients=plan.patients,
+            progress=_progress(plan.quiet, reps * len(plan.scenarios)),
+            backend=plan.backend,
+            scheduler=plan.scheduler,
+            checkpoint=checkpoint,
+        )
         results.meta["files"] = plan.files
         comparison = None
         if compare:
@@ -308,8 +388,13 @@ def _run_and_write(plan: RunPlan, compare: bool) -> int:
             _print_comparison(comparison, sys.stdout)
         else:
             _print_summary(results, sys.stdout)
-        files = write_results(results, plan.out, overwrite=plan.overwrite,
-                              comparison=comparison, extra={"command": command_line()})
+        files = write_results(
+            results,
+            plan.out,
+            overwrite=plan.overwrite,
+            comparison=comparison,
+            extra={"command": command_line()},
+        )
     except KeyboardInterrupt:
         raise _Interrupted(plan.out) from None
     if not len(results.failures):
@@ -319,8 +404,7 @@ def _run_and_write(plan: RunPlan, compare: bool) -> int:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _load_all(paths: list[Path], days: float | None,
-              warmup_days: float | None) -> list[Scenario]:
+def _load_all(paths: list[Path], days: float | None, warmup_days: float | None) -> list[Scenario]:
     problems = []
     scenarios = []
     for path in paths:
@@ -355,15 +439,21 @@ def _failed(results: Results) -> int:
         return 0
     _print_failures(results.failures)
     n = results.replications * len(results.scenarios)
-    print(f"flowsim: {len(results.failures)} of {n} replications failed; the results of the "
-          "others are kept", file=sys.stderr)
+    print(
+        f"flowsim: {len(results.failures)} of {n} replications failed; the results of the "
+        "others are kept",
+        file=sys.stderr,
+    )
     return FAILED
 
 
 def _print_failures(failures: pd.DataFrame) -> None:
     for f in failures.itertuples(index=False):
-        print(f"flowsim: scenario '{f.scenario}', replication {f.replication} (seed {f.seed}) "
-              f"failed: {f.error}", file=sys.stderr)
+        print(
+            f"flowsim: scenario '{f.scenario}', replication {f.replication} (seed {f.seed}) "
+            f"failed: {f.error}",
+            file=sys.stderr,
+        )
 
 
 def _progress(quiet: bool, total: int) -> Progress | None:
@@ -386,8 +476,11 @@ class _PlainProgress:
         if step != self.last and (done == total or done == 0 or step > self.last):
             self.last = step
             elapsed = time.perf_counter() - self.started
-            print(f"flowsim: {done}/{total} replications done ({elapsed:.0f} s)",
-                  file=sys.stderr, flush=True)
+            print(
+                f"flowsim: {done}/{total} replications done ({elapsed:.0f} s)",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 class _RichProgress:
@@ -401,8 +494,14 @@ class _RichProgress:
             TimeRemainingColumn,
         )
 
-        self.progress = Progress(TextColumn("replications"), BarColumn(), MofNCompleteColumn(),
-                                 TimeElapsedColumn(), TimeRemainingColumn(), transient=True)
+        self.progress = Progress(
+            TextColumn("replications"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            transient=True,
+        )
         self.task = self.progress.add_task("run", total=total)
         self.progress.start()
 
@@ -425,12 +524,16 @@ def _print_summary(results: Results, out: TextIO) -> None:
     shown = headline_kpis(summary["kpi"].astype(str))
     rows = summary[summary["kpi"].isin(shown)]
     names = list(results.scenarios)
-    print(f"Mean and 95% confidence interval over {results.replications} replications "
-          f"(seed {results.seed}):", file=out)
+    print(
+        f"Mean and 95% confidence interval over {results.replications} replications "
+        f"(seed {results.seed}):",
+        file=out,
+    )
     table: dict[str, dict[str, str]] = {}
     for r in rows.itertuples(index=False):
         table.setdefault(r.kpi, {})[r.scenario] = (
-            f"{_fmt(r.mean)} ({_fmt(r.ci_low)} to {_fmt(r.ci_high)})")
+            f"{_fmt(r.mean)} ({_fmt(r.ci_low)} to {_fmt(r.ci_high)})"
+        )
     df = pd.DataFrame.from_dict(table, orient="index").reindex(index=shown, columns=names)
     df.index = [f"{k} [{kpi_definition(k)[0]}]" for k in df.index]
     print(df.to_string(), file=out)
@@ -447,15 +550,18 @@ def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
         print(f"\n{scenario} minus baseline (paired over {n} replications, 95% CI):", file=out)
         rows = []
         for _, r in g.iterrows():
-            rows.append({
-                "kpi": r["kpi"],
-                "baseline": _fmt(r["baseline_mean"]),
-                "change": _fmt(r["scenario_mean"]),
-                "difference": (f"{r['difference']:+,.2f}"
-                               if r["difference"] == r["difference"] else "-"),
-                "95% CI": f"{_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}",
-                "": r["verdict"],
-            })
+            rows.append(
+                {
+                    "kpi": r["kpi"],
+                    "baseline": _fmt(r["baseline_mean"]),
+                    "change": _fmt(r["scenario_mean"]),
+                    "difference": (
+                        f"{r['difference']:+,.2f}" if r["difference"] == r["difference"] else "-"
+                    ),
+                    "95% CI": f"{_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}",
+                    "": r["verdict"],
+                }
+            )
         print(pd.DataFrame(rows).to_string(index=False), file=out)
 
 
@@ -487,57 +593,125 @@ def _non_negative_float(text: str) -> float:
     return v
 
 
-
 # -- validation and run settings ------------------------------------------------------------
 def _add_model_checks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    sp = sub.add_parser("validate-model",
-                        help="check the engine against queueing theory, Little's law and Ciw; "
-                        "exit 1 if any check fails")
-    sp.add_argument("--out", "-o", type=Path, default=Path("docs/validation.md"), metavar="FILE",
-                    help="the report to write (default: docs/validation.md)")
-    sp.add_argument("--scenarios", type=Path, default=Path("scenarios"), metavar="DIR",
-                    help="folder of shipped scenarios for the Little's law checks "
-                    "(default: scenarios; skipped if it does not exist)")
-    sp.add_argument("--fast", action="store_true",
-                    help="only the cases marked fast, and Little's law on the baseline only")
-    sp.add_argument("--case", action="append", type=Path, metavar="FILE", default=None,
-                    help="run this case file instead of the shipped ones (repeatable)")
-    sp.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="J",
-                    help="worker processes; 0 (default) means one per core")
+    sp = sub.add_parser(
+        "validate-model",
+        help="check the engine against queueing theory, Little's law and Ciw; "
+        "exit 1 if any check fails",
+    )
+    sp.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        default=Path("docs/validation.md"),
+        metavar="FILE",
+        help="the report to write (default: docs/validation.md)",
+    )
+    sp.add_argument(
+        "--scenarios",
+        type=Path,
+        default=Path("scenarios"),
+        metavar="DIR",
+        help="folder of shipped scenarios for the Little's law checks "
+        "(default: scenarios; skipped if it does not exist)",
+    )
+    sp.add_argument(
+        "--fast",
+        action="store_true",
+        help="only the cases marked fast, and Little's law on the baseline only",
+    )
+    sp.add_argument(
+        "--case",
+        action="append",
+        type=Path,
+        metavar="FILE",
+        default=None,
+        help="run this case file instead of the shipped ones (repeatable)",
+    )
+    sp.add_argument(
+        "--jobs",
+        "-j",
+        type=_non_negative_int,
+        default=0,
+        metavar="J",
+        help="worker processes; 0 (default) means one per core",
+    )
     sp.add_argument("--quiet", "-q", action="store_true")
     sp.set_defaults(func=_cmd_validate_model)
 
     sp = sub.add_parser("warmup", help="suggest a warm-up: Welch plot and MSER-5 on a KPI")
     sp.add_argument("scenario", type=Path, metavar="SCENARIO")
-    sp.add_argument("--kpi", required=True, metavar="KPI",
-                    help="the KPI to study day by day, e.g. occupancy_mean.wards")
+    sp.add_argument(
+        "--kpi",
+        required=True,
+        metavar="KPI",
+        help="the KPI to study day by day, e.g. occupancy_mean.wards",
+    )
     sp.add_argument("--replications", "-r", type=_positive_int, metavar="N")
     sp.add_argument("--seed", type=_non_negative_int, metavar="S")
-    sp.add_argument("--days", type=_positive_float, metavar="D",
-                    help="days to run from empty (default: the scenario's warm-up + length)")
-    sp.add_argument("--window", type=_positive_int, default=7, metavar="W",
-                    help="Welch moving-average half-window, in days (default 7)")
+    sp.add_argument(
+        "--days",
+        type=_positive_float,
+        metavar="D",
+        help="days to run from empty (default: the scenario's warm-up + length)",
+    )
+    sp.add_argument(
+        "--window",
+        type=_positive_int,
+        default=7,
+        metavar="W",
+        help="Welch moving-average half-window, in days (default 7)",
+    )
     sp.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="J")
-    sp.add_argument("--out", "-o", type=Path, metavar="FILE.csv",
-                    help="write the daily series and Welch curve as CSV, and the chart beside "
-                    "it as .html (when Altair is installed)")
+    sp.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        metavar="FILE.csv",
+        help="write the daily series and Welch curve as CSV, and the chart beside "
+        "it as .html (when Altair is installed)",
+    )
     sp.set_defaults(func=_cmd_warmup)
 
-    sp = sub.add_parser("replications",
-                        help="how many replications: CI half-width within a %% of the mean")
+    sp = sub.add_parser(
+        "replications", help="how many replications: CI half-width within a %% of the mean"
+    )
     sp.add_argument("scenario", type=Path, metavar="SCENARIO")
-    sp.add_argument("--kpi", required=True, action="append", metavar="KPI",
-                    help="a KPI to make precise (repeatable)")
-    sp.add_argument("--precision", type=_percent, default=0.05, metavar="P%",
-                    help="largest 95%% CI half-width as a share of the mean (default 5%%)")
-    sp.add_argument("--max", type=_positive_int, default=100, metavar="N", dest="max_reps",
-                    help="give up after N replications (default 100)")
-    sp.add_argument("--look-ahead", type=_non_negative_int, default=5, metavar="K",
-                    help="replications beyond the answer that must keep the precision (5)")
+    sp.add_argument(
+        "--kpi",
+        required=True,
+        action="append",
+        metavar="KPI",
+        help="a KPI to make precise (repeatable)",
+    )
+    sp.add_argument(
+        "--precision",
+        type=_percent,
+        default=0.05,
+        metavar="P%",
+        help="largest 95%% CI half-width as a share of the mean (default 5%%)",
+    )
+    sp.add_argument(
+        "--max",
+        type=_positive_int,
+        default=100,
+        metavar="N",
+        dest="max_reps",
+        help="give up after N replications (default 100)",
+    )
+    sp.add_argument(
+        "--look-ahead",
+        type=_non_negative_int,
+        default=5,
+        metavar="K",
+        help="replications beyond the answer that must keep the precision (5)",
+    )
     sp.add_argument("--seed", type=_non_negative_int, metavar="S")
     sp.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="J")
-    sp.add_argument("--out", "-o", type=Path, metavar="FILE.csv",
-                    help="write the cumulative table as CSV")
+    sp.add_argument(
+        "--out", "-o", type=Path, metavar="FILE.csv", help="write the cumulative table as CSV"
+    )
     sp.set_defaults(func=_cmd_replications)
 
 
@@ -545,8 +719,9 @@ def _percent(text: str) -> float:
     try:
         value = float(text.strip().rstrip("%")) / (100.0 if text.strip().endswith("%") else 1.0)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a percentage such as 5%, got {text!r}") \
-            from None
+        raise argparse.ArgumentTypeError(
+            f"expected a percentage such as 5%, got {text!r}"
+        ) from None
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"expected a percentage between 0% and 100%, got {text!r}")
     return value
@@ -575,8 +750,10 @@ def _cmd_validate_model(args: argparse.Namespace) -> int:
     write_report(results, args.out, command_line(), seconds)
     checks = [c for r in results for c in r.checks]
     failed = sum(not c.passed for c in checks)
-    print(f"{len(checks) - failed} of {len(checks)} checks passed in {len(results)} cases "
-          f"({seconds:.0f} s); report: {args.out}")
+    print(
+        f"{len(checks) - failed} of {len(checks)} checks passed in {len(results)} cases "
+        f"({seconds:.0f} s); report: {args.out}"
+    )
     return 1 if failed else 0
 
 
@@ -585,24 +762,35 @@ def _cmd_warmup(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.scenario)
     try:
-        advice = warmup_study(scenario, args.kpi, args.replications, args.seed, args.days,
-                              args.window, args.jobs)
+        advice = warmup_study(
+            scenario, args.kpi, args.replications, args.seed, args.days, args.window, args.jobs
+        )
     except ValueError as e:
         raise FlowsimError(str(e)) from e
     m = advice.mser
-    print(f"{scenario.name}: {args.kpi}, {advice.series.shape[1] - 3} replications, "
-          f"{len(advice.series)} days from empty")
-    print(f"MSER-5 warm-up: {m.truncate} days"
-          + ("" if m.reliable else " (unreliable: the minimum is in the second half of the "
-             "run; run longer with --days)"))
+    print(
+        f"{scenario.name}: {args.kpi}, {advice.series.shape[1] - 3} replications, "
+        f"{len(advice.series)} days from empty"
+    )
+    print(
+        f"MSER-5 warm-up: {m.truncate} days"
+        + (
+            ""
+            if m.reliable
+            else " (unreliable: the minimum is in the second half of the "
+            "run; run longer with --days)"
+        )
+    )
     print(f"the scenario's own warm-up: {scenario.run.warmup / 1440:g} days")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         advice.series.to_csv(args.out, index=False)
         html = args.out.with_suffix(".html")
         drawn = welch_chart(advice, str(html))
-        print(f"daily series and Welch curve: {args.out}"
-              + (f"; chart: {html}" if drawn else " (install the app extra for the chart)"))
+        print(
+            f"daily series and Welch curve: {args.out}"
+            + (f"; chart: {html}" if drawn else " (install the app extra for the chart)")
+        )
     return 0
 
 
@@ -610,21 +798,28 @@ def _cmd_replications(args: argparse.Namespace) -> int:
     from .run_settings import replications_needed
 
     scenario = load_scenario(args.scenario)
-    advice = replications_needed(scenario, args.kpi, args.precision, args.max_reps,
-                                 args.look_ahead, args.seed, args.jobs)
+    advice = replications_needed(
+        scenario, args.kpi, args.precision, args.max_reps, args.look_ahead, args.seed, args.jobs
+    )
     last = advice.table[advice.table["replications"] == advice.table["replications"].max()]
     for row in last.itertuples():
-        print(f"{row.kpi}: mean {_fmt(row.mean)}, 95% CI half-width "
-              f"{row.half_width_pct:.1f}% of the mean after {row.replications} replications")
+        print(
+            f"{row.kpi}: mean {_fmt(row.mean)}, 95% CI half-width "
+            f"{row.half_width_pct:.1f}% of the mean after {row.replications} replications"
+        )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         advice.table.to_csv(args.out, index=False)
     if advice.recommended is None:
-        print(f"not within {advice.precision_pct:g}% after {args.max_reps} replications; "
-              "raise --max or loosen --precision")
+        print(
+            f"not within {advice.precision_pct:g}% after {args.max_reps} replications; "
+            "raise --max or loosen --precision"
+        )
         return 1
-    print(f"replications needed: {advice.recommended} (every KPI within "
-          f"{advice.precision_pct:g}% from there on, {args.look_ahead} more checked)")
+    print(
+        f"replications needed: {advice.recommended} (every KPI within "
+        f"{advice.precision_pct:g}% from there on, {args.look_ahead} more checked)"
+    )
     return 0
 
 

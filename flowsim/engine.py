@@ -61,7 +61,8 @@ class ZeroTimeLoop(FlowsimError):
         return cls(
             f"a patient moved between stages more than {MAX_MOVES_AT_ONE_TIME} times at minute "
             f"{time:g} without time passing (last at stage '{stage}'): zero-length stages route "
-            "or overflow into each other; give one of them a duration or a place to wait for")
+            "or overflow into each other; give one of them a duration or a place to wait for"
+        )
 
 
 @dataclass
@@ -109,14 +110,21 @@ class _Visit(NamedTuple):
 
 
 _visit: Callable[[tuple[int, int, int, float, float, float, float]], _Visit] = partial(
-    tuple.__new__, _Visit)
+    tuple.__new__, _Visit
+)
 """A :class:`_Visit` from a plain tuple of its fields: the same row, made without the call to the
 ``__new__`` that NamedTuple writes in Python (which adds 3% to a hospital-year recording visits)."""
 
 
 _VISIT_DTYPES: dict[str, type] = {
-    "patient": np.int64, "stage": np.int32, "place": np.int32, "entered": float, "queued": float,
-    "started": float, "ended": float}
+    "patient": np.int64,
+    "stage": np.int32,
+    "place": np.int32,
+    "entered": float,
+    "queued": float,
+    "started": float,
+    "ended": float,
+}
 
 
 class _OpenVisit:
@@ -146,9 +154,24 @@ def _wait_options(chain: list[_Stage], held: Pool | None) -> list[_Stage]:
 
 class _Stage:
     __slots__ = (
-        "index", "name", "place", "staff", "durations", "routes", "patience", "lwbs_classes",
-        "overflow", "delay_share", "delay", "delay_u", "discharge", "milestone", "admits",
-        "route_u", "marks", "outside_ed",
+        "index",
+        "name",
+        "place",
+        "staff",
+        "durations",
+        "routes",
+        "patience",
+        "lwbs_classes",
+        "overflow",
+        "delay_share",
+        "delay",
+        "delay_u",
+        "discharge",
+        "milestone",
+        "admits",
+        "route_u",
+        "marks",
+        "outside_ed",
     )
 
     index: int
@@ -183,8 +206,13 @@ class _Stage:
 class Model:
     """One replication of ``scenario`` with streams from ``seed``."""
 
-    def __init__(self, scenario: Scenario, replication: int = 0, seed: int | None = None,
-                 record_visits: bool = False):
+    def __init__(
+        self,
+        scenario: Scenario,
+        replication: int = 0,
+        seed: int | None = None,
+        record_visits: bool = False,
+    ):
         self.scenario = scenario
         self.replication = replication
         self.seed = scenario.run.seed if seed is None else seed
@@ -206,8 +234,11 @@ class Model:
         self._capacity_plans: list[tuple[Pool, np.ndarray, np.ndarray]] = []
         self.place_area: dict[str, str] = {}
         for name, place in s.places.items():
-            times, caps = (np.array([0.0]), np.array([UNLIMITED])) if place.unlimited \
+            times, caps = (
+                (np.array([0.0]), np.array([UNLIMITED]))
+                if place.unlimited
                 else place_capacity(s, place)
+            )
             pool = Pool(env, name, float(caps[0]), first_come=place.queue == "first_come")
             self.pools[name] = pool
             self.place_area[name] = place.area
@@ -243,17 +274,20 @@ class Model:
                 cum = np.cumsum(list(routing.values())).tolist()
                 st.routes.append((targets, cum))
             lw = spec.leave_without_being_seen
-            st.lwbs_classes = (frozenset(self.class_names.index(c) for c in lw.classes) if lw
-                               else frozenset())
+            st.lwbs_classes = (
+                frozenset(self.class_names.index(c) for c in lw.classes) if lw else frozenset()
+            )
             st.patience = Draws(self._rng(f"patience.{name}"), lw.patience.sample) if lw else None
             st.overflow = index[spec.overflow] if spec.overflow else None
             dd = spec.delayed_discharge
             st.delay_share = dd.share if dd else 0.0
             st.delay = Draws(self._rng(f"delay.{name}"), dd.delay.sample) if dd else None
             st.delay_u = uniforms(self._rng(f"delayed.{name}")) if dd else None
-            st.discharge = (DischargeClock(spec.discharge_window, start_wd,
-                                           self._rng(f"discharge.{name}"))
-                            if spec.discharge_window else None)
+            st.discharge = (
+                DischargeClock(spec.discharge_window, start_wd, self._rng(f"discharge.{name}"))
+                if spec.discharge_window
+                else None
+            )
             st.milestone = spec.milestone
             st.admits = bool(spec.place and s.places[spec.place].area in ADMITTED_AREAS)
             st.outside_ed = bool(spec.place and s.places[spec.place].area != "ed")
@@ -277,8 +311,9 @@ class Model:
             first = index[arr.first_stage]
             self.first_stage.append(first)
             fplace = s.stages[arr.first_stage].place
-            self.ed_stream.append(arr.handover or (fplace is not None
-                                                   and s.places[fplace].area == "ed"))
+            self.ed_stream.append(
+                arr.handover or (fplace is not None and s.places[fplace].area == "ed")
+            )
             self.handover_stream.append(arr.handover)
         t_all = np.concatenate(stream_times) if stream_times else np.empty(0)
         order = np.argsort(t_all, kind="stable")
@@ -306,7 +341,8 @@ class Model:
         self.place_index = {name: i for i, name in enumerate(self.pools)}
         # A visit's place as recorded: the place's index, -1 for none.
         self.place_number: dict[Pool | None, int] = {
-            pool: i for i, pool in enumerate(self.pools.values())}
+            pool: i for i, pool in enumerate(self.pools.values())
+        }
         self.place_number[None] = -1
 
     # -- processes ----------------------------------------------------------------------------
@@ -334,15 +370,24 @@ class Model:
         if n:
             Wake(env, arrival[0]).callbacks.append(arrive)
 
-    def _capacity_plan(self, pool: Pool, times: np.ndarray, caps: np.ndarray,
-                       ) -> Generator[simpy.Event, Any, None]:
+    def _capacity_plan(
+        self,
+        pool: Pool,
+        times: np.ndarray,
+        caps: np.ndarray,
+    ) -> Generator[simpy.Event, Any, None]:
         env = self.env
         for t, c in zip(times.tolist(), caps.tolist(), strict=True):
             yield env.timeout(t - env.now)
             pool.set_capacity(c)
 
-    def _patient(self, pid: int, stream_k: int, cls: int, arrived: float,
-                 ) -> Generator[simpy.Event, Any, None]:
+    def _patient(
+        self,
+        pid: int,
+        stream_k: int,
+        cls: int,
+        arrived: float,
+    ) -> Generator[simpy.Event, Any, None]:
         """One patient's walk: at each stage take a place, take staff, be seen, be routed; leave
         when routed out, or at once, unseen, on giving up a wait."""
         env = self.env
@@ -431,8 +476,11 @@ class Model:
             if nxt < 0 and (st.delay is not None or st.discharge is not None):
                 yield from self._hold_until_discharged(pid, st)
             if visits is not None:
-                visits.append(_visit((pid, st.index, self.place_number[held], entered, queued,
-                                      started, env.now)))
+                visits.append(
+                    _visit(
+                        (pid, st.index, self.place_number[held], entered, queued, started, env.now)
+                    )
+                )
             if nxt < 0:
                 break
             st = stages[nxt]
@@ -440,8 +488,9 @@ class Model:
         now = env.now
         if not seen:
             if visits is not None:  # the visit they gave up on: never started
-                visits.append(_visit((pid, st.index, self.place_number[held], entered, queued,
-                                      NAN, now)))
+                visits.append(
+                    _visit((pid, st.index, self.place_number[held], entered, queued, NAN, now))
+                )
             self.lwbs[pid] = True
         if held is not None:
             held.release()
@@ -458,9 +507,14 @@ class Model:
             chain.append(st)
         return chain
 
-    def _wait_for_place(self, st: _Stage, chain: list[_Stage] | None, held: Pool | None,
-                        priority: int, deadline: float | None,
-                        ) -> Generator[simpy.Event, Any, _Stage | None]:
+    def _wait_for_place(
+        self,
+        st: _Stage,
+        chain: list[_Stage] | None,
+        held: Pool | None,
+        priority: int,
+        deadline: float | None,
+    ) -> Generator[simpy.Event, Any, _Stage | None]:
         """Wait for the place of ``st``, or along its overflow ``chain`` for whichever place frees
         first. Returns the stage whose place was granted, or None if the patient gave up."""
         options = _wait_options(chain, held) if chain else [st]
@@ -473,8 +527,12 @@ class Model:
         granted = yield from self._wait(st.place, priority, deadline)
         return st if granted else None
 
-    def _wait(self, pool: Pool, priority: int, deadline: float | None,
-              ) -> Generator[simpy.Event, Any, bool]:
+    def _wait(
+        self,
+        pool: Pool,
+        priority: int,
+        deadline: float | None,
+    ) -> Generator[simpy.Event, Any, bool]:
         """Queue for ``pool``; give up at ``deadline`` (if any). Returns whether it was granted."""
         request = pool.wait(priority)
         if deadline is None:
@@ -486,8 +544,12 @@ class Model:
         pool.cancel(request)
         return False
 
-    def _wait_any(self, options: list[_Stage], priority: int, deadline: float | None,
-                  ) -> Generator[simpy.Event, Any, _Stage | None]:
+    def _wait_any(
+        self,
+        options: list[_Stage],
+        priority: int,
+        deadline: float | None,
+    ) -> Generator[simpy.Event, Any, _Stage | None]:
         """Queue for the places of several stages at once; keep the first granted (the earlier
         in ``options`` if two come at the same moment) and withdraw the rest. Returns the stage
         whose place was granted, or None if the patient gave up at ``deadline``."""
@@ -564,10 +626,15 @@ class Model:
                 }
         visits = open_visits = None
         if self.visits is not None:
-            open_visits = self._visit_arrays([
-                _Visit(pid, v.stage, self.place_number[v.held], v.entered, v.queued, v.started,
-                       NAN)
-                for pid, v in self.open_visits.items() if isnan(self.left[pid])])
+            open_visits = self._visit_arrays(
+                [
+                    _Visit(
+                        pid, v.stage, self.place_number[v.held], v.entered, v.queued, v.started, NAN
+                    )
+                    for pid, v in self.open_visits.items()
+                    if isnan(self.left[pid])
+                ]
+            )
             visits = self._visit_arrays(self.visits)
 
         ed_streams = np.asarray(self.ed_stream, dtype=bool)
@@ -585,7 +652,8 @@ class Model:
             triage=f(self.triage),
             clinician=f(self.clinician),
             handover=np.where(hand_streams[self.arrival_stream], f(self.handover), NAN)
-            if len(hand_streams) else f(self.handover),
+            if len(hand_streams)
+            else f(self.handover),
             left=f(self.left),
             left_without_being_seen=f(self.lwbs, dtype=bool),
             stage_wait_sum=f(self.wait_sum),
@@ -600,8 +668,10 @@ class Model:
     @staticmethod
     def _visit_arrays(v: list[_Visit]) -> dict[str, np.ndarray]:
         columns = list(zip(*v, strict=True)) if v else [()] * len(_Visit._fields)
-        return {name: np.asarray(column, dtype=_VISIT_DTYPES[name])
-                for name, column in zip(_Visit._fields, columns, strict=True)}
+        return {
+            name: np.asarray(column, dtype=_VISIT_DTYPES[name])
+            for name, column in zip(_Visit._fields, columns, strict=True)
+        }
 
 
 class _Journey:
@@ -631,7 +701,8 @@ class _Journey:
         event.callbacks.append(self.resume)
 
 
-def simulate(scenario: Scenario, replication: int = 0, seed: int | None = None,
-             record_visits: bool = False) -> Records:
+def simulate(
+    scenario: Scenario, replication: int = 0, seed: int | None = None, record_visits: bool = False
+) -> Records:
     """Run one replication and return its records."""
     return Model(scenario, replication, seed, record_visits).run()

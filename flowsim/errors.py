@@ -46,9 +46,17 @@ class ReplicationError(FlowsimError):
     """A replication failed; says which, so that it can be re-run on its own. ``failures``
     lists every failed replication of the run when none succeeded."""
 
-    def __init__(self, scenario: str, replication: int, seed: int, cause: BaseException,
-                 failures: pd.DataFrame | None = None):
+    def __init__(
+        self,
+        scenario: str,
+        replication: int,
+        seed: int,
+        cause: BaseException,
+        failures: pd.DataFrame | None = None,
+    ):
         self.scenario, self.replication, self.seed = scenario, replication, seed
         self.failures = failures
-        super().__init__(f"scenario '{scenario}', replication {replication} (seed {seed}) "
-                         f"failed: {type(cause).__name__}: {cause}")
+        super().__init__(
+            f"scenario '{scenario}', replication {replication} (seed {seed}) "
+            f"failed: {type(cause).__name__}: {cause}"
+        )

@@ -56,8 +56,9 @@ class Results:
     timeseries: pd.DataFrame
     patients: pd.DataFrame | None = None
     meta: dict[str, object] = field(default_factory=dict)
-    failures: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(
-        columns=["scenario", "replication", "seed", "error"]))
+    failures: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["scenario", "replication", "seed", "error"])
+    )
     ed_timeseries: pd.DataFrame | None = None
     time_in_department: pd.DataFrame | None = None
 
@@ -70,25 +71,39 @@ class Results:
         and a verdict: better, worse, or no clear difference (see :func:`flowsim.kpis.verdict`)."""
         base = baseline if baseline is not None else next(iter(self.scenarios))
         table = paired_differences(self.kpis, base)
-        table["verdict"] = [verdict(k, lo, hi) for k, lo, hi in
-                            zip(table["kpi"], table["ci_low"], table["ci_high"], strict=True)]
+        table["verdict"] = [
+            verdict(k, lo, hi)
+            for k, lo, hi in zip(table["kpi"], table["ci_low"], table["ci_high"], strict=True)
+        ]
         return table
 
     def hour_of_week(self) -> pd.DataFrame:
         """Occupancy and queue per place averaged by hour of the week (0 = Monday 00:00)."""
         ts = self.timeseries
-        return (ts.groupby(["scenario", "replication", "place", "hour_of_week"], observed=True)
-                [["occupancy", "queue", "capacity"]].mean().reset_index())
+        return (
+            ts.groupby(["scenario", "replication", "place", "hour_of_week"], observed=True)[
+                ["occupancy", "queue", "capacity"]
+            ]
+            .mean()
+            .reset_index()
+        )
 
 
 Outcome = tuple[int, ReplicationResult | BaseException]
 """A finished task: its index in the task list and its result, or the exception it raised."""
 
 
-def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = None,
-        seed: int | None = None, jobs: int = 1, patients: bool = False,
-        progress: Progress | None = None, backend: str | None = None,
-        scheduler: str | None = None, checkpoint: Checkpoint | None = None) -> Results:
+def run(
+    scenarios: Scenario | Sequence[Scenario],
+    replications: int | None = None,
+    seed: int | None = None,
+    jobs: int = 1,
+    patients: bool = False,
+    progress: Progress | None = None,
+    backend: str | None = None,
+    scheduler: str | None = None,
+    checkpoint: Checkpoint | None = None,
+) -> Results:
     """Run ``replications`` of each scenario with master ``seed``.
 
     ``backend`` is ``"serial"``, ``"processes"`` (``jobs`` local processes, 0 meaning one per
@@ -106,8 +121,10 @@ def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = Non
     names = [s.name for s in items]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
-        raise FlowsimError(f"scenario names must differ; repeated: {', '.join(dupes)} "
-                           "(give each file its own 'name')")
+        raise FlowsimError(
+            f"scenario names must differ; repeated: {', '.join(dupes)} "
+            "(give each file its own 'name')"
+        )
     reps = replications if replications is not None else items[0].run.replications
     master = seed if seed is not None else items[0].run.seed
     if reps < 1:
@@ -146,9 +163,12 @@ def run(scenarios: Scenario | Sequence[Scenario], replications: int | None = Non
         if progress:
             progress(done, total)
     failures = pd.DataFrame(
-        [(items[i].name, r, master, f"{type(e).__name__}: {e}") for (i, r), e in
-         sorted(failed.items())],
-        columns=["scenario", "replication", "seed", "error"])
+        [
+            (items[i].name, r, master, f"{type(e).__name__}: {e}")
+            for (i, r), e in sorted(failed.items())
+        ],
+        columns=["scenario", "replication", "seed", "error"],
+    )
     if not results:
         (i, r), e = min(failed.items())
         raise ReplicationError(items[i].name, r, master, e, failures=failures)
@@ -169,8 +189,9 @@ Work = tuple[Scenario, int, int, bool]
 """One replication to run: scenario, replication, master seed, and whether to keep visits."""
 
 
-def _execute(work: list[Work], backend: str, workers: int,
-             scheduler: str | None) -> Iterator[Outcome]:
+def _execute(
+    work: list[Work], backend: str, workers: int, scheduler: str | None
+) -> Iterator[Outcome]:
     """Run every item of ``work`` on ``backend``, yielding outcomes as they finish."""
     if not work:
         return
@@ -206,27 +227,35 @@ def _execute_dask(work: list[Work], workers: int, scheduler: str | None) -> Iter
     try:
         import distributed
     except ImportError as e:
-        raise FlowsimError("the dask backend needs Dask: pip install \"flowsim[dist]\"") from e
+        raise FlowsimError('the dask backend needs Dask: pip install "flowsim[dist]"') from e
     from . import __version__
 
     dask: Any = distributed  # Dask's API is untyped
     cluster = None
     try:
         if scheduler is None:
-            cluster = dask.LocalCluster(n_workers=min(workers, len(work)), threads_per_worker=1,
-                                        processes=True, dashboard_address=":0")
+            cluster = dask.LocalCluster(
+                n_workers=min(workers, len(work)),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+            )
             client = dask.Client(cluster)
         else:
             client = dask.Client(scheduler, timeout="30s")
     except Exception as e:  # noqa: BLE001 - any failure to start or connect, said plainly
         if cluster is not None:
             cluster.close()
-        where = (f"reach the Dask scheduler at {scheduler}" if scheduler is not None
-                 else "start a local Dask cluster")
+        where = (
+            f"reach the Dask scheduler at {scheduler}"
+            if scheduler is not None
+            else "start a local Dask cluster"
+        )
         raise FlowsimError(f"cannot {where}: {type(e).__name__}: {e}") from e
     try:
-        futures = [client.submit(_dask_replication, *item, __version__, pure=False)
-                   for item in work]
+        futures = [
+            client.submit(_dask_replication, *item, __version__, pure=False) for item in work
+        ]
         index = {f.key: k for k, f in enumerate(futures)}
         try:
             for fut in dask.as_completed(futures):
@@ -250,15 +279,18 @@ def _execute_dask(work: list[Work], workers: int, scheduler: str | None) -> Iter
             cluster.close()
 
 
-def _dask_replication(s: Scenario, r: int, seed: int, patients: bool,
-                      version: str) -> ReplicationResult:
+def _dask_replication(
+    s: Scenario, r: int, seed: int, patients: bool, version: str
+) -> ReplicationResult:
     """What a Dask worker runs: one replication, refusing a different flowsim version (whose
     results could differ from the ones this run's other workers send back)."""
     from . import __version__
 
     if __version__ != version:
-        raise FlowsimError(f"the Dask worker has flowsim {__version__}, the client {version}; "
-                           "install the same version on every worker")
+        raise FlowsimError(
+            f"the Dask worker has flowsim {__version__}, the client {version}; "
+            "install the same version on every worker"
+        )
     return run_replication(s, r, seed, patients)
 
 
@@ -280,17 +312,22 @@ def _series_table(results: list[ReplicationResult], scenarios: list[Scenario]) -
         start = starts[res.scenario]
         hours = res.hours.astype(np.int64)
         n = len(hours)
-        frames.append(pd.DataFrame({
-            "scenario": pd.Categorical.from_codes(
-                np.full(n, scenario_names.index(res.scenario)), categories=scenario_names),
-            "replication": np.full(n, res.replication, dtype=np.int32),
-            "time": start + pd.to_timedelta(hours, unit="h"),
-            "hour_of_week": ((start.weekday() * 24 + hours) % 168).astype(np.int16),
-            "place": pd.Categorical(res.places, categories=place_names),
-            "occupancy": res.occupancy,
-            "queue": res.queue,
-            "capacity": res.capacity,
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scenario": pd.Categorical.from_codes(
+                        np.full(n, scenario_names.index(res.scenario)), categories=scenario_names
+                    ),
+                    "replication": np.full(n, res.replication, dtype=np.int32),
+                    "time": start + pd.to_timedelta(hours, unit="h"),
+                    "hour_of_week": ((start.weekday() * 24 + hours) % 168).astype(np.int16),
+                    "place": pd.Categorical(res.places, categories=place_names),
+                    "occupancy": res.occupancy,
+                    "queue": res.queue,
+                    "capacity": res.capacity,
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -301,7 +338,11 @@ def _visit_table(results: list[ReplicationResult], scenarios: list[Scenario]) ->
     memory."""
     by_name = {s.name: s for s in scenarios}
     parts: dict[str, list[tuple[list[str], np.ndarray]]] = {
-        "scenario": [], "class": [], "stage": [], "place": []}
+        "scenario": [],
+        "class": [],
+        "stage": [],
+        "place": [],
+    }
     for res in results:
         s = by_name[res.scenario]
         v = res.visits
@@ -314,23 +355,36 @@ def _visit_table(results: list[ReplicationResult], scenarios: list[Scenario]) ->
     del parts
     total = sum(len(res.visits["patient"]) for res in results if res.visits is not None)
     numbers: dict[str, np.ndarray] = {
-        "replication": np.empty(total, np.int32), "patient": np.empty(total, np.int64),
-        "entered": np.empty(total), "queued": np.empty(total),
-        "started": np.empty(total), "ended": np.empty(total)}
+        "replication": np.empty(total, np.int32),
+        "patient": np.empty(total, np.int64),
+        "entered": np.empty(total),
+        "queued": np.empty(total),
+        "started": np.empty(total),
+        "ended": np.empty(total),
+    }
     at = 0
     for res in results:
         v = res.visits
         assert v is not None
         n = len(v["patient"])
-        numbers["replication"][at:at + n] = res.replication
+        numbers["replication"][at : at + n] = res.replication
         for name in ("patient", "entered", "queued", "started", "ended"):
-            numbers[name][at:at + n] = v[name]
+            numbers[name][at : at + n] = v[name]
         at += n
         res.visits = None  # copied: free it now
-    columns = ["scenario", "replication", "patient", "class", "stage", "place", "entered",
-               "queued", "started", "ended"]
-    return pd.DataFrame({c: coded[c] if c in coded else numbers[c] for c in columns},
-                        copy=False)
+    columns = [
+        "scenario",
+        "replication",
+        "patient",
+        "class",
+        "stage",
+        "place",
+        "entered",
+        "queued",
+        "started",
+        "ended",
+    ]
+    return pd.DataFrame({c: coded[c] if c in coded else numbers[c] for c in columns}, copy=False)
 
 
 def _categorical(parts: list[tuple[list[str], np.ndarray]]) -> pd.Categorical:
@@ -341,18 +395,20 @@ def _categorical(parts: list[tuple[list[str], np.ndarray]]) -> pd.Categorical:
         seen.update(names[int(c)] for c in np.unique(codes))
     categories = sorted(seen)
     position = {name: i for i, name in enumerate(categories)}
-    out = np.empty(sum(len(codes) for _, codes in parts),
-                   dtype=np.int8 if len(categories) < 128 else np.int32)
+    out = np.empty(
+        sum(len(codes) for _, codes in parts), dtype=np.int8 if len(categories) < 128 else np.int32
+    )
     at = 0
     for names, codes in parts:
         lut = np.array([position.get(n, -1) for n in names], dtype=out.dtype)
-        out[at:at + len(codes)] = lut[codes]
+        out[at : at + len(codes)] = lut[codes]
         at += len(codes)
     return pd.Categorical.from_codes(out, categories=categories)
 
 
-def _ed_tables(results: list[ReplicationResult],
-               scenarios: list[Scenario]) -> dict[str, pd.DataFrame]:
+def _ed_tables(
+    results: list[ReplicationResult], scenarios: list[Scenario]
+) -> dict[str, pd.DataFrame]:
     """The ED time series and time-in-department distribution as tidy tables."""
     starts = {s.name: pd.Timestamp(s.start) for s in scenarios}
     warmups = {s.name: s.run.warmup for s in scenarios}
@@ -362,16 +418,32 @@ def _ed_tables(results: list[ReplicationResult],
         boarders, ambulances, cdf = res.ed
         start = starts[res.scenario]
         hours = np.arange(len(boarders)) + int(np.ceil(warmups[res.scenario] / 60.0))
-        series.append(pd.DataFrame({
-            "scenario": res.scenario, "replication": np.int32(res.replication),
-            "time": start + pd.to_timedelta(hours, unit="h"),
-            "hour_of_week": ((start.weekday() * 24 + hours) % 168).astype(np.int16),
-            "boarders": boarders, "ambulance_queue": ambulances}))
-        cdfs.append(pd.DataFrame({
-            "scenario": res.scenario, "replication": np.int32(res.replication),
-            "minutes": np.arange(len(cdf)) * TIME_IN_DEPARTMENT_STEP, "share_within": cdf}))
-    out = {"ed_timeseries": pd.concat(series, ignore_index=True),
-           "time_in_department": pd.concat(cdfs, ignore_index=True)}
+        series.append(
+            pd.DataFrame(
+                {
+                    "scenario": res.scenario,
+                    "replication": np.int32(res.replication),
+                    "time": start + pd.to_timedelta(hours, unit="h"),
+                    "hour_of_week": ((start.weekday() * 24 + hours) % 168).astype(np.int16),
+                    "boarders": boarders,
+                    "ambulance_queue": ambulances,
+                }
+            )
+        )
+        cdfs.append(
+            pd.DataFrame(
+                {
+                    "scenario": res.scenario,
+                    "replication": np.int32(res.replication),
+                    "minutes": np.arange(len(cdf)) * TIME_IN_DEPARTMENT_STEP,
+                    "share_within": cdf,
+                }
+            )
+        )
+    out = {
+        "ed_timeseries": pd.concat(series, ignore_index=True),
+        "time_in_department": pd.concat(cdfs, ignore_index=True),
+    }
     for df in out.values():
         df["scenario"] = df["scenario"].astype("category")
     return out

@@ -35,12 +35,12 @@ class Kpi:
 
     name: str
     unit: str
-    label: str          # the name people read in the app
+    label: str  # the name people read in the app
     definition: str
-    better: Better      # neither: volumes, occupancy and staff use, where it depends
+    better: Better  # neither: volumes, occupancy and staff use, where it depends
     headline: bool = False
     per: Per | None = None
-    needs_capacity: bool = False   # per place, and only for places with a capacity limit
+    needs_capacity: bool = False  # per place, and only for places with a capacity limit
 
     @property
     def pattern(self) -> str:
@@ -49,76 +49,236 @@ class Kpi:
 
 
 KPIS: tuple[Kpi, ...] = (
-    Kpi("attendances", "count", "ED attendances",
-        "ED attendances leaving the department in the window", "neither"),
-    Kpi("attendances_per_day", "per day", "ED attendances a day",
-        "ED attendances leaving the department, per day", "neither", headline=True),
-    Kpi("four_hour_pct", "%", "Within 4 hours",
-        "share of ED attendances leaving within 4 hours of arrival", "higher", headline=True),
-    Kpi("twelve_hour_pct", "%", "Over 12 hours in the ED",
-        "share of ED attendances in the department over 12 hours from arrival", "lower",
-        headline=True),
-    Kpi("time_in_department_mean", "minutes", "Time in the ED, mean",
-        "mean time from arrival to leaving the ED", "lower", headline=True),
-    Kpi("time_in_department_median", "minutes", "Time in the ED, median",
-        "median time from arrival to leaving the ED", "lower"),
-    Kpi("time_in_department_p95", "minutes", "Time in the ED, 95th percentile",
-        "95th percentile of time from arrival to leaving the ED", "lower", headline=True),
-    Kpi("time_to_triage_mean", "minutes", "Time to triage, mean",
-        "mean time from arrival to the start of triage", "lower"),
-    Kpi("time_to_clinician_mean", "minutes", "Time to see a clinician, mean",
-        "mean time from arrival to first clinician assessment", "lower", headline=True),
-    Kpi("left_without_being_seen_pct", "%", "Left without being seen",
-        "share of ED attendances that left before being seen", "lower", headline=True),
-    Kpi("admission_pct", "%", "Admitted",
-        "share of ED attendances admitted (to an assessment unit or ward)", "neither",
-        headline=True),
-    Kpi("dta_wait_mean", "minutes", "Decision to admit to leaving the ED, mean",
-        "mean time from decision to admit to leaving the ED, admitted patients", "lower",
-        headline=True),
-    Kpi("dta_over_4h_count", "count", "Waits over 4 h from decision to admit",
+    Kpi(
+        "attendances",
+        "count",
+        "ED attendances",
+        "ED attendances leaving the department in the window",
+        "neither",
+    ),
+    Kpi(
+        "attendances_per_day",
+        "per day",
+        "ED attendances a day",
+        "ED attendances leaving the department, per day",
+        "neither",
+        headline=True,
+    ),
+    Kpi(
+        "four_hour_pct",
+        "%",
+        "Within 4 hours",
+        "share of ED attendances leaving within 4 hours of arrival",
+        "higher",
+        headline=True,
+    ),
+    Kpi(
+        "twelve_hour_pct",
+        "%",
+        "Over 12 hours in the ED",
+        "share of ED attendances in the department over 12 hours from arrival",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "time_in_department_mean",
+        "minutes",
+        "Time in the ED, mean",
+        "mean time from arrival to leaving the ED",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "time_in_department_median",
+        "minutes",
+        "Time in the ED, median",
+        "median time from arrival to leaving the ED",
+        "lower",
+    ),
+    Kpi(
+        "time_in_department_p95",
+        "minutes",
+        "Time in the ED, 95th percentile",
+        "95th percentile of time from arrival to leaving the ED",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "time_to_triage_mean",
+        "minutes",
+        "Time to triage, mean",
+        "mean time from arrival to the start of triage",
+        "lower",
+    ),
+    Kpi(
+        "time_to_clinician_mean",
+        "minutes",
+        "Time to see a clinician, mean",
+        "mean time from arrival to first clinician assessment",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "left_without_being_seen_pct",
+        "%",
+        "Left without being seen",
+        "share of ED attendances that left before being seen",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "admission_pct",
+        "%",
+        "Admitted",
+        "share of ED attendances admitted (to an assessment unit or ward)",
+        "neither",
+        headline=True,
+    ),
+    Kpi(
+        "dta_wait_mean",
+        "minutes",
+        "Decision to admit to leaving the ED, mean",
+        "mean time from decision to admit to leaving the ED, admitted patients",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "dta_over_4h_count",
+        "count",
+        "Waits over 4 h from decision to admit",
         "admitted patients waiting over 4 hours from decision to admit to leaving the ED",
-        "lower", headline=True),
-    Kpi("dta_over_12h_count", "count", "Trolley waits (over 12 h from decision to admit)",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "dta_over_12h_count",
+        "count",
+        "Trolley waits (over 12 h from decision to admit)",
         "admitted patients waiting over 12 hours from decision to admit to leaving the ED "
-        "(trolley waits)", "lower", headline=True),
-    Kpi("handovers", "count", "Ambulance handovers", "ambulance handovers in the window",
-        "neither"),
-    Kpi("handover_mean", "minutes", "Ambulance handover, mean",
-        "mean time from ambulance arrival to handover", "lower", headline=True),
-    Kpi("handover_over_30_pct", "%", "Ambulance handovers over 30 min",
-        "share of ambulance handovers taking over 30 minutes", "lower", headline=True),
-    Kpi("handover_over_60_pct", "%", "Ambulance handovers over 60 min",
-        "share of ambulance handovers taking over 60 minutes", "lower", headline=True),
-    Kpi("arrivals", "count", "Arrivals", "patients arriving in the window, all streams",
-        "neither"),
-    Kpi("in_system_at_end", "count", "Still in the system at the end",
-        "patients still anywhere in the modelled system at the end", "neither"),
-    Kpi("in_department_at_end", "count", "Still in the ED at the end",
-        "patients still in the ED at the end", "lower"),
-    Kpi("delayed_discharge_bed_days", "bed days", "Bed days of delayed discharges",
-        "bed days used by medically fit patients waiting to leave", "lower", headline=True),
-    Kpi("occupancy_mean", "patients", "Patients in",
-        "time-average number of patients in the place", "neither", per="place"),
-    Kpi("occupancy_mean_pct", "%", "Occupied",
-        "time-average occupancy as a share of time-average capacity", "neither",
-        headline=True, per="place", needs_capacity=True),
-    Kpi("occupancy_ge_92_pct_time", "% of time", "Time at or above 92% full",
-        "share of open time at or above 92% occupancy", "lower", per="place",
-        needs_capacity=True),
-    Kpi("occupancy_ge_95_pct_time", "% of time", "Time at or above 95% full",
-        "share of open time at or above 95% occupancy", "lower", headline=True, per="place",
-        needs_capacity=True),
-    Kpi("occupancy_ge_100_pct_time", "% of time", "Time full",
-        "share of open time full (at or above capacity)", "lower", per="place",
-        needs_capacity=True),
-    Kpi("queue_mean", "patients", "Waiting for",
-        "time-average number waiting for the place", "lower", per="place"),
-    Kpi("busy_mean_pct", "%", "Staff busy",
-        "time-average staff in use as a share of staff on duty", "neither", per="staff"),
-    Kpi("wait_mean", "minutes", "Wait to start",
+        "(trolley waits)",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "handovers", "count", "Ambulance handovers", "ambulance handovers in the window", "neither"
+    ),
+    Kpi(
+        "handover_mean",
+        "minutes",
+        "Ambulance handover, mean",
+        "mean time from ambulance arrival to handover",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "handover_over_30_pct",
+        "%",
+        "Ambulance handovers over 30 min",
+        "share of ambulance handovers taking over 30 minutes",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "handover_over_60_pct",
+        "%",
+        "Ambulance handovers over 60 min",
+        "share of ambulance handovers taking over 60 minutes",
+        "lower",
+        headline=True,
+    ),
+    Kpi("arrivals", "count", "Arrivals", "patients arriving in the window, all streams", "neither"),
+    Kpi(
+        "in_system_at_end",
+        "count",
+        "Still in the system at the end",
+        "patients still anywhere in the modelled system at the end",
+        "neither",
+    ),
+    Kpi(
+        "in_department_at_end",
+        "count",
+        "Still in the ED at the end",
+        "patients still in the ED at the end",
+        "lower",
+    ),
+    Kpi(
+        "delayed_discharge_bed_days",
+        "bed days",
+        "Bed days of delayed discharges",
+        "bed days used by medically fit patients waiting to leave",
+        "lower",
+        headline=True,
+    ),
+    Kpi(
+        "occupancy_mean",
+        "patients",
+        "Patients in",
+        "time-average number of patients in the place",
+        "neither",
+        per="place",
+    ),
+    Kpi(
+        "occupancy_mean_pct",
+        "%",
+        "Occupied",
+        "time-average occupancy as a share of time-average capacity",
+        "neither",
+        headline=True,
+        per="place",
+        needs_capacity=True,
+    ),
+    Kpi(
+        "occupancy_ge_92_pct_time",
+        "% of time",
+        "Time at or above 92% full",
+        "share of open time at or above 92% occupancy",
+        "lower",
+        per="place",
+        needs_capacity=True,
+    ),
+    Kpi(
+        "occupancy_ge_95_pct_time",
+        "% of time",
+        "Time at or above 95% full",
+        "share of open time at or above 95% occupancy",
+        "lower",
+        headline=True,
+        per="place",
+        needs_capacity=True,
+    ),
+    Kpi(
+        "occupancy_ge_100_pct_time",
+        "% of time",
+        "Time full",
+        "share of open time full (at or above capacity)",
+        "lower",
+        per="place",
+        needs_capacity=True,
+    ),
+    Kpi(
+        "queue_mean",
+        "patients",
+        "Waiting for",
+        "time-average number waiting for the place",
+        "lower",
+        per="place",
+    ),
+    Kpi(
+        "busy_mean_pct",
+        "%",
+        "Staff busy",
+        "time-average staff in use as a share of staff on duty",
+        "neither",
+        per="staff",
+    ),
+    Kpi(
+        "wait_mean",
+        "minutes",
+        "Wait to start",
         "mean wait to start the stage (place and staff), visits starting in the window",
-        "lower", per="stage"),
+        "lower",
+        per="stage",
+    ),
 )
 """Every KPI :func:`compute_kpis` reports, in the order tables list them: the one source of
 names, units, labels, definitions, better directions and the headline set."""
@@ -182,8 +342,11 @@ def kpi_names(scenario: Scenario) -> set[str]:
         if k.per is None:
             out.add(k.name)
         elif k.per == "place":
-            out |= {f"{k.name}.{p}" for p, spec in scenario.places.items()
-                    if not (k.needs_capacity and spec.unlimited)}
+            out |= {
+                f"{k.name}.{p}"
+                for p, spec in scenario.places.items()
+                if not (k.needs_capacity and spec.unlimited)
+            }
         elif k.per == "staff":
             out |= {f"{k.name}.{s}" for s in scenario.staff}
         else:
@@ -239,8 +402,10 @@ def kpi_markdown() -> str:
     ]
     for k in KPIS:
         better = "(depends)" if k.better == "neither" else k.better
-        lines.append(f"| `{k.pattern}` | {k.label} | {k.unit} | {better} | "
-                     f"{'yes' if k.headline else ''} | {k.definition} |")
+        lines.append(
+            f"| `{k.pattern}` | {k.label} | {k.unit} | {better} | "
+            f"{'yes' if k.headline else ''} | {k.definition} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -337,7 +502,8 @@ def compute_kpis(rec: Records) -> dict[str, float]:
             hit = (open_ & (occ_t >= cap_t * (level / 100.0) - 1e-9)).astype(float)
             share = float(np.diff(step_area(tt, hit, edges))[0])
             out[f"occupancy_ge_{level}_pct_time.{name}"] = (
-                100.0 * share / open_time if open_time > 0 else float("nan"))
+                100.0 * share / open_time if open_time > 0 else float("nan")
+            )
 
     names = list(s.stages)
     for i, name in enumerate(names):
@@ -350,8 +516,8 @@ def compute_kpis(rec: Records) -> dict[str, float]:
 class HourlySeries:
     """Hourly means per place over the measurement window, as parallel arrays."""
 
-    hour: np.ndarray       # hours since the start of the run (warm-up included)
-    place: np.ndarray      # place name per row
+    hour: np.ndarray  # hours since the start of the run (warm-up included)
+    place: np.ndarray  # place name per row
     occupancy: np.ndarray
     queue: np.ndarray
     capacity: np.ndarray
@@ -371,8 +537,11 @@ def hourly_series(rec: Records) -> HourlySeries:
         t = log["time"]
         occ = np.diff(step_area(t, log["in_use"].astype(float), edges)) / 60.0
         que = np.diff(step_area(t, log["waiting"].astype(float), edges)) / 60.0
-        cap = np.diff(step_area(log["cap_time"], log["cap_value"], edges)) / 60.0 \
-            if not np.isinf(log["cap_value"]).any() else np.full(len(hours), np.inf)
+        cap = (
+            np.diff(step_area(log["cap_time"], log["cap_value"], edges)) / 60.0
+            if not np.isinf(log["cap_value"]).any()
+            else np.full(len(hours), np.inf)
+        )
         parts.append((hours, np.full(len(hours), name, dtype=object), occ, que, cap))
     if not parts:
         empty = np.empty(0)
@@ -385,8 +554,8 @@ def hourly_series(rec: Records) -> HourlySeries:
 class EDSeries:
     """Hourly means over the measurement window of the ED's two pressure gauges."""
 
-    hour: np.ndarray             # hours since the start of the run (warm-up included)
-    boarders: np.ndarray         # admitted patients still in the ED (exit block)
+    hour: np.ndarray  # hours since the start of the run (warm-up included)
+    boarders: np.ndarray  # admitted patients still in the ED (exit block)
     ambulance_queue: np.ndarray  # ambulance patients waiting to be handed over
 
 
@@ -419,8 +588,7 @@ def ed_series(rec: Records) -> EDSeries:
     return EDSeries(
         hour=np.arange(h0, h1),
         boarders=_hourly_count(dta[admitted], rec.ed_departure[admitted], edges),
-        ambulance_queue=_hourly_count(rec.arrival[by_ambulance], rec.handover[by_ambulance],
-                                      edges),
+        ambulance_queue=_hourly_count(rec.arrival[by_ambulance], rec.handover[by_ambulance], edges),
     )
 
 

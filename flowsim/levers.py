@@ -92,17 +92,22 @@ class Levers(_Lever):
     shift_counts: dict[str, dict[str, Annotated[int, Field(ge=0, le=MAX_STAFF)]]] = Field(
         default_factory=dict,
         description="staff group -> shift name -> count; the shift name 'count' sets a "
-        "constant roster")
+        "constant roster",
+    )
     extra_shift: ExtraShiftLever | None = None
     length_of_stay: dict[str, Annotated[float, Field(ge=LOS_RANGE[0], le=LOS_RANGE[1])]] = Field(
-        default_factory=dict, description="place -> multiplier of the stays of its stages")
+        default_factory=dict, description="place -> multiplier of the stays of its stages"
+    )
     delayed_share: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
-        default_factory=dict, description="stage -> share of patients with a delayed discharge")
+        default_factory=dict, description="stage -> share of patients with a delayed discharge"
+    )
     before_noon_share: dict[str, Annotated[float, Field(ge=0.01, le=0.99)]] = Field(
-        default_factory=dict, description="stage -> share of discharges before 12:00")
+        default_factory=dict, description="stage -> share of discharges before 12:00"
+    )
     weekend_share: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=dict,
-        description="stage -> share of ready patients let go on Saturdays and Sundays")
+        description="stage -> share of ready patients let go on Saturdays and Sundays",
+    )
 
 
 def check_levers(baseline: Scenario, levers: Levers) -> list[str]:
@@ -121,31 +126,37 @@ def check_levers(baseline: Scenario, levers: Levers) -> list[str]:
         if staff is None:
             out.append(f"staff: no staff group '{group}'")
             continue
-        known = set(staff.shifts) if staff.shifts else ({"count"} if staff.count is not None
-                                                        else set())
+        known = (
+            set(staff.shifts) if staff.shifts else ({"count"} if staff.count is not None else set())
+        )
         out += [f"staff: '{group}' has no shift '{s}'" for s in shifts if s not in known]
     if levers.extra_shift is not None:
         staff = baseline.staff.get(levers.extra_shift.staff)
         if staff is None:
             out.append(f"extra shift: no staff group '{levers.extra_shift.staff}'")
         elif staff.count is not None:
-            out.append(f"extra shift: '{levers.extra_shift.staff}' has a constant count; "
-                       "change the count instead")
+            out.append(
+                f"extra shift: '{levers.extra_shift.staff}' has a constant count; "
+                "change the count instead"
+            )
     for place in levers.length_of_stay:
         if place not in baseline.places:
             out.append(f"length of stay: no place '{place}'")
-    for kind, values, attr in (("delayed discharge", levers.delayed_share, "delayed_discharge"),
-                               ("discharge before noon", levers.before_noon_share,
-                                "discharge_window"),
-                               ("weekend discharge", levers.weekend_share, "discharge_window")):
+    for kind, values, attr in (
+        ("delayed discharge", levers.delayed_share, "delayed_discharge"),
+        ("discharge before noon", levers.before_noon_share, "discharge_window"),
+        ("weekend discharge", levers.weekend_share, "discharge_window"),
+    ):
         for stage in values:
             if getattr(baseline.stages.get(stage), attr, None) is None:
                 out.append(f"{kind}: stage '{stage}' has no {attr.replace('_', ' ')}")
     for stage, share in levers.before_noon_share.items():
         window = getattr(baseline.stages.get(stage), "discharge_window", None)
         if window is not None and 0 in (sum(window.hours[:12]), sum(window.hours[12:])):
-            out.append(f"discharge before noon: stage '{stage}' discharges only on one side of "
-                       f"noon, so its share cannot be moved to {share:.0%}")
+            out.append(
+                f"discharge before noon: stage '{stage}' discharges only on one side of "
+                f"noon, so its share cannot be moved to {share:.0%}"
+            )
     return out
 
 
@@ -154,16 +165,30 @@ def lever_defaults(baseline: Scenario, name: str = "my_change") -> Levers:
     return Levers(
         name=name,
         beds={n: int(p.capacity) for n, p in baseline.places.items() if not p.unlimited},
-        shift_counts={g: ({n: sh.count for n, sh in st.shifts.items()} if st.shifts else
-                          {"count": int(st.count or 0)}) for g, st in baseline.staff.items()
-                      if st.shifts or st.count is not None},
-        delayed_share={n: s.delayed_discharge.share for n, s in baseline.stages.items()
-                       if s.delayed_discharge is not None},
-        before_noon_share={n: before_noon(s.discharge_window.hours)
-                           for n, s in baseline.stages.items() if s.discharge_window is not None
-                           and 0 < before_noon(s.discharge_window.hours) < 1},
-        weekend_share={n: _weekend(s.discharge_window.days) for n, s in baseline.stages.items()
-                       if s.discharge_window is not None},
+        shift_counts={
+            g: (
+                {n: sh.count for n, sh in st.shifts.items()}
+                if st.shifts
+                else {"count": int(st.count or 0)}
+            )
+            for g, st in baseline.staff.items()
+            if st.shifts or st.count is not None
+        },
+        delayed_share={
+            n: s.delayed_discharge.share
+            for n, s in baseline.stages.items()
+            if s.delayed_discharge is not None
+        },
+        before_noon_share={
+            n: before_noon(s.discharge_window.hours)
+            for n, s in baseline.stages.items()
+            if s.discharge_window is not None and 0 < before_noon(s.discharge_window.hours) < 1
+        },
+        weekend_share={
+            n: _weekend(s.discharge_window.days)
+            for n, s in baseline.stages.items()
+            if s.discharge_window is not None
+        },
     )
 
 
@@ -200,9 +225,13 @@ def build_overlay(baseline: Scenario, levers: Levers, extends: str) -> dict[str,
         if levers.demand != 1.0:
             entry["per_day"] = round(stream.per_day * levers.demand, 4)
         if levers.surge is not None:
-            entry["surges"] = {f"{LEVER_PREFIX}surge": {
-                "from": levers.surge.start, "to": levers.surge.end,
-                "factor": levers.surge.factor}}
+            entry["surges"] = {
+                f"{LEVER_PREFIX}surge": {
+                    "from": levers.surge.start,
+                    "to": levers.surge.end,
+                    "factor": levers.surge.factor,
+                }
+            }
         if entry:
             arrivals[name] = entry
 
@@ -214,7 +243,10 @@ def build_overlay(baseline: Scenario, levers: Levers, extends: str) -> dict[str,
         if ch.change:
             key = f"{LEVER_PREFIX}{'closure' if ch.change < 0 else 'escalation'}_{i}"
             places.setdefault(ch.place, {}).setdefault("changes", {})[key] = {
-                "from": ch.start, "to": ch.end, "change": ch.change}
+                "from": ch.start,
+                "to": ch.end,
+                "change": ch.change,
+            }
 
     staff: dict[str, Any] = {}
     for group, counts in levers.shift_counts.items():
@@ -227,7 +259,8 @@ def build_overlay(baseline: Scenario, levers: Levers, extends: str) -> dict[str,
                 staff.setdefault(group, {}).setdefault("shifts", {})[shift] = {"count": count}
     if levers.extra_shift is not None:
         staff.setdefault(levers.extra_shift.staff, {}).update(
-            _extra_shift(baseline, levers.extra_shift))
+            _extra_shift(baseline, levers.extra_shift)
+        )
 
     stages: dict[str, Any] = {}
     for name, stage in baseline.stages.items():
@@ -236,11 +269,15 @@ def build_overlay(baseline: Scenario, levers: Levers, extends: str) -> dict[str,
         if factor != 1.0:
             entry["duration"] = scaled(stage.duration, factor)
             if stage.duration_by_class:
-                entry["duration_by_class"] = {c: scaled(d, factor)
-                                              for c, d in stage.duration_by_class.items()}
+                entry["duration_by_class"] = {
+                    c: scaled(d, factor) for c, d in stage.duration_by_class.items()
+                }
         dd = stage.delayed_discharge
-        if dd is not None and name in levers.delayed_share \
-                and levers.delayed_share[name] != dd.share:
+        if (
+            dd is not None
+            and name in levers.delayed_share
+            and levers.delayed_share[name] != dd.share
+        ):
             entry["delayed_discharge"] = {"share": levers.delayed_share[name]}
         window = stage.discharge_window
         if window is not None:
@@ -256,8 +293,12 @@ def build_overlay(baseline: Scenario, levers: Levers, extends: str) -> dict[str,
         if entry:
             stages[name] = entry
 
-    for key, part in (("arrivals", arrivals), ("places", places), ("staff", staff),
-                      ("stages", stages)):
+    for key, part in (
+        ("arrivals", arrivals),
+        ("places", places),
+        ("staff", staff),
+        ("stages", stages),
+    ):
         if part:
             out[key] = part
     return out
@@ -266,9 +307,15 @@ def build_overlay(baseline: Scenario, levers: Levers, extends: str) -> dict[str,
 def _extra_shift(baseline: Scenario, lever: ExtraShiftLever) -> dict[str, Any]:
     roster = baseline.staff[lever.staff]
     if roster.shifts:
-        return {"shifts": {f"{LEVER_PREFIX}extra": {
-            "start": f"{lever.start:02d}:00", "end": f"{lever.end:02d}:00",
-            "count": lever.count}}}
+        return {
+            "shifts": {
+                f"{LEVER_PREFIX}extra": {
+                    "start": f"{lever.start:02d}:00",
+                    "end": f"{lever.end:02d}:00",
+                    "count": lever.count,
+                }
+            }
+        }
     # An hourly roster: add the shift's staff to the hours it covers, on every day's list.
     end = lever.end if lever.end > lever.start else lever.end + 24
     covered = {h % 24 for h in range(lever.start, end)}
@@ -278,14 +325,22 @@ def _extra_shift(baseline: Scenario, lever: ExtraShiftLever) -> dict[str, Any]:
     assert roster.per_hour is not None
     out["per_hour"] = [c + lever.count * (h in covered) for h, c in enumerate(roster.per_hour)]
     if roster.per_hour_on:
-        out["per_hour_on"] = {d: [c + lever.count * (h in covered) for h, c in enumerate(v)]
-                              for d, v in roster.per_hour_on.items()}
+        out["per_hour_on"] = {
+            d: [c + lever.count * (h in covered) for h, c in enumerate(v)]
+            for d, v in roster.per_hour_on.items()
+        }
     return out
 
 
-_TIME_FIELDS = {"fixed": ("value",), "exponential": ("mean",), "lognormal": ("mean", "sd"),
-                "gamma": ("mean", "sd"), "erlang": ("mean",),
-                "triangular": ("low", "mode", "high"), "uniform": ("low", "high")}
+_TIME_FIELDS = {
+    "fixed": ("value",),
+    "exponential": ("mean",),
+    "lognormal": ("mean", "sd"),
+    "gamma": ("mean", "sd"),
+    "erlang": ("mean",),
+    "triangular": ("low", "mode", "high"),
+    "uniform": ("low", "high"),
+}
 
 
 def scaled(dist: Any, factor: float) -> dict[str, Any]:
@@ -327,8 +382,9 @@ def describe(baseline: Scenario, levers: Levers) -> str:
     if levers.demand != 1.0:
         parts.append(f"demand x{levers.demand:g}")
     if levers.surge is not None:
-        parts.append(f"a surge x{levers.surge.factor:g} from {levers.surge.start} to "
-                     f"{levers.surge.end}")
+        parts.append(
+            f"a surge x{levers.surge.factor:g} from {levers.surge.start} to {levers.surge.end}"
+        )
     for name, beds in levers.beds.items():
         if beds != baseline.places[name].capacity:
             parts.append(f"{name} {beds} beds")
@@ -338,8 +394,11 @@ def describe(baseline: Scenario, levers: Levers) -> str:
     for group, counts in levers.shift_counts.items():
         roster = baseline.staff[group]
         for shift, count in counts.items():
-            base = roster.count if shift == "count" and not roster.shifts \
+            base = (
+                roster.count
+                if shift == "count" and not roster.shifts
                 else roster.shifts[shift].count
+            )
             if count != base:
                 parts.append(f"{group} {shift} {count} (was {base})")
     if levers.extra_shift is not None:
@@ -360,20 +419,29 @@ def describe(baseline: Scenario, levers: Levers) -> str:
         window = baseline.stages[stage].discharge_window
         if window is not None and share != _weekend(window.days):
             parts.append(f"{stage} weekend discharging {share:.0%}")
-    return ("The baseline with " + "; ".join(parts) + ".") if parts else \
-        "The baseline unchanged."
+    return ("The baseline with " + "; ".join(parts) + ".") if parts else "The baseline unchanged."
 
 
 def overlay_yaml(overlay: dict[str, Any], schema: str = "flowsim.schema.json") -> str:
     """The overlay as a scenario file, with a header saying where to save it and how to run it."""
     name = overlay.get("name", "my_change")
-    header = (f"# yaml-language-server: $schema={schema}\n"
-              f"# Built with the flowsim app. Save it as scenarios/{name}.yaml (beside the file\n"
-              f"# it extends) and run it with:  flowsim run scenarios/{name}.yaml\n")
+    header = (
+        f"# yaml-language-server: $schema={schema}\n"
+        f"# Built with the flowsim app. Save it as scenarios/{name}.yaml (beside the file\n"
+        f"# it extends) and run it with:  flowsim run scenarios/{name}.yaml\n"
+    )
     return header + dump_yaml(overlay)
 
 
 __all__ = [
-    "CapacityLever", "ExtraShiftLever", "Levers", "SurgeLever", "admitted_places",
-    "build_overlay", "check_levers", "describe", "lever_defaults", "overlay_yaml",
+    "CapacityLever",
+    "ExtraShiftLever",
+    "Levers",
+    "SurgeLever",
+    "admitted_places",
+    "build_overlay",
+    "check_levers",
+    "describe",
+    "lever_defaults",
+    "overlay_yaml",
 ]

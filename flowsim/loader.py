@@ -43,15 +43,28 @@ def read_yaml(text: str, filename: str) -> tuple[Any, Marks]:
         indent = raw[: len(raw) - len(raw.lstrip(" \t"))]
         if "\t" in indent:
             # YAML forbids tabs in indentation; say so plainly rather than a scanner message.
-            raise ScenarioError([Problem(filename, lineno, indent.index("\t") + 1, "",
-                                         "a tab is used for indentation; YAML needs spaces")])
+            raise ScenarioError(
+                [
+                    Problem(
+                        filename,
+                        lineno,
+                        indent.index("\t") + 1,
+                        "",
+                        "a tab is used for indentation; YAML needs spaces",
+                    )
+                ]
+            )
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         context = e.context
-        if context and e.context_mark is not None and mark is not None \
-                and e.context_mark.line != mark.line:
+        if (
+            context
+            and e.context_mark is not None
+            and mark is not None
+            and e.context_mark.line != mark.line
+        ):
             # e.g. an unclosed bracket: say where it was opened, not only where YAML gave up.
             context += f" (from line {e.context_mark.line + 1})"
         msg = " ".join(x for x in (context, e.problem) if x)
@@ -71,8 +84,10 @@ def _raise(filename: str, mark: Any, msg: str, path: Path_ = ()) -> NoReturn:
     raise ScenarioError([Problem(filename, line, col, ".".join(str(x) for x in path), msg)])
 
 
-_PLAIN_TAGS = frozenset(f"tag:yaml.org,2002:{t}" for t in (
-    "map", "seq", "str", "int", "float", "bool", "null", "timestamp"))
+_PLAIN_TAGS = frozenset(
+    f"tag:yaml.org,2002:{t}"
+    for t in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
+)
 _BASE_60 = frozenset({"tag:yaml.org,2002:int", "tag:yaml.org,2002:float"})
 MAX_NODES = 100_000
 
@@ -80,20 +95,33 @@ MAX_NODES = 100_000
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: Any,
-           _open: frozenset[int] = frozenset()) -> Any:
+def _build(
+    node: yaml.Node,
+    path: Path_,
+    filename: str,
+    marks: Marks,
+    loader: Any,
+    _open: frozenset[int] = frozenset(),
+) -> Any:
     marks[path] = (filename, node.start_mark.line + 1, node.start_mark.column + 1)
     if len(marks) > MAX_NODES:
         # Aliases are expanded into plain data, so a few lines of nested aliases could blow up.
-        _raise(filename, node.start_mark, f"too many values (over {MAX_NODES:,}) once aliases "
-               "are expanded")
+        _raise(
+            filename,
+            node.start_mark,
+            f"too many values (over {MAX_NODES:,}) once aliases are expanded",
+        )
     if id(node) in _open:
         _raise(filename, node.start_mark, "an alias refers to a value that contains it", path)
     if node.tag not in _PLAIN_TAGS:
         # Safe loading: tags such as !!python/object name code, and are refused, not ignored.
         tag = node.tag.replace("tag:yaml.org,2002:", "!!")
-        _raise(filename, node.start_mark,
-               f"the tag {tag} is not allowed in a scenario (only plain YAML is read)", path)
+        _raise(
+            filename,
+            node.start_mark,
+            f"the tag {tag} is not allowed in a scenario (only plain YAML is read)",
+            path,
+        )
     inner = _open | {id(node)}
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
@@ -103,16 +131,18 @@ def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: An
                 _raise(filename, key_node.start_mark, "a key must be a plain name")
             key = loader.construct_object(key_node)
             if not isinstance(key, (str, int)) or isinstance(key, bool):
-                _raise(filename, key_node.start_mark,
-                       f"a key must be a name, got {key!r}")
+                _raise(filename, key_node.start_mark, f"a key must be a name, got {key!r}")
             key = str(key)
             if not was_merged:
                 # A key written here may override one merged in with <<, but only once.
                 if key in written:
                     first = marks[path + (key,)]
-                    _raise(filename, key_node.start_mark,
-                           f"duplicate key '{key}' (first given at line {first[1]})",
-                           path + (key,))
+                    _raise(
+                        filename,
+                        key_node.start_mark,
+                        f"duplicate key '{key}' (first given at line {first[1]})",
+                        path + (key,),
+                    )
                 written.add(key)
             kp = path + (key,)
             out[key] = _build(value_node, kp, filename, marks, loader, inner)
@@ -120,8 +150,9 @@ def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: An
             marks[kp] = (filename, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
         return out
     if isinstance(node, yaml.SequenceNode):
-        return [_build(v, path + (i,), filename, marks, loader, inner)
-                for i, v in enumerate(node.value)]
+        return [
+            _build(v, path + (i,), filename, marks, loader, inner) for i, v in enumerate(node.value)
+        ]
     if node.tag in _BASE_60 and ":" in node.value:
         # YAML 1.1 reads an unquoted 8:30 as the base-60 number 510; people mean a clock time.
         return node.value
@@ -133,8 +164,9 @@ def _build(node: yaml.Node, path: Path_, filename: str, marks: Marks, loader: An
         return _raise(filename, node.start_mark, f"cannot read value: {e}", path)
 
 
-def _pairs(node: yaml.MappingNode, path: Path_, filename: str,
-           _open: frozenset[int]) -> list[tuple[yaml.Node, yaml.Node, bool]]:
+def _pairs(
+    node: yaml.MappingNode, path: Path_, filename: str, _open: frozenset[int]
+) -> list[tuple[yaml.Node, yaml.Node, bool]]:
     """The mapping's (key, value, merged) pairs with YAML merge keys (``<<: *anchor``) expanded:
     merged pairs first, so that keys written in the mapping override them. Unlike PyYAML's
     ``flatten_mapping`` this leaves the nodes unchanged, as an anchor may be used again."""
@@ -148,12 +180,17 @@ def _pairs(node: yaml.MappingNode, path: Path_, filename: str,
         for sub in reversed(subs):  # the first mapping listed wins, so it goes last
             # Point at the << (an alias's value may be written far away, at its anchor).
             if not isinstance(sub, yaml.MappingNode) or sub.tag not in _PLAIN_TAGS:
-                _raise(filename, key_node.start_mark, "<< needs a mapping (or a list of "
-                       "mappings) to merge, such as *defaults", path)
+                _raise(
+                    filename,
+                    key_node.start_mark,
+                    "<< needs a mapping (or a list of mappings) to merge, such as *defaults",
+                    path,
+                )
             if id(sub) in _open:
                 _raise(filename, key_node.start_mark, "<< merges a mapping into itself", path)
-            merged.extend((k, v, True)
-                          for k, v, _ in _pairs(sub, path, filename, _open | {id(sub)}))
+            merged.extend(
+                (k, v, True) for k, v, _ in _pairs(sub, path, filename, _open | {id(sub)})
+            )
     return merged + written
 
 
@@ -198,15 +235,18 @@ class InsideFolder:
         return base
 
 
-def read_scenario_data(path: str | Path, policy: ExtendsPolicy = BesideTheFile(),
-                       ) -> tuple[dict[str, Any], Marks]:
+def read_scenario_data(
+    path: str | Path,
+    policy: ExtendsPolicy = BesideTheFile(),
+) -> tuple[dict[str, Any], Marks]:
     """Read a scenario file and its ``extends`` chain into merged data and marks; ``policy``
     decides which files ``extends`` may read."""
     return _read_chain(Path(path), str(path), policy, ())
 
 
-def _read_chain(p: Path, name: str, policy: ExtendsPolicy,
-                chain: tuple[Path, ...]) -> tuple[dict[str, Any], Marks]:
+def _read_chain(
+    p: Path, name: str, policy: ExtendsPolicy, chain: tuple[Path, ...]
+) -> tuple[dict[str, Any], Marks]:
     resolved = p.resolve()
     data, marks = read_scenario_bytes(_read_file(p, name), name)
     if resolved in chain:
@@ -217,16 +257,22 @@ def _read_chain(p: Path, name: str, policy: ExtendsPolicy,
     return _extend(data, marks, p, policy, (*chain, resolved))
 
 
-def apply_extends(data: dict[str, Any], marks: Marks, written_at: Path,
-                  policy: ExtendsPolicy) -> tuple[dict[str, Any], Marks]:
+def apply_extends(
+    data: dict[str, Any], marks: Marks, written_at: Path, policy: ExtendsPolicy
+) -> tuple[dict[str, Any], Marks]:
     """One file's content (from :func:`read_scenario_bytes`) merged onto the chain of files its
     ``extends`` names, as if the file were at ``written_at``; ``policy`` decides which files may
     be read. Without a ``name`` of its own, the result is named after ``written_at``."""
     return _extend(data, marks, written_at, policy, ())
 
 
-def _extend(data: dict[str, Any], marks: Marks, written_at: Path, policy: ExtendsPolicy,
-            chain: tuple[Path, ...]) -> tuple[dict[str, Any], Marks]:
+def _extend(
+    data: dict[str, Any],
+    marks: Marks,
+    written_at: Path,
+    policy: ExtendsPolicy,
+    chain: tuple[Path, ...],
+) -> tuple[dict[str, Any], Marks]:
     parent = data.pop("extends", None)
     if parent is None:
         data.setdefault("name", _default_name(written_at))
@@ -249,9 +295,17 @@ def _read_file(p: Path, name: str) -> bytes:
     try:
         size = p.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise ScenarioError([Problem(
-                name, None, None, "",
-                f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")])
+            raise ScenarioError(
+                [
+                    Problem(
+                        name,
+                        None,
+                        None,
+                        "",
+                        f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
+                    )
+                ]
+            )
         return p.read_bytes()
     except FileNotFoundError:
         raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None
@@ -261,16 +315,20 @@ def _read_file(p: Path, name: str) -> bytes:
         raise ScenarioError([Problem(name, None, None, "", f"cannot read: {e.strerror}")]) from None
 
 
-def _overlay(base: dict[str, Any], base_marks: Marks, over: dict[str, Any],
-             over_marks: Marks) -> tuple[dict[str, Any], Marks]:
+def _overlay(
+    base: dict[str, Any], base_marks: Marks, over: dict[str, Any], over_marks: Marks
+) -> tuple[dict[str, Any], Marks]:
     """``over`` merged onto ``base``, and where each merged value was written. Mappings merge key
     by key; anything else, and a distribution of another kind, is replaced whole, and so are
     the base's marks beneath it: an error there must point at the overlay, which wrote it."""
     replaced: set[Path_] = set()
 
     def merge(b: Any, o: Any, path: Path_) -> Any:
-        if isinstance(b, dict) and isinstance(o, dict) and not (
-                "dist" in o and o["dist"] != b.get("dist")):
+        if (
+            isinstance(b, dict)
+            and isinstance(o, dict)
+            and not ("dist" in o and o["dist"] != b.get("dist"))
+        ):
             # Of the same kind, a distribution's parameters merge as usual; of another kind it
             # replaces the base's: a lognormal's sd must not linger in a triangular.
             out = dict(b)
@@ -281,8 +339,9 @@ def _overlay(base: dict[str, Any], base_marks: Marks, over: dict[str, Any],
         return o
 
     merged = merge(base, over, ())
-    marks = {p: m for p, m in base_marks.items()
-             if not any(p[:i] in replaced for i in range(len(p)))}
+    marks = {
+        p: m for p, m in base_marks.items() if not any(p[:i] in replaced for i in range(len(p)))
+    }
     marks.update(over_marks)
     return merged, marks
 
@@ -294,14 +353,16 @@ def read_scenario_bytes(raw: bytes, name: str) -> tuple[dict[str, Any], Marks]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         bad_line = raw[: e.start].count(b"\n") + 1
-        raise ScenarioError([Problem(name, bad_line, None, "",
-                                     "not a text file (it is not UTF-8)")]) from None
+        raise ScenarioError(
+            [Problem(name, bad_line, None, "", "not a text file (it is not UTF-8)")]
+        ) from None
     data, marks = read_yaml(text, name)
     if not isinstance(data, dict):
         kind = type(data).__name__ if data is not None else "nothing"
         _, line, col = marks[()]
-        raise ScenarioError([Problem(name, line, col, "",
-                                     f"a scenario must be a mapping of fields, got {kind}")])
+        raise ScenarioError(
+            [Problem(name, line, col, "", f"a scenario must be a mapping of fields, got {kind}")]
+        )
     for key in [k for k in data if k.startswith("x-")]:
         del data[key]  # extension fields: a place to define YAML anchors shared below
     return data, marks
@@ -331,8 +392,17 @@ def load_scenario(source: str | Path | Mapping[str, Any], name: str | None = Non
         if name is not None:
             data["name"] = name
         if "extends" in data:
-            raise ScenarioError([Problem("<dict>", None, None, "extends",
-                                         "extends works in files; merge the dict yourself")])
+            raise ScenarioError(
+                [
+                    Problem(
+                        "<dict>",
+                        None,
+                        None,
+                        "extends",
+                        "extends works in files; merge the dict yourself",
+                    )
+                ]
+            )
         return validate_data(data, _unplaced_marks(data, "<dict>"), "<dict>")
     data, marks = read_scenario_data(source)
     if name is not None:
@@ -369,8 +439,9 @@ def scenario_yaml(scenario: Scenario) -> str:
 def dump_yaml(data: Mapping[str, Any]) -> str:
     """Plain data as YAML the way people write scenario files: keys in the order given, short
     lists of values on one line."""
-    return str(yaml.dump(dict(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True,
-                         width=100))
+    return str(
+        yaml.dump(dict(data), Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+    )
 
 
 class _Dumper(yaml.SafeDumper):  # type: ignore[misc,unused-ignore]  # PyYAML has no types here
@@ -388,22 +459,25 @@ _Dumper.add_representer(list, _represent_list)
 def validation_problems(error: ValidationError, marks: Marks, filename: str) -> list[Problem]:
     """Pydantic's errors for data read with ``marks`` as ``file:line:column`` problems, each once,
     with field paths as the file writes them (``filename`` for data that has no marks)."""
-    return _dedupe([_problem(err["loc"], _message(err), marks, filename)
-                    for err in error.errors()])
+    return _dedupe([_problem(err["loc"], _message(err), marks, filename) for err in error.errors()])
 
 
 def _message(err: Any) -> str:
     msg = str(err["msg"])
     for prefix in ("Value error, ", "Assertion failed, "):
         if msg.startswith(prefix):
-            msg = msg[len(prefix):]
+            msg = msg[len(prefix) :]
     if err["type"] == "extra_forbidden":
         return "unknown field (check the spelling; see `flowsim schema` for the fields allowed)"
     if err["type"] == "missing":
         return "required field is missing"
     got = err.get("input")
-    if err["type"] not in ("missing",) and not isinstance(got, (dict, list)) and got is not None \
-            and repr(got) not in msg:
+    if (
+        err["type"] not in ("missing",)
+        and not isinstance(got, (dict, list))
+        and got is not None
+        and repr(got) not in msg
+    ):
         msg += f" (got {got!r})"
     return msg
 

@@ -39,6 +39,8 @@ def manifest(results: Results, extra: dict[str, object] | None = None) -> dict[s
 
     from . import __version__
 
+    files = results.meta.get("files", {})
+    assert isinstance(files, dict)  # scenario name -> the file it was read from
     return {
         "flowsim_version": __version__,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -59,8 +61,7 @@ def manifest(results: Results, extra: dict[str, object] | None = None) -> dict[s
                 "start": s.start.isoformat(),
                 "warmup_days": s.run.warmup / 1440,
                 "length_days": s.run.length / 1440,
-                **({"file": str(results.meta["files"][name])}  # type: ignore[index]
-                   if name in results.meta.get("files", {}) else {}),  # type: ignore[operator]
+                **({"file": str(files[name])} if name in files else {}),
             }
             for name, s in results.scenarios.items()
         ],
@@ -68,16 +69,22 @@ def manifest(results: Results, extra: dict[str, object] | None = None) -> dict[s
     }
 
 
-def write_results(results: Results, out: str | Path, overwrite: bool = False,
-                  comparison: pd.DataFrame | None = None,
-                  extra: dict[str, object] | None = None) -> list[str]:
+def write_results(
+    results: Results,
+    out: str | Path,
+    overwrite: bool = False,
+    comparison: pd.DataFrame | None = None,
+    extra: dict[str, object] | None = None,
+) -> list[str]:
     """Write ``results`` into folder ``out`` atomically; return the file names written."""
     target = Path(out)
     if target.exists() and not target.is_dir():
         raise FlowsimError(f"{target}: exists and is not a folder")
     if target.exists() and any(target.iterdir()) and not overwrite:
-        raise FlowsimError(f"{target}: folder exists and is not empty; choose another --out or "
-                           "pass --overwrite to replace it")
+        raise FlowsimError(
+            f"{target}: folder exists and is not empty; choose another --out or "
+            "pass --overwrite to replace it"
+        )
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
     umask = os.umask(0)
@@ -98,8 +105,9 @@ def write_results(results: Results, out: str | Path, overwrite: bool = False,
     return written
 
 
-def _write_all(results: Results, folder: Path, comparison: pd.DataFrame | None,
-               extra: dict[str, object] | None) -> list[str]:
+def _write_all(
+    results: Results, folder: Path, comparison: pd.DataFrame | None, extra: dict[str, object] | None
+) -> list[str]:
     written: list[str] = []
 
     def save(name: str, writer: Callable[[Path], object]) -> None:
@@ -115,11 +123,9 @@ def _write_all(results: Results, folder: Path, comparison: pd.DataFrame | None,
     save("timeseries.parquet", lambda p: results.timeseries.to_parquet(p, index=False))
     save("hour_of_week.csv", lambda p: results.hour_of_week().to_csv(p, index=False))
     if results.ed_timeseries is not None:
-        save("ed_timeseries.parquet",
-             lambda p: results.ed_timeseries.to_parquet(p, index=False))  # type: ignore[union-attr]
+        save("ed_timeseries.parquet", lambda p: results.ed_timeseries.to_parquet(p, index=False))  # type: ignore[union-attr]
     if results.time_in_department is not None:
-        save("time_in_department.csv",
-             lambda p: results.time_in_department.to_csv(p, index=False))  # type: ignore[union-attr]
+        save("time_in_department.csv", lambda p: results.time_in_department.to_csv(p, index=False))  # type: ignore[union-attr]
     if len(results.failures):
         save("failures.csv", lambda p: results.failures.to_csv(p, index=False))
     if results.patients is not None:

@@ -10,8 +10,13 @@ from __future__ import annotations
 from .scenario import EXIT, Scenario
 
 # Okabe & Ito (2008) colours, by the area a place belongs to.
-AREA_COLOURS = {"ed": "#E69F00", "sdec": "#56B4E9", "assessment": "#009E73", "ward": "#0072B2",
-                "other": "#999999"}
+AREA_COLOURS = {
+    "ed": "#E69F00",
+    "sdec": "#56B4E9",
+    "assessment": "#009E73",
+    "ward": "#0072B2",
+    "other": "#999999",
+}
 
 
 def _q(text: str) -> str:
@@ -35,7 +40,8 @@ def routes(scenario: Scenario) -> list[tuple[str, str, str, str]]:
                 groups.setdefault(tuple(routing.items()), []).append(c)
             if default_classes:
                 groups.setdefault(tuple((stage.next or {EXIT: 1.0}).items()), []).extend(
-                    default_classes)
+                    default_classes
+                )
             for pairs, classes in groups.items():
                 who = ",".join(classes) if len(classes) < len(scenario.classes) else "all"
                 for target, p in pairs:
@@ -63,8 +69,7 @@ def to_dot(scenario: Scenario) -> str:
     ]
     for name, stream in scenario.arrivals.items():
         label = f"{name}\n{stream.per_day:g} a day" + (" (ambulance)" if stream.handover else "")
-        lines.append(f"  {_q('in:' + name)} [label={_q(label)}, shape=cds, "
-                     'fillcolor="#F0F0F0"];')
+        lines.append(f'  {_q("in:" + name)} [label={_q(label)}, shape=cds, fillcolor="#F0F0F0"];')
         lines.append(f"  {_q('in:' + name)} -> {_q(stream.first_stage)};")
     by_place: dict[str | None, list[str]] = {}
     for name, stage in scenario.stages.items():
@@ -76,8 +81,10 @@ def to_dot(scenario: Scenario) -> str:
             cap = "unlimited" if p.unlimited else f"{p.capacity}"
             colour = AREA_COLOURS[p.area]
             lines.append(f"  subgraph {_q('cluster_' + place)} {{")
-            lines.append(f"    label={_q(f'{p.label or place} ({cap})')}; style=rounded; "
-                         f'color="{colour}"; penwidth=2; fontsize=11;')
+            lines.append(
+                f"    label={_q(f'{p.label or place} ({cap})')}; style=rounded; "
+                f'color="{colour}"; penwidth=2; fontsize=11;'
+            )
             indent = "    "
         for s in stages:
             stage = scenario.stages[s]
@@ -89,8 +96,10 @@ def to_dot(scenario: Scenario) -> str:
         style = ', style=dashed, color="#D55E00"' if kind == "overflow" else ""
         if dst == EXIT:
             dst = f"{EXIT}:{src}"
-            lines.append(f'  {_q(dst)} [label="leaves", shape=plaintext, style="", '
-                         'fontsize=10, fontcolor="#555555"];')
+            lines.append(
+                f'  {_q(dst)} [label="leaves", shape=plaintext, style="", '
+                'fontsize=10, fontcolor="#555555"];'
+            )
         lines.append(f"  {_q(src)} -> {_q(dst)} [label={_q(label)}{style}];")
     lines.append("}")
     return "\n".join(lines)

@@ -33,8 +33,9 @@ class ReplicationResult:
     ed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # boarders, ambulances, CDF
 
 
-def run_replication(scenario: Scenario, replication: int, seed: int,
-                    patients: bool = False) -> ReplicationResult:
+def run_replication(
+    scenario: Scenario, replication: int, seed: int, patients: bool = False
+) -> ReplicationResult:
     """Run and measure one replication (this is what worker processes execute)."""
     rec = simulate(scenario, replication, seed, record_visits=patients)
     series = hourly_series(rec)
@@ -47,8 +48,11 @@ def run_replication(scenario: Scenario, replication: int, seed: int,
         occupancy=series.occupancy.astype(np.float32),
         queue=series.queue.astype(np.float32),
         capacity=series.capacity.astype(np.float32),
-        visits=(None if rec.visits is None or rec.open_visits is None else
-                {k: np.concatenate([rec.visits[k], rec.open_visits[k]]) for k in rec.visits}),
+        visits=(
+            None
+            if rec.visits is None or rec.open_visits is None
+            else {k: np.concatenate([rec.visits[k], rec.open_visits[k]]) for k in rec.visits}
+        ),
         patient_class=rec.patient_class if patients else None,
         ed=_ed_measures(rec),
     )
@@ -56,5 +60,8 @@ def run_replication(scenario: Scenario, replication: int, seed: int,
 
 def _ed_measures(rec: Records) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     es = ed_series(rec)
-    return (es.boarders.astype(np.float32), es.ambulance_queue.astype(np.float32),
-            time_in_department_cdf(rec))
+    return (
+        es.boarders.astype(np.float32),
+        es.ambulance_queue.astype(np.float32),
+        time_in_department_cdf(rec),
+    )

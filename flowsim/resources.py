@@ -24,12 +24,23 @@ class Pool:
     then request time, or by request time alone when ``first_come``."""
 
     __slots__ = (
-        "env", "name", "capacity", "in_use", "_heap", "_seq", "waiting", "first_come",
-        "log", "_note", "cap_time", "cap_value",
+        "env",
+        "name",
+        "capacity",
+        "in_use",
+        "_heap",
+        "_seq",
+        "waiting",
+        "first_come",
+        "log",
+        "_note",
+        "cap_time",
+        "cap_value",
     )
 
-    def __init__(self, env: simpy.Environment, name: str, capacity: float,
-                 first_come: bool = False):
+    def __init__(
+        self, env: simpy.Environment, name: str, capacity: float, first_come: bool = False
+    ):
         self.env = env
         self.first_come = first_come
         self.name = name
@@ -124,5 +135,6 @@ class Request(simpy.Event):
     """A wait for one unit of a pool; ``cancelled`` once the patient has given up."""
 
     cancelled = False
+
 
 UNLIMITED = math.inf

@@ -33,8 +33,12 @@ from .scenario import Scenario
 from .stats import CONFIDENCE, mean_ci
 
 DAY = 1440.0
-NOT_BY_DAY = ("wait_mean.", "in_system_at_end", "in_department_at_end",
-              "delayed_discharge_bed_days")
+NOT_BY_DAY = (
+    "wait_mean.",
+    "in_system_at_end",
+    "in_department_at_end",
+    "delayed_discharge_bed_days",
+)
 """KPIs the engine totals over the whole window, so they cannot be measured day by day."""
 
 
@@ -86,7 +90,7 @@ def welch(by_replication: np.ndarray, window: int) -> np.ndarray:
     out = np.empty(m - window)
     for i in range(m - window):  # i is 0-based: period i+1
         w = min(i, window)
-        out[i] = ybar[i - w: i + w + 1].mean()
+        out[i] = ybar[i - w : i + w + 1].mean()
     return out
 
 
@@ -95,15 +99,21 @@ def _daily(scenario: Scenario, replication: int, seed: int, kpi: str) -> np.ndar
     days = int(scenario.horizon // DAY)
     out = np.empty(days)
     for d in range(days):
-        s = scenario.model_copy(update={"run": scenario.run.model_copy(
-            update={"warmup": d * DAY, "length": DAY})})
+        s = scenario.model_copy(
+            update={"run": scenario.run.model_copy(update={"warmup": d * DAY, "length": DAY})}
+        )
         out[d] = compute_kpis(replace(rec, scenario=s, horizon=(d + 1) * DAY)).get(kpi, np.nan)
     return out
 
 
-def daily_series(scenario: Scenario, kpi: str, replications: int | None = None,
-                 seed: int | None = None, days: float | None = None, jobs: int = 1,
-                 ) -> pd.DataFrame:
+def daily_series(
+    scenario: Scenario,
+    kpi: str,
+    replications: int | None = None,
+    seed: int | None = None,
+    days: float | None = None,
+    jobs: int = 1,
+) -> pd.DataFrame:
     """The KPI day by day from time zero (no warm-up), one column per replication.
 
     The scenario is run for ``days`` (default: its warm-up plus run length) with the warm-up
@@ -113,8 +123,9 @@ def daily_series(scenario: Scenario, kpi: str, replications: int | None = None,
         known = ", ".join(k.pattern for k in KPIS if not k.pattern.startswith(NOT_BY_DAY))
         raise FlowsimError(f"KPI '{kpi}' cannot be measured day by day (choose from: {known})")
     total = scenario.horizon if days is None else days * DAY
-    s = scenario.model_copy(update={"run": scenario.run.model_copy(
-        update={"warmup": 0.0, "length": total})})
+    s = scenario.model_copy(
+        update={"run": scenario.run.model_copy(update={"warmup": 0.0, "length": total})}
+    )
     reps = replications if replications is not None else scenario.run.replications
     master = seed if seed is not None else scenario.run.seed
     workers = max(1, min(jobs if jobs > 0 else (os.cpu_count() or 1), reps))
@@ -122,8 +133,7 @@ def daily_series(scenario: Scenario, kpi: str, replications: int | None = None,
         cols = [_daily(s, r, master, kpi) for r in range(reps)]
     else:
         with ProcessPoolExecutor(max_workers=workers) as pool:
-            cols = list(pool.map(_daily, [s] * reps, range(reps), [master] * reps,
-                                 [kpi] * reps))
+            cols = list(pool.map(_daily, [s] * reps, range(reps), [master] * reps, [kpi] * reps))
     if np.all(np.isnan(cols)):
         raise FlowsimError(f"scenario '{scenario.name}' has no KPI '{kpi}'")
     frame = pd.DataFrame(np.array(cols).T, columns=[f"replication_{r}" for r in range(reps)])
@@ -145,9 +155,15 @@ class WarmupAdvice:
         return self.mser.truncate
 
 
-def warmup_study(scenario: Scenario, kpi: str, replications: int | None = None,
-                 seed: int | None = None, days: float | None = None, window: int = 7,
-                 jobs: int = 1) -> WarmupAdvice:
+def warmup_study(
+    scenario: Scenario,
+    kpi: str,
+    replications: int | None = None,
+    seed: int | None = None,
+    days: float | None = None,
+    window: int = 7,
+    jobs: int = 1,
+) -> WarmupAdvice:
     """Run the scenario from empty and suggest a warm-up (in whole days) for ``kpi``, by MSER-5
     on the daily mean across replications; Welch's curve is returned for plotting."""
     daily = daily_series(scenario, kpi, replications, seed, days, jobs)
@@ -157,8 +173,7 @@ def warmup_study(scenario: Scenario, kpi: str, replications: int | None = None,
     out = daily.copy()
     out.insert(1, "mean", mean)
     out.insert(2, "welch", np.concatenate([curve, np.full(len(mean) - len(curve), np.nan)]))
-    return WarmupAdvice(kpi, out, mser(np.nan_to_num(mean, nan=float(np.nanmean(mean)))),
-                        window)
+    return WarmupAdvice(kpi, out, mser(np.nan_to_num(mean, nan=float(np.nanmean(mean)))), window)
 
 
 def welch_chart(advice: WarmupAdvice, path: str) -> bool:
@@ -169,14 +184,25 @@ def welch_chart(advice: WarmupAdvice, path: str) -> bool:
     except ImportError:
         return False
     data = advice.series[["day", "mean", "welch"]].melt("day", var_name="line", value_name="v")
-    base = alt.Chart(data).mark_line().encode(
-        x=alt.X("day:Q", title="day from empty start"),
-        y=alt.Y("v:Q", title=advice.kpi), color=alt.Color("line:N", title=None))
-    rule = alt.Chart(pd.DataFrame({"day": [advice.warmup_days]})).mark_rule(
-        strokeDash=[4, 4]).encode(x="day:Q")
+    base = (
+        alt.Chart(data)
+        .mark_line()
+        .encode(
+            x=alt.X("day:Q", title="day from empty start"),
+            y=alt.Y("v:Q", title=advice.kpi),
+            color=alt.Color("line:N", title=None),
+        )
+    )
+    rule = (
+        alt.Chart(pd.DataFrame({"day": [advice.warmup_days]}))
+        .mark_rule(strokeDash=[4, 4])
+        .encode(x="day:Q")
+    )
     (base + rule).properties(
         title=f"Welch plot of {advice.kpi} (window {advice.window} days); dashed: MSER-5",
-        width=640, height=320).save(path)
+        width=640,
+        height=320,
+    ).save(path)
     return True
 
 
@@ -191,9 +217,12 @@ class ReplicationAdvice:
     recommended: int | None
 
 
-def replications_table(values: Mapping[str, Sequence[float] | np.ndarray], precision: float,
-                       look_ahead: int = 5, confidence: float = CONFIDENCE,
-                       ) -> ReplicationAdvice:
+def replications_table(
+    values: Mapping[str, Sequence[float] | np.ndarray],
+    precision: float,
+    look_ahead: int = 5,
+    confidence: float = CONFIDENCE,
+) -> ReplicationAdvice:
     """The confidence-interval method on values already simulated (one per replication).
 
     ``precision`` is the largest half-width allowed, as a share of the mean (0.05 for 5%). The
@@ -213,20 +242,27 @@ def replications_table(values: Mapping[str, Sequence[float] | np.ndarray], preci
             if not pct <= 100.0 * precision:
                 ok[n] = False
         ok[:2] = False
-    table = pd.DataFrame(rows, columns=["replications", "kpi", "mean", "ci_low", "ci_high",
-                                        "half_width_pct"])
+    table = pd.DataFrame(
+        rows, columns=["replications", "kpi", "mean", "ci_low", "ci_high", "half_width_pct"]
+    )
     recommended = None
     for n in range(3, n_max - look_ahead + 1):
-        if ok[n: n + look_ahead + 1].all():
+        if ok[n : n + look_ahead + 1].all():
             recommended = n
             break
     return ReplicationAdvice(table, 100.0 * precision, recommended)
 
 
-def replications_needed(scenario: Scenario, kpis: Sequence[str], precision: float = 0.05,
-                        max_replications: int = 100, look_ahead: int = 5,
-                        seed: int | None = None, jobs: int = 1,
-                        progress: Callable[[int], None] | None = None) -> ReplicationAdvice:
+def replications_needed(
+    scenario: Scenario,
+    kpis: Sequence[str],
+    precision: float = 0.05,
+    max_replications: int = 100,
+    look_ahead: int = 5,
+    seed: int | None = None,
+    jobs: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> ReplicationAdvice:
     """Run replications of ``scenario`` (with its own warm-up and length) until every KPI in
     ``kpis`` meets ``precision`` with the look-ahead, or ``max_replications`` is reached."""
     master = seed if seed is not None else scenario.run.seed
@@ -241,8 +277,9 @@ def replications_needed(scenario: Scenario, kpis: Sequence[str], precision: floa
             if pool is None:
                 done = [run_replication(scenario, r, master) for r in batch]
             else:
-                done = list(pool.map(run_replication, [scenario] * len(batch), batch,
-                                     [master] * len(batch)))
+                done = list(
+                    pool.map(run_replication, [scenario] * len(batch), batch, [master] * len(batch))
+                )
             for res in done:
                 for k in kpis:
                     if k not in res.kpis:

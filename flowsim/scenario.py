@@ -120,12 +120,14 @@ class ArrivalStream(_Frozen):
     per_day: NonNegative = Field(description="mean arrivals per day over an ordinary week")
     hourly_profile: list[NonNegative] = Field(
         default_factory=lambda: [1.0] * 24,
-        min_length=24, max_length=24,
+        min_length=24,
+        max_length=24,
         description="24 relative rates, 00:00-01:00 first; only their shape matters",
     )
     weekday_factors: list[NonNegative] = Field(
         default_factory=lambda: [1.0] * 7,
-        min_length=7, max_length=7,
+        min_length=7,
+        max_length=7,
         description="7 relative daily volumes, Monday first; only their shape matters",
     )
     surges: dict[Name, Surge] = Field(default_factory=dict)
@@ -232,8 +234,15 @@ class Staff(_Frozen):
 
     @model_validator(mode="after")
     def _one_roster(self) -> Staff:
-        given = [n for n, v in (("count", self.count), ("per_hour", self.per_hour),
-                                ("shifts", self.shifts or None)) if v is not None]
+        given = [
+            n
+            for n, v in (
+                ("count", self.count),
+                ("per_hour", self.per_hour),
+                ("shifts", self.shifts or None),
+            )
+            if v is not None
+        ]
         if len(given) != 1:
             raise ValueError(
                 "give exactly one roster: 'count', 'per_hour' (24 counts) or 'shifts'"
@@ -418,13 +427,17 @@ def network_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
             elif stage.place is None or s.places.get(stage.place, None) is None:
                 yield at + ("overflow",), "overflow needs the stage to name a place of its own"
             elif s.places[stage.place].unlimited:
-                yield at + ("overflow",), (f"place '{stage.place}' is unlimited, "
-                                           "so it never overflows")
+                yield (
+                    at + ("overflow",),
+                    (f"place '{stage.place}' is unlimited, so it never overflows"),
+                )
         if stage.leave_without_being_seen is not None:
             for i, c in enumerate(stage.leave_without_being_seen.classes):
                 if c not in classes:
-                    yield (at + ("leave_without_being_seen", "classes", i),
-                           _unknown("class", c, classes))
+                    yield (
+                        at + ("leave_without_being_seen", "classes", i),
+                        _unknown("class", c, classes),
+                    )
 
     if any(True for _ in _reference_problems(s)):
         return  # the graph checks below need every name to resolve
@@ -471,15 +484,19 @@ def _paths_that_never_end(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], 
                 changed = True
     for name in s.stages:
         if name not in can_end:
-            yield ("stages", name, "next"), (
-                f"patients reaching stage '{name}' can never leave: no route from it reaches "
-                f"'{EXIT}'"
+            yield (
+                ("stages", name, "next"),
+                (
+                    f"patients reaching stage '{name}' can never leave: no route from it reaches "
+                    f"'{EXIT}'"
+                ),
             )
 
 
 def _blocking_cycles(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
     """Patients hold a limited place while waiting for the next one, so a cycle of limited places
     (A waits for B, B waits for A) can deadlock. Such a network is refused."""
+
     def limited(place: str | None) -> bool:
         return place is not None and not s.places[place].unlimited
 
@@ -523,7 +540,7 @@ def _blocking_cycles(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
         stack.append(p)
         for q in sorted(edges.get(p, ())):
             if state.get(q) == 1:
-                yield stack[stack.index(q):] + [q]
+                yield stack[stack.index(q) :] + [q]
             elif q not in state:
                 yield from visit(q)
         stack.pop()
@@ -535,10 +552,13 @@ def _blocking_cycles(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
-                    yield ("places", cycle[0]), (
-                        "patients could deadlock: each holds a limited place while waiting for "
-                        f"the next in the cycle {' -> '.join(cycle)}; make one place unlimited "
-                        "or break the cycle"
+                    yield (
+                        ("places", cycle[0]),
+                        (
+                            "patients could deadlock: each holds a limited place while waiting for "
+                            f"the next in the cycle {' -> '.join(cycle)}; make one place unlimited "
+                            "or break the cycle"
+                        ),
                     )
 
 

@@ -61,8 +61,9 @@ def hourly_rates(scenario: Scenario, stream: ArrivalStream) -> np.ndarray:
     return rates
 
 
-def arrival_times(scenario: Scenario, stream: ArrivalStream,
-                  rng: np.random.Generator) -> np.ndarray:
+def arrival_times(
+    scenario: Scenario, stream: ArrivalStream, rng: np.random.Generator
+) -> np.ndarray:
     """Arrival times in ``[0, horizon)`` of a non-stationary Poisson process, by exact thinning.
 
     Candidates come from a homogeneous process at the peak rate (a Poisson count, placed uniformly,
@@ -129,9 +130,12 @@ def weekly_place(place: Place) -> np.ndarray:
     return np.minimum(mask, 1) * float(place.capacity)
 
 
-def capacity_steps(scenario: Scenario, weekly: np.ndarray,
-                   changes: dict[str, CapacityChange], open_mask: np.ndarray | None = None,
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def capacity_steps(
+    scenario: Scenario,
+    weekly: np.ndarray,
+    changes: dict[str, CapacityChange],
+    open_mask: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Times (minutes) at which capacity changes over the run, and the capacity from each.
 
     ``weekly`` repeats from the start date's weekday. Dated changes apply to whole days; a place's

@@ -18,14 +18,18 @@ SCHEMA_ID = "https://flowsim.invalid/scenario.schema.json"
 _DURATION = {
     "anyOf": [
         {"type": "number", "minimum": 0},
-        {"type": "string",
-         "pattern": r"^\s*(\d+(\.\d*)?|\.\d+)\s*([a-z]+)?(\s*(\d+(\.\d*)?|\.\d+)\s*[a-z]+)*\s*$"},
+        {
+            "type": "string",
+            "pattern": r"^\s*(\d+(\.\d*)?|\.\d+)\s*([a-z]+)?(\s*(\d+(\.\d*)?|\.\d+)\s*[a-z]+)*\s*$",
+        },
     ],
     "description": DURATION_HINT,
 }
 _CLOCK = {
-    "anyOf": [{"type": "number", "minimum": 0, "maximum": 24},
-              {"type": "string", "pattern": r"^\s*\d{1,2}:\d{2}\s*$"}],
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 24},
+        {"type": "string", "pattern": r"^\s*\d{1,2}:\d{2}\s*$"},
+    ],
     "description": "a clock time such as 08:00",
 }
 
@@ -50,8 +54,11 @@ def _patch(node: Any) -> Any:
         desc = node.get("description")
         if desc == DURATION_HINT and node.get("type") == "number":
             return dict(_DURATION)
-        if (isinstance(desc, str) and desc.startswith("a clock time")
-                and node.get("type") == "number"):
+        if (
+            isinstance(desc, str)
+            and desc.startswith("a clock time")
+            and node.get("type") == "number"
+        ):
             return {**_CLOCK, "description": desc}
         out = {k: _patch(v) for k, v in node.items()}
         disc = out.get("discriminator")

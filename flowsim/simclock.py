@@ -93,7 +93,8 @@ def check() -> None:
     def changed(what: str) -> SimPyChanged:
         return SimPyChanged(
             f"SimPy {simpy_version} changed something flowsim relies on ({what}); flowsim was "
-            f"written against SimPy {TESTED_WITH}.x: see flowsim/simclock.py")
+            f"written against SimPy {TESTED_WITH}.x: see flowsim/simclock.py"
+        )
 
     env = Environment(initial_time=5.0)
     if not isinstance(getattr(env, "_eid", None), count):
@@ -105,8 +106,10 @@ def check() -> None:
     first = events_scheduled(env)  # uses up one number
     timeout = env.timeout(2.0)
     if env._queue != [(7.0, NORMAL, first + 1, timeout)]:
-        raise changed("Environment.schedule no longer pushes (time, priority, event number, "
-                      "event) onto Environment._queue")
+        raise changed(
+            "Environment.schedule no longer pushes (time, priority, event number, "
+            "event) onto Environment._queue"
+        )
     wake = Wake(env, 1.0)
     if events_scheduled(env) != first + 3:
         raise changed("Environment._eid no longer counts the events scheduled")
@@ -115,8 +118,10 @@ def check() -> None:
     timeout.callbacks.append(lambda _event: fired.append(env.now))
     env.run()
     if fired != [6.0, 7.0] or not (wake.ok and wake.value is None):
-        raise changed("an event pushed onto Environment._queue is no longer processed as a "
-                      "timeout at its time")
+        raise changed(
+            "an event pushed onto Environment._queue is no longer processed as a "
+            "timeout at its time"
+        )
     if wake.callbacks is not None or not wake.processed:
         raise changed("a processed event's callbacks are no longer set to None")
     if env.now != 7.0 or simpy.Environment.now.fget(env) != 7.0:

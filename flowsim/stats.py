@@ -41,8 +41,14 @@ def summarise(kpis: pd.DataFrame) -> pd.DataFrame:
 
 def paired_differences(kpis: pd.DataFrame, baseline: str) -> pd.DataFrame:
     """One row per other scenario and KPI: both means and the paired difference with its CI."""
-    wide = kpis.pivot_table(index=["kpi", "replication"], columns="scenario", values="value",
-                            observed=True, dropna=False, aggfunc="first")
+    wide = kpis.pivot_table(
+        index=["kpi", "replication"],
+        columns="scenario",
+        values="value",
+        observed=True,
+        dropna=False,
+        aggfunc="first",
+    )
     if baseline not in wide.columns:
         raise KeyError(f"baseline scenario '{baseline}' is not in the results")
     rows = []
@@ -55,5 +61,16 @@ def paired_differences(kpis: pd.DataFrame, baseline: str) -> pd.DataFrame:
             cm, *_ = mean_ci(c)
             d, lo, hi, n = mean_ci(c - b)
             rows.append((scenario, kpi, bm, cm, d, lo, hi, n))
-    return pd.DataFrame(rows, columns=["scenario", "kpi", "baseline_mean", "scenario_mean",
-                                       "difference", "ci_low", "ci_high", "n"])
+    return pd.DataFrame(
+        rows,
+        columns=[
+            "scenario",
+            "kpi",
+            "baseline_mean",
+            "scenario_mean",
+            "difference",
+            "ci_low",
+            "ci_high",
+            "n",
+        ],
+    )

@@ -33,8 +33,9 @@ class Draws:
 
     __slots__ = ("_rng", "_draw", "_buf", "_i")
 
-    def __init__(self, rng: np.random.Generator,
-                 draw: Callable[[np.random.Generator, int], np.ndarray]):
+    def __init__(
+        self, rng: np.random.Generator, draw: Callable[[np.random.Generator, int], np.ndarray]
+    ):
         self._rng = rng
         self._draw = draw
         self._buf: list[float] = []

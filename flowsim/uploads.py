@@ -25,9 +25,18 @@ def load_upload(raw: bytes, filename: str, scenarios: Path) -> Scenario:
     Raises :class:`~flowsim.errors.ScenarioError` with every problem found.
     """
     if len(raw) > MAX_UPLOAD_BYTES:
-        raise ScenarioError([Problem(filename, None, None, "",
-                                     f"file is {len(raw):,} bytes; uploads are limited to "
-                                     f"{MAX_UPLOAD_BYTES:,} (a scenario is a few kB)")])
+        raise ScenarioError(
+            [
+                Problem(
+                    filename,
+                    None,
+                    None,
+                    "",
+                    f"file is {len(raw):,} bytes; uploads are limited to "
+                    f"{MAX_UPLOAD_BYTES:,} (a scenario is a few kB)",
+                )
+            ]
+        )
     data, marks = read_scenario_bytes(raw, filename)
     # Read as if saved in the scenarios folder, where the browser page saves it.
     where = scenarios / (Path(filename).name or "upload.yaml")

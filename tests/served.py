@@ -18,8 +18,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def served(cmd: list[str], port: int, cwd: Path, log: Path,
-           timeout: float = 60.0) -> Iterator[str]:
+def served(cmd: list[str], port: int, cwd: Path, log: Path, timeout: float = 60.0) -> Iterator[str]:
     """Run ``cmd`` (which serves on ``port``) and yield its URL once its health check answers;
     fail with the end of its output if it stops or does not answer within ``timeout``."""
     url = f"http://127.0.0.1:{port}"

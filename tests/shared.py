@@ -27,8 +27,9 @@ def is_scenario(path: Path) -> bool:
 
 
 # Found afresh on every run, so new scenario files are covered without editing any test.
-SCENARIO_FILES = sorted(p for p in [*SCENARIOS.rglob("*.yaml"), *SCENARIOS.rglob("*.yml")]
-                        if is_scenario(p))
+SCENARIO_FILES = sorted(
+    p for p in [*SCENARIOS.rglob("*.yaml"), *SCENARIOS.rglob("*.yml")] if is_scenario(p)
+)
 
 # A small coupled ED + ward scenario that runs in well under a second.
 TINY = """\

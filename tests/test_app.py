@@ -63,14 +63,15 @@ def test_page_loads_with_no_exception() -> None:
 
 def test_what_the_measures_mean_lists_the_kpi_registry() -> None:
     at = _page()
-    table = at.dataframe[0].value   # before a run, the only table is the definitions
+    table = at.dataframe[0].value  # before a run, the only table is the definitions
     assert list(table["KPI"]) == [k.pattern for k in KPIS]
     row = table[table["KPI"] == "four_hour_pct"].iloc[0]
     assert (row["Measure"], row["Unit"], row["Better when"]) == ("Within 4 hours", "%", "higher")
 
 
 def test_run_of_baseline_and_a_shipped_change_shows_the_table_and_charts(
-        monkeypatch, fresh_results) -> None:
+    monkeypatch, fresh_results
+) -> None:
     runs = []
     real_run = results_store.run
 
@@ -94,9 +95,14 @@ def test_run_of_baseline_and_a_shipped_change_shows_the_table_and_charts(
     assert len(at.get("vega_lite_chart")) == 5
     assert len(at.get("graphviz_chart")) == 1
     labels = {b.label for b in at.get("download_button")}
-    assert {"KPIs by replication (CSV)", "Comparison (CSV)", "Occupancy time series (Parquet)",
-            "ED time series (Parquet)", "Scenarios as run (YAML, zip)"} <= labels
-    assert len(runs) == 1 and runs[0] is not None   # with a progress bar
+    assert {
+        "KPIs by replication (CSV)",
+        "Comparison (CSV)",
+        "Occupancy time series (Parquet)",
+        "ED time series (Parquet)",
+        "Scenarios as run (YAML, zip)",
+    } <= labels
+    assert len(runs) == 1 and runs[0] is not None  # with a progress bar
     # Running again, or changing the view, shows the result from the cache without running.
     at.button(key="run").click().run()
     at.toggle(key="every").set_value(True).run()
@@ -169,11 +175,13 @@ def test_a_broken_change_file_is_left_out_with_its_message(tmp_path: Path, monke
     folder = tmp_path / "scenarios"
     shutil.copytree(SCENARIOS, folder)
     (folder / "changes" / "typo.yaml").write_text(
-        "extends: ../baseline.yaml\nplaces:\n  wards: {capacty: 3}\n")
+        "extends: ../baseline.yaml\nplaces:\n  wards: {capacty: 3}\n"
+    )
     monkeypatch.setenv("FLOWSIM_SCENARIOS", str(folder))
     at = _page()
-    at.multiselect(key="changes").set_value(["changes/typo.yaml",
-                                             "changes/escalation_beds.yaml"]).run()
+    at.multiselect(key="changes").set_value(
+        ["changes/typo.yaml", "changes/escalation_beds.yaml"]
+    ).run()
     assert not at.exception
     errors = "\n".join(_errors(at))
     assert "changes/typo.yaml:3:11: places.wards.capacty: unknown field" in errors
@@ -203,7 +211,10 @@ def test_dated_levers_write_escalation_beds_and_a_surge() -> None:
     assert not at.exception and not _errors(at)
     overlay = yaml.safe_load(at.code[0].value)
     assert overlay["places"]["wards"]["changes"]["app_escalation_1"] == {
-        "from": opened, "to": closed, "change": 20}
+        "from": opened,
+        "to": closed,
+        "change": 20,
+    }
     assert overlay["arrivals"]["walk_in"]["surges"]["app_surge"]["factor"] == 1.25
 
 
@@ -216,8 +227,10 @@ def test_failed_replications_are_named_above_the_results(monkeypatch, fresh_resu
 
     def run_with_a_failure(*args, **kwargs):
         results = real_run(*args, **kwargs)
-        failed = pd.DataFrame([("baseline", 1, kwargs["seed"], "ZeroTimeLoop: stuck")],
-                              columns=["scenario", "replication", "seed", "error"])
+        failed = pd.DataFrame(
+            [("baseline", 1, kwargs["seed"], "ZeroTimeLoop: stuck")],
+            columns=["scenario", "replication", "seed", "error"],
+        )
         return dataclasses.replace(results, failures=failed)
 
     monkeypatch.setattr(results_store, "run", run_with_a_failure)
@@ -226,8 +239,12 @@ def test_failed_replications_are_named_above_the_results(monkeypatch, fresh_resu
     at.button(key="run").click().run()
     assert not at.exception and not _errors(at)
     warnings = [w.value for w in at.warning]
-    assert any("1 replication(s) failed" in w and "baseline, replication 1" in w
-               and "ZeroTimeLoop: stuck" in w for w in warnings), warnings
+    assert any(
+        "1 replication(s) failed" in w
+        and "baseline, replication 1" in w
+        and "ZeroTimeLoop: stuck" in w
+        for w in warnings
+    ), warnings
 
 
 def test_every_page_module_is_in_the_navigation() -> None:
@@ -238,7 +255,7 @@ def test_every_page_module_is_in_the_navigation() -> None:
     from flowsim.webapp.navigation import PAGES
 
     found = {m.name for m in pkgutil.iter_modules(pages.__path__)}
-    assert [m.__name__.rpartition(".")[2] for m in PAGES][0] == "compare"   # opens first
+    assert [m.__name__.rpartition(".")[2] for m in PAGES][0] == "compare"  # opens first
     assert {m.__name__.rpartition(".")[2] for m in PAGES} == found
     for name in found:
         module = importlib.import_module(f"flowsim.webapp.pages.{name}")

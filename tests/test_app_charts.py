@@ -36,15 +36,23 @@ def test_pathway_has_every_stage_place_and_route(baseline) -> None:
     assert ("sdec_assessment", "amu_stay", "if full", "overflow") in edges
     assert '"sdec_assessment" -> "amu_stay" [label="if full", style=dashed' in dot
     # Shares leaving each stage add up to 100% for each class group.
-    total = sum(float(lbl.split(": ")[1].rstrip("%")) for src, _, lbl, kind in edges
-                if src == "majors_treatment" and lbl.startswith("P2:"))
+    total = sum(
+        float(lbl.split(": ")[1].rstrip("%"))
+        for src, _, lbl, kind in edges
+        if src == "majors_treatment" and lbl.startswith("P2:")
+    )
     assert total == pytest.approx(100.0)
 
 
 def test_mean_band_is_the_student_t_interval() -> None:
     rng = np.random.default_rng(3)
-    df = pd.DataFrame({"scenario": ["a"] * 5 + ["b"] * 5 + ["c"],
-                       "hour": [1] * 11, "value": rng.normal(10, 2, 11)})
+    df = pd.DataFrame(
+        {
+            "scenario": ["a"] * 5 + ["b"] * 5 + ["c"],
+            "hour": [1] * 11,
+            "value": rng.normal(10, 2, 11),
+        }
+    )
     band = charts.mean_band(df, ["scenario", "hour"], "value").set_index("scenario")
     for name in ("a", "b"):
         m, lo, hi, _ = mean_ci(df.loc[df["scenario"] == name, "value"].to_numpy())
@@ -54,38 +62,63 @@ def test_mean_band_is_the_student_t_interval() -> None:
 
 
 def test_occupancy_by_hour_is_a_share_of_open_beds() -> None:
-    how = pd.DataFrame({
-        "scenario": ["base"] * 4, "replication": [0, 1, 0, 1], "place": ["wards"] * 4,
-        "hour_of_week": [0, 0, 1, 1], "occupancy": [46.0, 48.0, 10.0, 12.0],
-        "capacity": [50.0, 50.0, 0.0, 0.0]})
+    how = pd.DataFrame(
+        {
+            "scenario": ["base"] * 4,
+            "replication": [0, 1, 0, 1],
+            "place": ["wards"] * 4,
+            "hour_of_week": [0, 0, 1, 1],
+            "occupancy": [46.0, 48.0, 10.0, 12.0],
+            "capacity": [50.0, 50.0, 0.0, 0.0],
+        }
+    )
     band = charts.occupancy_by_hour(how, "wards")
-    assert band["hour_of_week"].tolist() == [0]   # closed hours are left out
+    assert band["hour_of_week"].tolist() == [0]  # closed hours are left out
     assert band["mean"].iloc[0] == pytest.approx(94.0)
 
 
 def test_charts_use_the_palette_and_reference_lines() -> None:
-    band = pd.DataFrame({"scenario": ["base", "change"], "hour_of_week": [0, 0],
-                         "mean": [90.0, 93.0], "low": [89.0, 92.0], "high": [91.0, 94.0]})
+    band = pd.DataFrame(
+        {
+            "scenario": ["base", "change"],
+            "hour_of_week": [0, 0],
+            "mean": [90.0, 93.0],
+            "low": [89.0, 92.0],
+            "high": [91.0, 94.0],
+        }
+    )
     spec = charts.occupancy_chart(band, "Wards", ["base", "change"]).to_dict()
     text = str(spec)
     assert charts.PALETTE[0] in text and charts.PALETTE[1] in text
-    levels = [v for d in spec["datasets"].values() for row in d for k, v in row.items()
-              if k == "level"]
+    levels = [
+        v for d in spec["datasets"].values() for row in d for k, v in row.items() if k == "level"
+    ]
     assert levels == [92, 95, 100]
-    cdf = pd.DataFrame({"scenario": ["base"] * 2, "replication": [0, 0],
-                        "minutes": [0.0, 240.0], "share_within": [0.0, 0.7]})
-    spec = charts.time_in_department_chart(charts.time_in_department_band(cdf),
-                                           ["base"]).to_dict()
+    cdf = pd.DataFrame(
+        {
+            "scenario": ["base"] * 2,
+            "replication": [0, 0],
+            "minutes": [0.0, 240.0],
+            "share_within": [0.0, 0.7],
+        }
+    )
+    spec = charts.time_in_department_chart(charts.time_in_department_band(cdf), ["base"]).to_dict()
     rules = [row for d in spec["datasets"].values() for row in d if "text" in row]
     assert {"hours": 4.0, "text": "4 hours"} in rules
 
 
 def test_ed_band_averages_within_each_day_then_across_replications() -> None:
     times = pd.date_range("2025-01-06", periods=48, freq="h")
-    ed = pd.DataFrame({"scenario": "base", "replication": np.repeat([0, 1], 48),
-                       "time": np.tile(times, 2),
-                       "boarders": np.r_[np.full(24, 2.0), np.full(24, 4.0),
-                                         np.full(24, 6.0), np.full(24, 8.0)]})
+    ed = pd.DataFrame(
+        {
+            "scenario": "base",
+            "replication": np.repeat([0, 1], 48),
+            "time": np.tile(times, 2),
+            "boarders": np.r_[
+                np.full(24, 2.0), np.full(24, 4.0), np.full(24, 6.0), np.full(24, 8.0)
+            ],
+        }
+    )
     band = charts.ed_band(ed, "boarders")
-    assert band["mean"].tolist() == [4.0, 6.0]   # day 1: reps 2 and 6; day 2: 4 and 8
+    assert band["mean"].tolist() == [4.0, 6.0]  # day 1: reps 2 and 6; day 2: 4 and 8
     assert len(charts.ed_band(ed, "boarders", "h")) == 48

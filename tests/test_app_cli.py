@@ -35,6 +35,8 @@ def test_flowsim_app_serves_the_page(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("flowsim")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "flowsim.cli"]
     cmd += ["app", "--port", str(port), "--scenarios", str(SCENARIOS)]
-    with served(cmd, port, tmp_path, tmp_path / "app.log") as url, \
-            urllib.request.urlopen(f"{url}/", timeout=5) as r:
+    with (
+        served(cmd, port, tmp_path, tmp_path / "app.log") as url,
+        urllib.request.urlopen(f"{url}/", timeout=5) as r,
+    ):
         assert b"<html" in r.read().lower()

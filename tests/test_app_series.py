@@ -23,8 +23,12 @@ DAY = 1440.0
 def _scenario(length: str = "1d"):
     data = yaml.safe_load(TINY)
     data["run"] = {"warmup": "1d", "length": length}
-    data["arrivals"]["ambulance"] = {"per_day": 40, "class_mix": {"urgent": 1.0},
-                                     "first_stage": "assess", "handover": True}
+    data["arrivals"]["ambulance"] = {
+        "per_day": 40,
+        "class_mix": {"urgent": 1.0},
+        "first_stage": "assess",
+        "handover": True,
+    }
     data["stages"]["assess"]["milestone"] = "handover"
     return load_scenario(data)
 
@@ -33,12 +37,24 @@ def _records(**arrays: np.ndarray) -> Records:
     n = len(arrays["arrival"])
     nan = np.full(n, NAN)
     base = dict(
-        scenario=_scenario(), replication=0, horizon=2 * DAY, stream=np.zeros(n, np.int16),
-        patient_class=np.zeros(n, np.int16), ed_attendance=np.ones(n, bool),
-        ed_departure=nan.copy(), decision_to_admit=nan.copy(), triage=nan.copy(),
-        clinician=nan.copy(), handover=nan.copy(), left=nan.copy(),
-        left_without_being_seen=np.zeros(n, bool), stage_wait_sum=np.zeros(2),
-        stage_wait_count=np.zeros(2), delayed_minutes=0.0, pools={})
+        scenario=_scenario(),
+        replication=0,
+        horizon=2 * DAY,
+        stream=np.zeros(n, np.int16),
+        patient_class=np.zeros(n, np.int16),
+        ed_attendance=np.ones(n, bool),
+        ed_departure=nan.copy(),
+        decision_to_admit=nan.copy(),
+        triage=nan.copy(),
+        clinician=nan.copy(),
+        handover=nan.copy(),
+        left=nan.copy(),
+        left_without_being_seen=np.zeros(n, bool),
+        stage_wait_sum=np.zeros(2),
+        stage_wait_count=np.zeros(2),
+        delayed_minutes=0.0,
+        pools={},
+    )
     base.update(arrays)
     return Records(**base)
 
@@ -49,8 +65,9 @@ def _hand_made() -> Records:
         arrival=np.array([DAY, DAY - 200, DAY + 1000, DAY, DAY + 10, DAY + 50, DAY + 100]),
         stream=np.array([0, 0, 0, 0, 1, 1, 0], np.int16),
         ed_attendance=np.array([True, True, True, False, True, True, True]),
-        decision_to_admit=np.array([DAY + 30, DAY - 100, DAY + 23 * 60 + 30, DAY + 5, NAN, NAN,
-                                    NAN]),
+        decision_to_admit=np.array(
+            [DAY + 30, DAY - 100, DAY + 23 * 60 + 30, DAY + 5, NAN, NAN, NAN]
+        ),
         ed_departure=np.array([DAY + 90, DAY + 120, NAN, DAY + 600, NAN, NAN, DAY + 105]),
         handover=np.array([NAN, NAN, NAN, NAN, DAY + 40, NAN, NAN]),
     )
@@ -60,16 +77,16 @@ def test_boarders_are_admitted_patients_between_decision_and_leaving() -> None:
     es = ed_series(_hand_made())
     assert es.hour.tolist() == list(range(24, 48))
     expected = np.zeros(24)
-    expected[0] = 0.5 + 1.0    # A half the hour; B (decided in the warm-up) all of it
-    expected[1] = 0.5 + 1.0    # A leaves at 90 min; B at 120
-    expected[23] = 0.5         # C decided at 23:30 and is still there at the end
+    expected[0] = 0.5 + 1.0  # A half the hour; B (decided in the warm-up) all of it
+    expected[1] = 0.5 + 1.0  # A leaves at 90 min; B at 120
+    expected[23] = 0.5  # C decided at 23:30 and is still there at the end
     np.testing.assert_allclose(es.boarders, expected)
 
 
 def test_ambulance_queue_counts_ambulances_until_handover() -> None:
     es = ed_series(_hand_made())
-    expected = np.ones(24)     # F arrived at 00:50 and is never handed over
-    expected[0] = 30 / 60 + 10 / 60   # E waits 00:10-00:40; F from 00:50
+    expected = np.ones(24)  # F arrived at 00:50 and is never handed over
+    expected[0] = 30 / 60 + 10 / 60  # E waits 00:10-00:40; F from 00:50
     np.testing.assert_allclose(es.ambulance_queue, expected)
 
 
@@ -79,11 +96,12 @@ def test_time_in_department_distribution_is_exact_at_its_points() -> None:
     minutes = np.arange(len(cdf)) * 10.0
     expected = (np.array([90.0, 320.0, 5.0])[None, :] <= minutes[:, None]).mean(axis=1)
     np.testing.assert_allclose(cdf, expected)
-    assert cdf[24] == pytest.approx(2 / 3)   # within 4 hours
+    assert cdf[24] == pytest.approx(2 / 3)  # within 4 hours
 
 
-def _overlap_hours(start: np.ndarray, end: np.ndarray, hours: np.ndarray,
-                   horizon: float) -> np.ndarray:
+def _overlap_hours(
+    start: np.ndarray, end: np.ndarray, hours: np.ndarray, horizon: float
+) -> np.ndarray:
     end = np.where(np.isnan(end), horizon, end)
     out = np.zeros(len(hours))
     for a, b in zip(start, end, strict=True):
@@ -97,13 +115,14 @@ def test_ed_series_of_a_simulated_run_matches_a_brute_force_count() -> None:
     rec = simulate(s, 0, 11)
     es = ed_series(rec)
     admitted = rec.ed_attendance & ~np.isnan(rec.decision_to_admit)
-    brute = _overlap_hours(rec.decision_to_admit[admitted], rec.ed_departure[admitted],
-                           es.hour, rec.horizon)
+    brute = _overlap_hours(
+        rec.decision_to_admit[admitted], rec.ed_departure[admitted], es.hour, rec.horizon
+    )
     np.testing.assert_allclose(es.boarders, brute, atol=1e-9)
     amb = rec.stream == 1
     brute = _overlap_hours(rec.arrival[amb], rec.handover[amb], es.hour, rec.horizon)
     np.testing.assert_allclose(es.ambulance_queue, brute, atol=1e-9)
-    assert es.boarders.max() > 0 and es.ambulance_queue.max() > 0   # the test has teeth
+    assert es.boarders.max() > 0 and es.ambulance_queue.max() > 0  # the test has teeth
     k = compute_kpis(rec)
     assert time_in_department_cdf(rec)[24] * 100 == pytest.approx(k["four_hour_pct"])
 
@@ -113,8 +132,14 @@ def test_results_carry_the_ed_series_and_distribution() -> None:
     r = flowsim.run([s], replications=2, seed=5, jobs=1)
     ed = r.ed_timeseries
     assert ed is not None and r.time_in_department is not None
-    assert list(ed.columns) == ["scenario", "replication", "time", "hour_of_week", "boarders",
-                                "ambulance_queue"]
+    assert list(ed.columns) == [
+        "scenario",
+        "replication",
+        "time",
+        "hour_of_week",
+        "boarders",
+        "ambulance_queue",
+    ]
     assert len(ed) == 2 * 48
     assert ed["time"].min() == r.timeseries["time"].min()
     tid = r.time_in_department

@@ -39,16 +39,16 @@ def test_an_invalid_upload_gives_the_cli_messages(tmp_path: Path, capsys) -> Non
     assert cli(["validate", str(path)]) == 2
     from_cli = capsys.readouterr().err.splitlines()
     assert [line.replace(str(path), "broken.yaml") for line in from_cli] == uploaded
-    assert any(u.startswith("broken.yaml:4:") and "places.wards.capacity" in u
-               for u in uploaded)
+    assert any(u.startswith("broken.yaml:4:") and "places.wards.capacity" in u for u in uploaded)
     assert any(u.startswith("broken.yaml:7:") for u in uploaded)
 
 
 def test_an_upload_extends_a_shipped_file() -> None:
-    s = load_upload(b"extends: baseline.yaml\nplaces:\n  wards: {capacity: 650}\n",
-                    "more_beds.yaml", SCENARIOS)
+    s = load_upload(
+        b"extends: baseline.yaml\nplaces:\n  wards: {capacity: 650}\n", "more_beds.yaml", SCENARIOS
+    )
     base = load_scenario(SCENARIOS / "baseline.yaml")
-    assert s.name == "more_beds"   # named after the file, as the CLI names an overlay
+    assert s.name == "more_beds"  # named after the file, as the CLI names an overlay
     assert s.places["wards"].capacity == 650
     assert s.stages == base.stages
 
@@ -56,17 +56,21 @@ def test_an_upload_extends_a_shipped_file() -> None:
 def test_a_standalone_upload_loads_like_the_file() -> None:
     raw = (SCENARIOS / "baseline.yaml").read_bytes()
     assert load_upload(raw, "baseline.yaml", SCENARIOS) == load_scenario(
-        SCENARIOS / "baseline.yaml")
+        SCENARIOS / "baseline.yaml"
+    )
 
 
-@pytest.mark.parametrize(("raw", "where", "message"), [
-    (b"extends: ../../etc/passwd\n", "x.yaml:1:1: extends:", "no such file in the scenarios"),
-    (b"extends: nowhere.yaml\n", "x.yaml:1:1: extends:", "no such file"),
-    (b"name: [unclosed\n", "x.yaml:2:1:", "not valid YAML"),
-    (b"- just\n- a list\n", "x.yaml:1:1:", "must be a mapping"),
-    (b"name: caf\xe9\n", "x.yaml:1:", "not UTF-8"),
-    (b"", "x.yaml:1:1:", "empty"),
-])
+@pytest.mark.parametrize(
+    ("raw", "where", "message"),
+    [
+        (b"extends: ../../etc/passwd\n", "x.yaml:1:1: extends:", "no such file in the scenarios"),
+        (b"extends: nowhere.yaml\n", "x.yaml:1:1: extends:", "no such file"),
+        (b"name: [unclosed\n", "x.yaml:2:1:", "not valid YAML"),
+        (b"- just\n- a list\n", "x.yaml:1:1:", "must be a mapping"),
+        (b"name: caf\xe9\n", "x.yaml:1:", "not UTF-8"),
+        (b"", "x.yaml:1:1:", "empty"),
+    ],
+)
 def test_broken_uploads_say_where_and_why(raw: bytes, where: str, message: str) -> None:
     problems = _problems(raw, "x.yaml", SCENARIOS)
     assert problems[0].startswith(where), problems
@@ -75,5 +79,7 @@ def test_broken_uploads_say_where_and_why(raw: bytes, where: str, message: str) 
 
 def test_an_over_size_upload_is_refused_before_reading() -> None:
     problems = _problems(b"#" * (MAX_UPLOAD_BYTES + 1), "huge.yaml", SCENARIOS)
-    assert problems == [f"huge.yaml: file is {MAX_UPLOAD_BYTES + 1:,} bytes; uploads are "
-                        f"limited to {MAX_UPLOAD_BYTES:,} (a scenario is a few kB)"]
+    assert problems == [
+        f"huge.yaml: file is {MAX_UPLOAD_BYTES + 1:,} bytes; uploads are "
+        f"limited to {MAX_UPLOAD_BYTES:,} (a scenario is a few kB)"
+    ]

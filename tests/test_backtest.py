@@ -53,30 +53,51 @@ def fingerprint(case: str) -> list[dict[str, Any]]:
         rec = simulate(scenario, r, scenario.run.seed, record_visits=True)
         assert rec.visits is not None and rec.open_visits is not None
         arrays: dict[str, Any] = {
-            name: getattr(rec, name) for name in (
-                "arrival", "stream", "patient_class", "ed_attendance", "ed_departure",
-                "decision_to_admit", "triage", "clinician", "handover", "left",
-                "left_without_being_seen", "stage_wait_sum", "stage_wait_count")}
+            name: getattr(rec, name)
+            for name in (
+                "arrival",
+                "stream",
+                "patient_class",
+                "ed_attendance",
+                "ed_departure",
+                "decision_to_admit",
+                "triage",
+                "clinician",
+                "handover",
+                "left",
+                "left_without_being_seen",
+                "stage_wait_sum",
+                "stage_wait_count",
+            )
+        }
         arrays.update({f"visits.{k}": v for k, v in rec.visits.items()})
         arrays.update({f"open_visits.{k}": v for k, v in rec.open_visits.items()})
         for pool, log in rec.pools.items():
             for k in ("time", "in_use", "waiting", "cap_time", "cap_value"):
                 arrays[f"pool.{pool}.{k}"] = log[k]
         hourly = hourly_series(rec)
-        arrays.update({f"hourly.{k}": getattr(hourly, k)
-                       for k in ("hour", "occupancy", "queue", "capacity")})
+        arrays.update(
+            {f"hourly.{k}": getattr(hourly, k) for k in ("hour", "occupancy", "queue", "capacity")}
+        )
         ed = ed_series(rec)
-        arrays.update({"ed.boarders": ed.boarders, "ed.ambulance_queue": ed.ambulance_queue,
-                       "time_in_department": time_in_department_cdf(rec)})
-        out.append({
-            "replication": r,
-            "events": rec.events,
-            "arrivals": len(rec.arrival),
-            "visits": len(rec.visits["patient"]),
-            "delayed_minutes": rec.delayed_minutes,
-            "checksums": {k: _checksum(v) for k, v in sorted(arrays.items())},
-            "kpis": {k: _kpi_value(v) for k, v in sorted(compute_kpis(rec).items())},
-        })
+        arrays.update(
+            {
+                "ed.boarders": ed.boarders,
+                "ed.ambulance_queue": ed.ambulance_queue,
+                "time_in_department": time_in_department_cdf(rec),
+            }
+        )
+        out.append(
+            {
+                "replication": r,
+                "events": rec.events,
+                "arrivals": len(rec.arrival),
+                "visits": len(rec.visits["patient"]),
+                "delayed_minutes": rec.delayed_minutes,
+                "checksums": {k: _checksum(v) for k, v in sorted(arrays.items())},
+                "kpis": {k: _kpi_value(v) for k, v in sorted(compute_kpis(rec).items())},
+            }
+        )
     return out
 
 
@@ -102,8 +123,11 @@ def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
     if isinstance(expected, list) and isinstance(actual, list):
         if len(expected) != len(actual):
             return [f"{path}: {len(expected)} items -> {len(actual)}"]
-        return [d for i, (e, a) in enumerate(zip(expected, actual, strict=True))
-                for d in differences(e, a, f"{path}[{i}]")]
+        return [
+            d
+            for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+            for d in differences(e, a, f"{path}[{i}]")
+        ]
     return [] if expected == actual else [f"{path}: {expected!r} -> {actual!r}"]
 
 
@@ -111,8 +135,10 @@ def differences(expected: Any, actual: Any, path: str = "") -> list[str]:
 def test_engine_numbers_are_pinned(case: str) -> None:
     moved = differences(_expected()[case], json.loads(json.dumps(fingerprint(case))))
     assert not moved, (
-        f"back-test '{case}': {len(moved)} figures moved:\n  " + "\n  ".join(moved[:40])
-        + f"\nIf the change is meant to move them: {REGENERATE}, and say in the commit why.")
+        f"back-test '{case}': {len(moved)} figures moved:\n  "
+        + "\n  ".join(moved[:40])
+        + f"\nIf the change is meant to move them: {REGENERATE}, and say in the commit why."
+    )
 
 
 def test_the_cases_cover_what_the_engine_does() -> None:

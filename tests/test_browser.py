@@ -21,9 +21,16 @@ from .shared import REPO
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOT = REPO / "tests" / "artifacts" / "app.png"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--disable-dev-shm-usage"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
 
 
 def _need(ok: bool, why: str) -> None:
@@ -37,9 +44,21 @@ def _need(ok: bool, why: str) -> None:
 @pytest.fixture
 def app_url(tmp_path: Path) -> Iterator[str]:
     port = free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.port",
-           str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(REPO / "app.py"),
+        "--server.port",
+        str(port),
+        "--server.address",
+        "127.0.0.1",
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
     with served(cmd, port, REPO, tmp_path / "streamlit.log") as url:
         yield url
 
@@ -53,8 +72,12 @@ def test_default_comparison_in_chromium(app_url: str, tmp_path: Path) -> None:
         _need(False, "Playwright for Python is not installed")
     with sync_playwright() as p:
         browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"), executable_path=str(CHROMIUM), headless=True,
-            args=CHROMIUM_ARGS, viewport={"width": 1400, "height": 4200})
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 4200},
+        )
         try:
             page = browser.pages[0] if browser.pages else browser.new_page()
             page.goto(app_url, wait_until="domcontentloaded")
@@ -66,10 +89,11 @@ def test_default_comparison_in_chromium(app_url: str, tmp_path: Path) -> None:
             table.wait_for(timeout=60_000)
             page.wait_for_function(
                 "document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 5",
-                timeout=60_000)
+                timeout=60_000,
+            )
             assert page.get_by_text("Something went wrong").count() == 0
             assert page.locator("[data-testid='stException']").count() == 0
-            page.wait_for_timeout(1500)   # let the charts draw
+            page.wait_for_timeout(1500)  # let the charts draw
             SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SCREENSHOT), full_page=True)
         finally:

@@ -18,28 +18,60 @@ def test_run_writes_tidy_tables_and_manifest(tiny_file: Path, tmp_path: Path, ca
     out = tmp_path / "res"
     assert cli.main(["run", str(tiny_file), "--out", str(out), "-q", "--patients"]) == 0
     names = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()}
-    assert names == {"kpis.csv", "kpis.parquet", "summary.csv", "timeseries.parquet",
-                     "hour_of_week.csv", "patients.parquet", "manifest.json",
-                     "ed_timeseries.parquet", "time_in_department.csv",
-                     "scenarios/tiny.yaml"}
+    assert names == {
+        "kpis.csv",
+        "kpis.parquet",
+        "summary.csv",
+        "timeseries.parquet",
+        "hour_of_week.csv",
+        "patients.parquet",
+        "manifest.json",
+        "ed_timeseries.parquet",
+        "time_in_department.csv",
+        "scenarios/tiny.yaml",
+    }
     ed = pd.read_parquet(out / "ed_timeseries.parquet")
-    assert list(ed.columns) == ["scenario", "replication", "time", "hour_of_week", "boarders",
-                                "ambulance_queue"]
+    assert list(ed.columns) == [
+        "scenario",
+        "replication",
+        "time",
+        "hour_of_week",
+        "boarders",
+        "ambulance_queue",
+    ]
     assert len(ed) == 3 * 72  # replications x hours measured
     kpis = pd.read_csv(out / "kpis.csv")
     assert list(kpis.columns) == ["scenario", "replication", "kpi", "value"]
     assert set(kpis["replication"]) == {0, 1, 2}
     assert pd.read_parquet(out / "kpis.parquet").shape == kpis.shape
     ts = pd.read_parquet(out / "timeseries.parquet")
-    assert {"scenario", "replication", "time", "hour_of_week", "place", "occupancy", "queue",
-            "capacity"} <= set(ts.columns)
+    assert {
+        "scenario",
+        "replication",
+        "time",
+        "hour_of_week",
+        "place",
+        "occupancy",
+        "queue",
+        "capacity",
+    } <= set(ts.columns)
     assert len(ts) == 3 * 2 * 72  # replications x places x hours measured
     how = pd.read_csv(out / "hour_of_week.csv")
     assert set(how["hour_of_week"]) == set(range(24, 96))  # 3 days measured from Tuesday 00:00
     assert how["hour_of_week"].min() == 24
     visits = pd.read_parquet(out / "patients.parquet")
-    assert list(visits.columns) == ["scenario", "replication", "patient", "class", "stage",
-                                    "place", "entered", "queued", "started", "ended"]
+    assert list(visits.columns) == [
+        "scenario",
+        "replication",
+        "patient",
+        "class",
+        "stage",
+        "place",
+        "entered",
+        "queued",
+        "started",
+        "ended",
+    ]
     done = visits.dropna(subset=["started", "ended"])  # started is NaN for a visit given up on
     assert (done["queued"] <= done["started"]).all()
     placed = done[done["place"] != ""]
@@ -57,8 +89,9 @@ def test_run_writes_tidy_tables_and_manifest(tiny_file: Path, tmp_path: Path, ca
     assert "four_hour_pct" in summary
 
 
-def test_results_folder_is_not_overwritten_by_default(tiny_file: Path, tmp_path: Path,
-                                                      capsys) -> None:
+def test_results_folder_is_not_overwritten_by_default(
+    tiny_file: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "res"
     out.mkdir()
     (out / "keep.txt").write_text("earlier work")
@@ -69,8 +102,9 @@ def test_results_folder_is_not_overwritten_by_default(tiny_file: Path, tmp_path:
     assert not (out / "keep.txt").exists() and (out / "kpis.csv").exists()
 
 
-def test_interrupted_write_leaves_no_partial_results(tiny_file: Path, tmp_path: Path,
-                                                     monkeypatch) -> None:
+def test_interrupted_write_leaves_no_partial_results(
+    tiny_file: Path, tmp_path: Path, monkeypatch
+) -> None:
     out = tmp_path / "res"
 
     def boom(self, *args, **kwargs):
@@ -84,8 +118,9 @@ def test_interrupted_write_leaves_no_partial_results(tiny_file: Path, tmp_path: 
     assert len(list((tmp_path / ".res.checkpoint").glob("*.npz"))) == 3
 
 
-def test_an_interrupted_run_names_the_folder_to_resume_into(tiny_file: Path, tmp_path: Path,
-                                                              monkeypatch, capsys) -> None:
+def test_an_interrupted_run_names_the_folder_to_resume_into(
+    tiny_file: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     def boom(self, *args, **kwargs):
         raise KeyboardInterrupt
 
@@ -95,7 +130,7 @@ def test_an_interrupted_run_names_the_folder_to_resume_into(tiny_file: Path, tmp
     assert cli.main(["run", str(tiny_file), "-q"]) == 130
     err = capsys.readouterr().err
     [saved] = (tmp_path / "results").glob(".*.checkpoint")
-    out = Path("results") / saved.name[1:-len(".checkpoint")]  # the default, results/<time>
+    out = Path("results") / saved.name[1 : -len(".checkpoint")]  # the default, results/<time>
     assert f"add --out {out} --resume to the same command" in err
     monkeypatch.undo()
     monkeypatch.chdir(tmp_path)
@@ -104,7 +139,8 @@ def test_an_interrupted_run_names_the_folder_to_resume_into(tiny_file: Path, tmp
 
 
 def test_an_interrupt_before_the_run_does_not_promise_kept_replications(
-        tiny_file: Path, tmp_path: Path, monkeypatch, capsys) -> None:
+    tiny_file: Path, tmp_path: Path, monkeypatch, capsys
+) -> None:
     def interrupted(path, name=None):
         raise KeyboardInterrupt
 
@@ -113,8 +149,9 @@ def test_an_interrupt_before_the_run_does_not_promise_kept_replications(
     assert capsys.readouterr().err == "flowsim: interrupted; no results were written\n"
 
 
-def test_the_run_plan_is_settled_once_and_leaves_the_options_alone(tiny_file: Path,
-                                                                  tmp_path: Path) -> None:
+def test_the_run_plan_is_settled_once_and_leaves_the_options_alone(
+    tiny_file: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "res"
     args = cli._parser().parse_args(["run", str(tiny_file), "--days", "2", "--out", str(out)])
     parsed = dict(vars(args))
@@ -136,11 +173,24 @@ def test_the_run_plan_is_settled_once_and_leaves_the_options_alone(tiny_file: Pa
         cli.RunPlan.from_args(plain, plain.scenarios)
 
 
-def test_compare_reports_paired_differences(tiny_file: Path, tiny_change_file: Path,
-                                            tmp_path: Path, capsys) -> None:
+def test_compare_reports_paired_differences(
+    tiny_file: Path, tiny_change_file: Path, tmp_path: Path, capsys
+) -> None:
     out = tmp_path / "cmp"
-    code = cli.main(["compare", str(tiny_file), str(tiny_change_file), "--out", str(out), "-q",
-                     "--replications", "4", "--jobs", "1"])
+    code = cli.main(
+        [
+            "compare",
+            str(tiny_file),
+            str(tiny_change_file),
+            "--out",
+            str(out),
+            "-q",
+            "--replications",
+            "4",
+            "--jobs",
+            "1",
+        ]
+    )
     assert code == 0
     comparison = pd.read_csv(out / "comparison.csv")
     assert set(comparison["scenario"]) == {"more_beds"}
@@ -152,8 +202,24 @@ def test_compare_reports_paired_differences(tiny_file: Path, tiny_change_file: P
 
 def test_days_and_warmup_override_the_scenario(tiny_file: Path, tmp_path: Path) -> None:
     out = tmp_path / "res"
-    assert cli.main(["run", str(tiny_file), "--days", "2", "--warmup-days", "0.5", "-r", "1",
-                     "--out", str(out), "-q"]) == 0
+    assert (
+        cli.main(
+            [
+                "run",
+                str(tiny_file),
+                "--days",
+                "2",
+                "--warmup-days",
+                "0.5",
+                "-r",
+                "1",
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["scenarios"][0]["length_days"] == 2
     assert manifest["scenarios"][0]["warmup_days"] == 0.5
@@ -168,8 +234,9 @@ def test_validate_ok_and_bad(tiny_file: Path, tmp_path: Path, capsys) -> None:
     assert f"{bad}:9:" in err and "arrivals.walk_in.per_day" in err and "Traceback" not in err
 
 
-def test_run_with_a_bad_file_exits_2_and_writes_nothing(tiny_file: Path, tmp_path: Path,
-                                                        capsys) -> None:
+def test_run_with_a_bad_file_exits_2_and_writes_nothing(
+    tiny_file: Path, tmp_path: Path, capsys
+) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
     out = tmp_path / "res"
@@ -185,8 +252,9 @@ def test_bad_option_is_a_usage_error(tiny_file: Path) -> None:
 
 
 def test_shipped_schema_is_current() -> None:
-    assert (SCENARIOS / "flowsim.schema.json").read_text() == schema_text(), \
+    assert (SCENARIOS / "flowsim.schema.json").read_text() == schema_text(), (
         "run: flowsim schema --out scenarios/flowsim.schema.json"
+    )
 
 
 def test_every_shipped_scenario_has_a_working_schema_modeline() -> None:
@@ -201,8 +269,10 @@ def test_every_shipped_scenario_has_a_working_schema_modeline() -> None:
 
 def _batch(tmp_path: Path, tiny_file: Path, expect: str) -> Path:
     path = tmp_path / "batch.yaml"
-    path.write_text(f"replications: 2\nseed: 3\ndays: 2\nwarmup_days: 1\njobs: 1\n"
-                    f"scenarios:\n  - file: {tiny_file.name}\n    expect:\n{expect}")
+    path.write_text(
+        f"replications: 2\nseed: 3\ndays: 2\nwarmup_days: 1\njobs: 1\n"
+        f"scenarios:\n  - file: {tiny_file.name}\n    expect:\n{expect}"
+    )
     return path
 
 
@@ -213,8 +283,11 @@ def test_check_passes_within_bounds(tiny_file: Path, tmp_path: Path, capsys) -> 
 
 
 def test_check_fails_on_a_broken_bound(tiny_file: Path, tmp_path: Path, capsys) -> None:
-    batch = _batch(tmp_path, tiny_file, "      four_hour_pct: {min: 0, max: 100}\n"
-                                        "      occupancy_mean.cubicles: {min: 1000}\n")
+    batch = _batch(
+        tmp_path,
+        tiny_file,
+        "      four_hour_pct: {min: 0, max: 100}\n      occupancy_mean.cubicles: {min: 1000}\n",
+    )
     assert cli.main(["check", str(batch), "-q"]) == 1
     out = capsys.readouterr().out
     assert "1 of 2 bounds broken" in out and "tiny: occupancy_mean.cubicles" in out

@@ -79,9 +79,15 @@ def _repository_text_files() -> list[Path]:
     skip_dirs = {".git", ".venv", "venv", "results", "build", "dist", "__pycache__", "artifacts"}
     files = []
     for root, dirs, names in os.walk(REPO):
-        dirs[:] = [d for d in dirs if d not in skip_dirs and not d.endswith(".egg-info")
-                   and not d.startswith(".mypy") and not d.startswith(".ruff")
-                   and not d.startswith(".pytest")]
+        dirs[:] = [
+            d
+            for d in dirs
+            if d not in skip_dirs
+            and not d.endswith(".egg-info")
+            and not d.startswith(".mypy")
+            and not d.startswith(".ruff")
+            and not d.startswith(".pytest")
+        ]
         for name in names:
             path = Path(root) / name
             if path.suffix in {".png", ".parquet", ".pyc", ".npz"}:
@@ -139,8 +145,10 @@ def test_readme_first_change_idea_is_the_shipped_one_with_two_doctors(tmp_path) 
     one = shipped.staff["ed_doctor"].shifts["extra_evening"]
     assert two.model_copy(update={"count": 1}) == one
     # The walk-through copies this file and changes the count: it must still say what it adds.
-    assert "extra_evening: {start: \"16:00\", end: \"02:00\", count: 1}" in (
-        SCENARIOS / "changes" / "extra_evening_doctor.yaml").read_text()
+    assert (
+        'extra_evening: {start: "16:00", end: "02:00", count: 1}'
+        in (SCENARIOS / "changes" / "extra_evening_doctor.yaml").read_text()
+    )
 
 
 def test_model_page_overlay_example_is_the_shipped_change(tmp_path) -> None:
@@ -150,7 +158,8 @@ def test_model_page_overlay_example_is_the_shipped_change(tmp_path) -> None:
     path.write_text(example.replace("../baseline.yaml", str(SCENARIOS / "baseline.yaml")))
     shipped = flowsim.load_scenario(SCENARIOS / "changes" / "extra_evening_doctor.yaml")
     assert flowsim.load_scenario(path).model_dump(exclude={"description"}) == (
-        shipped.model_dump(exclude={"description"}))
+        shipped.model_dump(exclude={"description"})
+    )
 
 
 def _duration_examples() -> list[str]:
@@ -187,8 +196,10 @@ def test_model_page_shows_every_distribution() -> None:
 @pytest.mark.parametrize("duration", _duration_examples())
 def test_model_page_duration_examples_mean_what_it_says(tmp_path, duration: str) -> None:
     path = tmp_path / "example.yaml"
-    path.write_text(f"extends: {SCENARIOS / 'baseline.yaml'}\nname: example\n"
-                    f"stages:\n  minors_treatment:\n    duration: {duration}\n")
+    path.write_text(
+        f"extends: {SCENARIOS / 'baseline.yaml'}\nname: example\n"
+        f"stages:\n  minors_treatment:\n    duration: {duration}\n"
+    )
     loaded = flowsim.load_scenario(path).stages["minors_treatment"].duration
     said = re.search(r"dist: (\w+)", duration)
     assert loaded.dist == (said.group(1) if said else "fixed")

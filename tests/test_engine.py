@@ -48,27 +48,39 @@ def scenario(data: dict[str, Any]) -> Scenario:
     return load_scenario(copy.deepcopy(data))
 
 
-def ed_ward(beds: int = 40, doctors: int = 4, name: str | None = None,
-            days: float = 56) -> Scenario:
+def ed_ward(
+    beds: int = 40, doctors: int = 4, name: str | None = None, days: float = 56
+) -> Scenario:
     """A small coupled ED and ward: 60 arrivals a day, 30% admitted for about two days, so the
     ward needs about 36 beds on average and boarders block ED cubicles when it is full."""
-    return load_scenario({
-        "name": name or f"beds{beds}_doctors{doctors}",
-        "run": {"warmup": 14 * DAY, "length": days * DAY},
-        "classes": {"a": {}},
-        "arrivals": {"walk_in": {"per_day": 60, "class_mix": {"a": 1.0}, "first_stage": "assess"}},
-        "places": {
-            "cubicles": {"capacity": 12, "area": "ed"},
-            "beds": {"capacity": beds, "area": "ward", "queue": "first_come"},
-        },
-        "staff": {"doctors": {"count": doctors}},
-        "stages": {
-            "assess": {"place": "cubicles", "staff": "doctors", "milestone": "clinician",
-                       "duration": {"dist": "exponential", "mean": 45},
-                       "next": {"ward": 0.3, "exit": 0.7}},
-            "ward": {"place": "beds", "duration": {"dist": "lognormal", "mean": "2d", "sd": "1d"}},
-        },
-    })
+    return load_scenario(
+        {
+            "name": name or f"beds{beds}_doctors{doctors}",
+            "run": {"warmup": 14 * DAY, "length": days * DAY},
+            "classes": {"a": {}},
+            "arrivals": {
+                "walk_in": {"per_day": 60, "class_mix": {"a": 1.0}, "first_stage": "assess"}
+            },
+            "places": {
+                "cubicles": {"capacity": 12, "area": "ed"},
+                "beds": {"capacity": beds, "area": "ward", "queue": "first_come"},
+            },
+            "staff": {"doctors": {"count": doctors}},
+            "stages": {
+                "assess": {
+                    "place": "cubicles",
+                    "staff": "doctors",
+                    "milestone": "clinician",
+                    "duration": {"dist": "exponential", "mean": 45},
+                    "next": {"ward": 0.3, "exit": 0.7},
+                },
+                "ward": {
+                    "place": "beds",
+                    "duration": {"dist": "lognormal", "mean": "2d", "sd": "1d"},
+                },
+            },
+        }
+    )
 
 
 def same(a: np.ndarray, b: np.ndarray | float) -> bool:
@@ -91,13 +103,16 @@ def test_fixed_durations_add_up_exactly() -> None:
     # Unlimited places and no staff: nobody waits, so time in system is the sum of the stage
     # durations (30 + 45 + 15 min), to rounding of the clock.
     data = one_stage(
-        places={"room": {"capacity": "unlimited", "area": "ed"},
-                "bay": {"capacity": "unlimited", "area": "ed"}},
+        places={
+            "room": {"capacity": "unlimited", "area": "ed"},
+            "bay": {"capacity": "unlimited", "area": "ed"},
+        },
         stages={
             "see": {"place": "room", "duration": 30, "next": {"treat": 1.0}},
             "treat": {"place": "bay", "duration": "45min", "next": {"review": 1.0}},
             "review": {"duration": {"dist": "empirical", "values": [15]}},
-        })
+        },
+    )
     rec = simulate(scenario(data), 0, SEED, record_visits=True)
     done = ~np.isnan(rec.left)
     assert done.sum() > 200
@@ -123,8 +138,11 @@ def test_tandem_blocking_times_by_hand() -> None:
         run={"warmup": 0, "length": 0.5 * DAY},
         arrivals={"s": {"per_day": 72, "class_mix": {"a": 1.0}, "first_stage": "a"}},
         places={"pa": {"capacity": 1, "area": "ed"}, "pb": {"capacity": 1, "area": "ed"}},
-        stages={"a": {"place": "pa", "duration": 30, "next": {"b": 1.0}},
-                "b": {"place": "pb", "duration": 60}})
+        stages={
+            "a": {"place": "pa", "duration": 30, "next": {"b": 1.0}},
+            "b": {"place": "pb", "duration": 60},
+        },
+    )
     rec = simulate(scenario(data), 0, SEED, record_visits=True)
     n = len(rec.arrival)
     assert n >= 10
@@ -166,8 +184,10 @@ def test_no_arrivals() -> None:
         arrivals={"s": {"per_day": 0, "class_mix": {"a": 1.0}, "first_stage": "see"}},
         places={"room": {"capacity": 3, "area": "ed"}},
         staff={"doctors": {"count": 2}},
-        stages={"see": {"place": "room", "staff": "doctors", "duration": 30,
-                        "milestone": "clinician"}})
+        stages={
+            "see": {"place": "room", "staff": "doctors", "duration": 30, "milestone": "clinician"}
+        },
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no "mean of empty slice" or division warnings
         rec = simulate(scenario(data), 0, SEED, record_visits=True)
@@ -175,8 +195,13 @@ def test_no_arrivals() -> None:
         series = hourly_series(rec)
     assert len(rec.arrival) == 0
     assert k["arrivals"] == 0 and k["attendances"] == 0 and k["in_system_at_end"] == 0
-    for name in ("four_hour_pct", "time_in_department_mean", "time_to_clinician_mean",
-                 "left_without_being_seen_pct", "wait_mean.see"):
+    for name in (
+        "four_hour_pct",
+        "time_in_department_mean",
+        "time_to_clinician_mean",
+        "left_without_being_seen_pct",
+        "wait_mean.see",
+    ):
         assert math.isnan(k[name]), name
     assert k["occupancy_mean.room"] == 0 and k["busy_mean_pct.doctors"] == 0
     assert k["occupancy_ge_100_pct_time.room"] == 0
@@ -189,11 +214,21 @@ def test_unlimited_capacity_means_no_waits() -> None:
     data = one_stage(
         arrivals={"s": {"per_day": 500, "class_mix": {"a": 1.0}, "first_stage": "see"}},
         staff={"doctors": {"count": 10_000}},
-        places={"room": {"capacity": "unlimited", "area": "ed"},
-                "ward": {"capacity": 100_000, "area": "ward"}},
-        stages={"see": {"place": "room", "staff": "doctors", "milestone": "clinician",
-                        "duration": {"dist": "exponential", "mean": 120}, "next": {"stay": 1.0}},
-                "stay": {"place": "ward", "duration": {"dist": "exponential", "mean": "1d"}}})
+        places={
+            "room": {"capacity": "unlimited", "area": "ed"},
+            "ward": {"capacity": 100_000, "area": "ward"},
+        },
+        stages={
+            "see": {
+                "place": "room",
+                "staff": "doctors",
+                "milestone": "clinician",
+                "duration": {"dist": "exponential", "mean": 120},
+                "next": {"stay": 1.0},
+            },
+            "stay": {"place": "ward", "duration": {"dist": "exponential", "mean": "1d"}},
+        },
+    )
     k = compute_kpis(simulate(scenario(data), 0, SEED))
     assert k["wait_mean.see"] == 0 and k["wait_mean.stay"] == 0
     assert k["time_to_clinician_mean"] == 0 and k["dta_wait_mean"] == 0
@@ -201,13 +236,20 @@ def test_unlimited_capacity_means_no_waits() -> None:
 
 
 def test_a_route_taking_everyone() -> None:
-    data = one_stage(stages={
-        "see": {"place": "room", "duration": 10, "next": {"left": 1.0, "right": 0.0},
-                "next_by_class": {"b": {"left": 0.0, "right": 1.0}}},
-        "left": {"duration": 5},
-        "right": {"duration": 5},
-    }, classes={"a": {}, "b": {}},
-        arrivals={"s": {"per_day": 100, "class_mix": {"a": 0.6, "b": 0.4}, "first_stage": "see"}})
+    data = one_stage(
+        stages={
+            "see": {
+                "place": "room",
+                "duration": 10,
+                "next": {"left": 1.0, "right": 0.0},
+                "next_by_class": {"b": {"left": 0.0, "right": 1.0}},
+            },
+            "left": {"duration": 5},
+            "right": {"duration": 5},
+        },
+        classes={"a": {}, "b": {}},
+        arrivals={"s": {"per_day": 100, "class_mix": {"a": 0.6, "b": 0.4}, "first_stage": "see"}},
+    )
     rec = simulate(scenario(data), 0, SEED, record_visits=True)
     seen = visits(rec, "see")
     left, right = visits(rec, "left"), visits(rec, "right")
@@ -254,8 +296,9 @@ def test_more_doctors_mean_shorter_time_to_clinician() -> None:
 
 
 # -- priorities and queue order ---------------------------------------------------------------
-def two_classes(queue: str = "priority", server: str = "staff", per_day: float = 76.8,
-                days: float = 30) -> Scenario:
+def two_classes(
+    queue: str = "priority", server: str = "staff", per_day: float = 76.8, days: float = 30
+) -> Scenario:
     # One server, two classes of equal volume, exponential 15 min: rho = per_day * 15 / 1440.
     stage: dict[str, Any] = {"duration": {"dist": "exponential", "mean": 15}}
     places: dict[str, Any] = {}
@@ -266,12 +309,23 @@ def two_classes(queue: str = "priority", server: str = "staff", per_day: float =
     else:
         places = {"chair": {"capacity": 1, "queue": queue}}
         stage["place"] = "chair"
-    return load_scenario({
-        "name": "prio", "run": {"warmup": 1 * DAY, "length": days * DAY},
-        "classes": {"urgent": {"priority": 1}, "routine": {"priority": 2}},
-        "arrivals": {"s": {"per_day": per_day, "class_mix": {"urgent": 0.5, "routine": 0.5},
-                           "first_stage": "see"}},
-        "places": places, "staff": staff, "stages": {"see": stage}})
+    return load_scenario(
+        {
+            "name": "prio",
+            "run": {"warmup": 1 * DAY, "length": days * DAY},
+            "classes": {"urgent": {"priority": 1}, "routine": {"priority": 2}},
+            "arrivals": {
+                "s": {
+                    "per_day": per_day,
+                    "class_mix": {"urgent": 0.5, "routine": 0.5},
+                    "first_stage": "see",
+                }
+            },
+            "places": places,
+            "staff": staff,
+            "stages": {"see": stage},
+        }
+    )
 
 
 def class_waits(rec: Records) -> tuple[float, float]:
@@ -287,8 +341,9 @@ def test_higher_priority_waits_less(server: str) -> None:
     # W_k = W0 / ((1 - s_{k-1})(1 - s_k)), W0 = rho * E[S] = 12 min, so 20 and 100 min.
     # Each must lie within the 95% t CI over 10 replications.
     s = two_classes(server=server)
-    urgent, routine = zip(*(class_waits(simulate(s, r, SEED, record_visits=True))
-                            for r in range(10)), strict=True)
+    urgent, routine = zip(
+        *(class_waits(simulate(s, r, SEED, record_visits=True)) for r in range(10)), strict=True
+    )
     for waits, theory in ((urgent, 20.0), (routine, 100.0)):
         _, lo, hi, _ = mean_ci(np.array(waits))
         assert lo <= theory <= hi, (theory, lo, hi)
@@ -296,16 +351,21 @@ def test_higher_priority_waits_less(server: str) -> None:
 
 
 def test_first_come_place_ignores_priority() -> None:
-    fifo = simulate(two_classes(queue="first_come", server="place", days=10), 0, SEED,
-                    record_visits=True)
+    fifo = simulate(
+        two_classes(queue="first_come", server="place", days=10), 0, SEED, record_visits=True
+    )
     v = visits(fifo, "see")
     order = np.argsort(v["queued"], kind="stable")
     assert np.all(np.diff(v["started"][order]) >= 0)  # served strictly in order of asking
     urgent, routine = class_waits(fifo)
     assert urgent == pytest.approx(routine, rel=0.35)  # same queue, same wait up to noise
     # The same check fails for a priority queue: urgent patients overtake.
-    prio = visits(simulate(two_classes(queue="priority", server="place", days=10), 0, SEED,
-                           record_visits=True), "see")
+    prio = visits(
+        simulate(
+            two_classes(queue="priority", server="place", days=10), 0, SEED, record_visits=True
+        ),
+        "see",
+    )
     order = np.argsort(prio["queued"], kind="stable")
     assert np.any(np.diff(prio["started"][order]) < 0)
 
@@ -313,14 +373,26 @@ def test_first_come_place_ignores_priority() -> None:
 # -- overflow ---------------------------------------------------------------------------------
 def test_overflow_when_the_place_is_full() -> None:
     def make(amu_beds: int) -> Scenario:
-        return scenario(one_stage(
-            arrivals={"s": {"per_day": 30, "class_mix": {"a": 1.0}, "first_stage": "amu"}},
-            places={"amu_beds": {"capacity": amu_beds, "area": "assessment"},
-                    "outlier_beds": {"capacity": "unlimited", "area": "ward"}},
-            stages={"amu": {"place": "amu_beds", "overflow": "outlier",
-                            "duration": {"dist": "exponential", "mean": "6h"}},
-                    "outlier": {"place": "outlier_beds",
-                                "duration": {"dist": "exponential", "mean": "8h"}}}))
+        return scenario(
+            one_stage(
+                arrivals={"s": {"per_day": 30, "class_mix": {"a": 1.0}, "first_stage": "amu"}},
+                places={
+                    "amu_beds": {"capacity": amu_beds, "area": "assessment"},
+                    "outlier_beds": {"capacity": "unlimited", "area": "ward"},
+                },
+                stages={
+                    "amu": {
+                        "place": "amu_beds",
+                        "overflow": "outlier",
+                        "duration": {"dist": "exponential", "mean": "6h"},
+                    },
+                    "outlier": {
+                        "place": "outlier_beds",
+                        "duration": {"dist": "exponential", "mean": "8h"},
+                    },
+                },
+            )
+        )
 
     rec = simulate(make(5), 0, SEED, record_visits=True)
     amu, out = visits(rec, "amu"), visits(rec, "outlier")
@@ -341,8 +413,10 @@ def test_overflow_when_the_place_is_full() -> None:
 def test_only_listed_classes_leave_without_being_seen(bottleneck: str) -> None:
     # Arrivals at 1.5 times what one server can see, so queues grow and patience runs out.
     stage: dict[str, Any] = {
-        "duration": 20, "milestone": "clinician",
-        "leave_without_being_seen": {"classes": ["minor"], "patience": "1h"}}
+        "duration": 20,
+        "milestone": "clinician",
+        "leave_without_being_seen": {"classes": ["minor"], "patience": "1h"},
+    }
     if bottleneck == "place":
         places = {"cubicle": {"capacity": 1, "area": "ed"}}
         staff: dict[str, Any] = {}
@@ -351,12 +425,27 @@ def test_only_listed_classes_leave_without_being_seen(bottleneck: str) -> None:
         places = {"waiting": {"capacity": "unlimited", "area": "ed"}}
         staff = {"doctor": {"count": 1}}
         stage.update(place="waiting", staff="doctor")
-    rec = simulate(scenario(one_stage(
-        run={"warmup": 0, "length": 3 * DAY},
-        classes={"major": {"priority": 2}, "minor": {"priority": 2}},
-        arrivals={"s": {"per_day": 108, "class_mix": {"major": 0.5, "minor": 0.5},
-                        "first_stage": "see"}},
-        places=places, staff=staff, stages={"see": stage})), 0, SEED, record_visits=True)
+    rec = simulate(
+        scenario(
+            one_stage(
+                run={"warmup": 0, "length": 3 * DAY},
+                classes={"major": {"priority": 2}, "minor": {"priority": 2}},
+                arrivals={
+                    "s": {
+                        "per_day": 108,
+                        "class_mix": {"major": 0.5, "minor": 0.5},
+                        "first_stage": "see",
+                    }
+                },
+                places=places,
+                staff=staff,
+                stages={"see": stage},
+            )
+        ),
+        0,
+        SEED,
+        record_visits=True,
+    )
     minor = rec.patient_class == 1
     lwbs = rec.left_without_being_seen
     assert lwbs.sum() > 10
@@ -385,12 +474,27 @@ def test_only_listed_classes_leave_without_being_seen(bottleneck: str) -> None:
 # -- capacity changes and shifts --------------------------------------------------------------
 def test_dated_closure_applies_on_exactly_those_days_and_evicts_nobody() -> None:
     # Start Monday 6 January; 3 of 4 beds close on Wednesday 8 and Thursday 9 (days 2 and 3).
-    rec = simulate(scenario(one_stage(
-        run={"warmup": 0, "length": 6 * DAY},
-        arrivals={"s": {"per_day": 12, "class_mix": {"a": 1.0}, "first_stage": "stay"}},
-        places={"beds": {"capacity": 4, "area": "ward", "changes": {
-            "norovirus": {"from": "2025-01-08", "to": "2025-01-09", "change": -3}}}},
-        stages={"stay": {"place": "beds", "duration": "10h"}})), 0, SEED, record_visits=True)
+    rec = simulate(
+        scenario(
+            one_stage(
+                run={"warmup": 0, "length": 6 * DAY},
+                arrivals={"s": {"per_day": 12, "class_mix": {"a": 1.0}, "first_stage": "stay"}},
+                places={
+                    "beds": {
+                        "capacity": 4,
+                        "area": "ward",
+                        "changes": {
+                            "norovirus": {"from": "2025-01-08", "to": "2025-01-09", "change": -3}
+                        },
+                    }
+                },
+                stages={"stay": {"place": "beds", "duration": "10h"}},
+            )
+        ),
+        0,
+        SEED,
+        record_visits=True,
+    )
     log = rec.pools["beds"]
     assert log["cap_time"].tolist() == [0.0, 2 * DAY, 4 * DAY]
     assert log["cap_value"].tolist() == [4.0, 1.0, 4.0]
@@ -409,12 +513,21 @@ def test_dated_closure_applies_on_exactly_those_days_and_evicts_nobody() -> None
 def test_shift_end_finishes_the_patient_and_nobody_starts_until_staff_return() -> None:
     # One doctor 08:00-20:00; each consultation takes 100 min and is never cut short (more
     # arrive than can be seen, so the day is 08:00, 09:40, ..., 19:40, which runs past 20:00).
-    rec = simulate(scenario(one_stage(
-        run={"warmup": 0, "length": 4 * DAY},
-        arrivals={"s": {"per_day": 14, "class_mix": {"a": 1.0}, "first_stage": "see"}},
-        staff={"doctor": {"shifts": {"day": {"start": "08:00", "end": "20:00", "count": 1}}}},
-        stages={"see": {"place": "room", "staff": "doctor", "duration": 100}})), 0, SEED,
-        record_visits=True)
+    rec = simulate(
+        scenario(
+            one_stage(
+                run={"warmup": 0, "length": 4 * DAY},
+                arrivals={"s": {"per_day": 14, "class_mix": {"a": 1.0}, "first_stage": "see"}},
+                staff={
+                    "doctor": {"shifts": {"day": {"start": "08:00", "end": "20:00", "count": 1}}}
+                },
+                stages={"see": {"place": "room", "staff": "doctor", "duration": 100}},
+            )
+        ),
+        0,
+        SEED,
+        record_visits=True,
+    )
     v = visits(rec, "see")
     assert same(v["ended"] - v["started"], 100.0)
     minute = v["started"] % DAY
@@ -432,17 +545,30 @@ def test_shift_end_finishes_the_patient_and_nobody_starts_until_staff_return() -
 def test_discharge_window_holds_only_patients_who_leave() -> None:
     hours = [0.0] * 24
     hours[10] = hours[11] = 1.0
-    rec = simulate(scenario(one_stage(
-        run={"warmup": 0, "length": 21 * DAY},
-        arrivals={"s": {"per_day": 20, "class_mix": {"a": 1.0}, "first_stage": "ward"}},
-        places={"beds": {"capacity": "unlimited", "area": "ward"},
-                "care_home": {"capacity": "unlimited"}},
-        stages={
-            "ward": {"place": "beds", "duration": {"dist": "exponential", "mean": "1d"},
-                     "next": {"transfer": 0.3, "exit": 0.7},
-                     "discharge_window": {"hours": hours, "days": {"Sat": 0, "Sun": 0}}},
-            "transfer": {"place": "care_home", "duration": "1h"}})), 0, SEED,
-        record_visits=True)
+    rec = simulate(
+        scenario(
+            one_stage(
+                run={"warmup": 0, "length": 21 * DAY},
+                arrivals={"s": {"per_day": 20, "class_mix": {"a": 1.0}, "first_stage": "ward"}},
+                places={
+                    "beds": {"capacity": "unlimited", "area": "ward"},
+                    "care_home": {"capacity": "unlimited"},
+                },
+                stages={
+                    "ward": {
+                        "place": "beds",
+                        "duration": {"dist": "exponential", "mean": "1d"},
+                        "next": {"transfer": 0.3, "exit": 0.7},
+                        "discharge_window": {"hours": hours, "days": {"Sat": 0, "Sun": 0}},
+                    },
+                    "transfer": {"place": "care_home", "duration": "1h"},
+                },
+            )
+        ),
+        0,
+        SEED,
+        record_visits=True,
+    )
     ward, transfer = visits(rec, "ward"), visits(rec, "transfer")
     # Those who left from the ward left when their ward visit ended; the others were moved on
     # (and may still be in transfer at the end of the run).
@@ -458,26 +584,46 @@ def test_discharge_window_holds_only_patients_who_leave() -> None:
     moved_at = ward["ended"][moved]
     assert np.mean(((moved_at % DAY) // 60 < 10) | ((moved_at % DAY) // 60 >= 12)) > 0.7
     assert np.all(np.isin(transfer["patient"], ward["patient"][moved]))
-    queued_for_transfer = dict(zip(transfer["patient"].tolist(), transfer["queued"].tolist(),
-                                   strict=True))
-    assert all(queued_for_transfer.get(p, e) == e
-               for p, e in zip(ward["patient"][moved].tolist(), moved_at.tolist(), strict=True))
+    queued_for_transfer = dict(
+        zip(transfer["patient"].tolist(), transfer["queued"].tolist(), strict=True)
+    )
+    assert all(
+        queued_for_transfer.get(p, e) == e
+        for p, e in zip(ward["patient"][moved].tolist(), moved_at.tolist(), strict=True)
+    )
     # The transfer stage has no window: exactly one hour there.
     assert same(transfer["ended"] - transfer["started"], 60.0)
 
 
 def test_delayed_discharge_share_and_extra_stay() -> None:
     # A fixed one-day stay; of patients leaving, 25% stay a further exponential 12 h on average.
-    rec = simulate(scenario(one_stage(
-        run={"warmup": 2 * DAY, "length": 40 * DAY},
-        arrivals={"s": {"per_day": 40, "class_mix": {"a": 1.0}, "first_stage": "ward"}},
-        places={"beds": {"capacity": "unlimited", "area": "ward"},
-                "community": {"capacity": "unlimited"}},
-        stages={
-            "ward": {"place": "beds", "duration": "1d", "next": {"rehab": 0.3, "exit": 0.7},
-                     "delayed_discharge": {"share": 0.25,
-                                           "delay": {"dist": "exponential", "mean": "12h"}}},
-            "rehab": {"place": "community", "duration": "2h"}})), 0, SEED, record_visits=True)
+    rec = simulate(
+        scenario(
+            one_stage(
+                run={"warmup": 2 * DAY, "length": 40 * DAY},
+                arrivals={"s": {"per_day": 40, "class_mix": {"a": 1.0}, "first_stage": "ward"}},
+                places={
+                    "beds": {"capacity": "unlimited", "area": "ward"},
+                    "community": {"capacity": "unlimited"},
+                },
+                stages={
+                    "ward": {
+                        "place": "beds",
+                        "duration": "1d",
+                        "next": {"rehab": 0.3, "exit": 0.7},
+                        "delayed_discharge": {
+                            "share": 0.25,
+                            "delay": {"dist": "exponential", "mean": "12h"},
+                        },
+                    },
+                    "rehab": {"place": "community", "duration": "2h"},
+                },
+            )
+        ),
+        0,
+        SEED,
+        record_visits=True,
+    )
     ward, rehab = visits(rec, "ward"), visits(rec, "rehab")
     moved = rec.left[ward["patient"]] != ward["ended"]  # not left from the ward: moved on
     assert np.all(np.isin(rehab["patient"], ward["patient"][moved]))
@@ -523,36 +669,46 @@ def chain(first: Any, extra: bool = False) -> dict[str, Any]:
         classes={"a": {}, "b": {}},
         arrivals={"s": {"per_day": 100, "class_mix": {"a": 0.7, "b": 0.3}, "first_stage": "one"}},
         places={"p1": {"capacity": "unlimited"}, "p2": {"capacity": "unlimited"}},
-        stages={"one": {"place": "p1", "duration": first, "next": {"two": 1.0}},
-                "two": {"place": "p2", "duration": {"dist": "gamma", "mean": 50, "sd": 30}}})
+        stages={
+            "one": {"place": "p1", "duration": first, "next": {"two": 1.0}},
+            "two": {"place": "p2", "duration": {"dist": "gamma", "mean": 50, "sd": 30}},
+        },
+    )
     if extra:  # another stream, class, place and stage, sharing nothing with the others
         data["classes"] = {"c": {}, **data["classes"]}
-        data["arrivals"] = {"gp": {"per_day": 30, "class_mix": {"c": 1.0}, "first_stage": "sdec"},
-                            **data["arrivals"]}
+        data["arrivals"] = {
+            "gp": {"per_day": 30, "class_mix": {"c": 1.0}, "first_stage": "sdec"},
+            **data["arrivals"],
+        }
         data["places"]["chairs"] = {"capacity": 2}
-        data["stages"] = {"sdec": {"place": "chairs", "duration": {"dist": "exponential",
-                                                                   "mean": 90}},
-                          **data["stages"]}
+        data["stages"] = {
+            "sdec": {"place": "chairs", "duration": {"dist": "exponential", "mean": 90}},
+            **data["stages"],
+        }
     return data
 
 
-def durations_in_start_order(rec: Records, stage: str, of: np.ndarray | None = None,
-                             ) -> list[tuple[str, float]]:
+def durations_in_start_order(
+    rec: Records,
+    stage: str,
+    of: np.ndarray | None = None,
+) -> list[tuple[str, float]]:
     """(class name, duration) of a stage's visits in the order they started: the order in
     which its streams are drawn from."""
     v = visits(rec, stage)
     keep = np.ones(len(v["patient"]), bool) if of is None else np.isin(v["patient"], of)
     order = np.argsort(v["started"][keep], kind="stable")
     names = np.array(list(rec.scenario.classes))[v["class"][keep]][order]
-    return list(zip(names.tolist(), (v["ended"] - v["started"])[keep][order].tolist(),
-                    strict=True))
+    return list(zip(names.tolist(), (v["ended"] - v["started"])[keep][order].tolist(), strict=True))
 
 
 def test_changing_one_stage_leaves_other_draws_unchanged() -> None:
-    base = simulate(scenario(chain({"dist": "exponential", "mean": 30})), 1, SEED,
-                    record_visits=True)
-    changed = simulate(scenario(chain({"dist": "lognormal", "mean": 40, "sd": 20})), 1, SEED,
-                       record_visits=True)
+    base = simulate(
+        scenario(chain({"dist": "exponential", "mean": 30})), 1, SEED, record_visits=True
+    )
+    changed = simulate(
+        scenario(chain({"dist": "lognormal", "mean": 40, "sd": 20})), 1, SEED, record_visits=True
+    )
     assert np.array_equal(base.arrival, changed.arrival)
     assert np.array_equal(base.patient_class, changed.patient_class)
     one_b, one_c = durations_in_start_order(base, "one"), durations_in_start_order(changed, "one")
@@ -581,8 +737,9 @@ def test_adding_a_stream_and_stage_leaves_the_others_unchanged() -> None:
     names_more = np.array(list(more.scenario.classes))[more.patient_class[mine_more]]
     assert names_base.tolist() == names_more.tolist()
     # The same patients at the same times: so exactly the same visits to stage two.
-    assert (durations_in_start_order(base, "two")
-            == durations_in_start_order(more, "two", of=np.flatnonzero(mine_more)))
+    assert durations_in_start_order(base, "two") == durations_in_start_order(
+        more, "two", of=np.flatnonzero(mine_more)
+    )
     assert np.array_equal(base.left[mine_base], more.left[mine_more], equal_nan=True)
 
 
@@ -619,13 +776,19 @@ def test_an_overflow_chain_back_to_the_main_ward_is_not_a_deadlock() -> None:
     # back to a wait for wards is no cycle of held places.
     from flowsim import load_scenario
 
-    s = load_scenario({
-        "name": "outliers", "classes": {"A": {}},
-        "arrivals": {"a": {"per_day": 10, "class_mix": {"A": 1}, "first_stage": "ward"}},
-        "places": {"wards": {"capacity": 5}, "outliers": {"capacity": 2}},
-        "stages": {"ward": {"place": "wards", "duration": "1d", "overflow": "outlier"},
-                   "outlier": {"place": "outliers", "duration": "1d", "overflow": "ward_wait"},
-                   "ward_wait": {"place": "wards", "duration": "1d"}}})
+    s = load_scenario(
+        {
+            "name": "outliers",
+            "classes": {"A": {}},
+            "arrivals": {"a": {"per_day": 10, "class_mix": {"A": 1}, "first_stage": "ward"}},
+            "places": {"wards": {"capacity": 5}, "outliers": {"capacity": 2}},
+            "stages": {
+                "ward": {"place": "wards", "duration": "1d", "overflow": "outlier"},
+                "outlier": {"place": "outliers", "duration": "1d", "overflow": "ward_wait"},
+                "ward_wait": {"place": "wards", "duration": "1d"},
+            },
+        }
+    )
     assert s.stages["ward"].overflow == "outlier"
 
 
@@ -635,15 +798,24 @@ def test_a_patient_held_in_one_place_overflowing_into_a_cycle_is_refused() -> No
     from flowsim import ScenarioError, load_scenario
 
     with pytest.raises(ScenarioError, match="deadlock"):
-        load_scenario({
-            "name": "cycle", "classes": {"A": {}},
-            "arrivals": {"a": {"per_day": 10, "class_mix": {"A": 1}, "first_stage": "one"}},
-            "places": {"p": {"capacity": 2}, "q": {"capacity": 2}, "r": {"capacity": 2}},
-            "stages": {"one": {"place": "p", "duration": "1h", "next": {"two": 1}},
-                       "two": {"place": "q", "duration": "1h", "overflow": "three",
-                               "next": {"one": 0.5, "exit": 0.5}},
-                       "three": {"place": "r", "duration": "1h",
-                                 "next": {"one": 0.5, "exit": 0.5}}}})
+        load_scenario(
+            {
+                "name": "cycle",
+                "classes": {"A": {}},
+                "arrivals": {"a": {"per_day": 10, "class_mix": {"A": 1}, "first_stage": "one"}},
+                "places": {"p": {"capacity": 2}, "q": {"capacity": 2}, "r": {"capacity": 2}},
+                "stages": {
+                    "one": {"place": "p", "duration": "1h", "next": {"two": 1}},
+                    "two": {
+                        "place": "q",
+                        "duration": "1h",
+                        "overflow": "three",
+                        "next": {"one": 0.5, "exit": 0.5},
+                    },
+                    "three": {"place": "r", "duration": "1h", "next": {"one": 0.5, "exit": 0.5}},
+                },
+            }
+        )
 
 
 def test_a_zero_time_loop_is_stopped_with_a_clear_error() -> None:
@@ -655,13 +827,20 @@ def test_a_zero_time_loop_is_stopped_with_a_clear_error() -> None:
     from flowsim import load_scenario
     from flowsim.engine import ZeroTimeLoop, simulate
 
-    s = load_scenario({
-        "name": "spin", "run": {"warmup": 0, "length": "1d"}, "classes": {"A": {}},
-        "arrivals": {"a": {"per_day": 20, "class_mix": {"A": 1}, "first_stage": "arrive"}},
-        "places": {"foyer": {"capacity": 50}, "bed": {"capacity": 1}},
-        "stages": {"arrive": {"place": "foyer", "duration": 0, "next": {"wait_here": 1}},
-                   "wait_here": {"place": "bed", "duration": "10h", "overflow": "bounce"},
-                   "bounce": {"place": "foyer", "duration": 0, "next": {"wait_here": 1}}}})
+    s = load_scenario(
+        {
+            "name": "spin",
+            "run": {"warmup": 0, "length": "1d"},
+            "classes": {"A": {}},
+            "arrivals": {"a": {"per_day": 20, "class_mix": {"A": 1}, "first_stage": "arrive"}},
+            "places": {"foyer": {"capacity": 50}, "bed": {"capacity": 1}},
+            "stages": {
+                "arrive": {"place": "foyer", "duration": 0, "next": {"wait_here": 1}},
+                "wait_here": {"place": "bed", "duration": "10h", "overflow": "bounce"},
+                "bounce": {"place": "foyer", "duration": 0, "next": {"wait_here": 1}},
+            },
+        }
+    )
     with pytest.raises(ZeroTimeLoop, match="without time passing"):
         simulate(s)
 
@@ -672,15 +851,27 @@ def test_when_every_place_of_an_overflow_chain_is_full_the_first_to_free_is_take
     # bed while someone is queued for the other (waiting for the last place alone breaks this).
     from flowsim.kpis import _value_at
 
-    s = scenario(one_stage(
-        run={"warmup": 0, "length": 20 * DAY},
-        arrivals={"s": {"per_day": 40, "class_mix": {"a": 1.0}, "first_stage": "main"}},
-        places={"main_beds": {"capacity": 3, "area": "ward", "queue": "first_come"},
-                "outlier_beds": {"capacity": 2, "area": "ward", "queue": "first_come"}},
-        stages={"main": {"place": "main_beds", "overflow": "outlier",
-                         "duration": {"dist": "exponential", "mean": "3h"}},
-                "outlier": {"place": "outlier_beds",
-                            "duration": {"dist": "exponential", "mean": "3h"}}}))
+    s = scenario(
+        one_stage(
+            run={"warmup": 0, "length": 20 * DAY},
+            arrivals={"s": {"per_day": 40, "class_mix": {"a": 1.0}, "first_stage": "main"}},
+            places={
+                "main_beds": {"capacity": 3, "area": "ward", "queue": "first_come"},
+                "outlier_beds": {"capacity": 2, "area": "ward", "queue": "first_come"},
+            },
+            stages={
+                "main": {
+                    "place": "main_beds",
+                    "overflow": "outlier",
+                    "duration": {"dist": "exponential", "mean": "3h"},
+                },
+                "outlier": {
+                    "place": "outlier_beds",
+                    "duration": {"dist": "exponential", "mean": "3h"},
+                },
+            },
+        )
+    )
     rec = simulate(s, 0, SEED, record_visits=True)
     main, out = rec.pools["main_beds"], rec.pools["outlier_beds"]
     times = np.union1d(main["time"], out["time"])  # state after everything at each instant
@@ -702,19 +893,25 @@ def test_place_stays_from_the_visit_table_reproduce_occupancy_exactly() -> None:
     places (both of which make ``entered`` differ from ``queued`` and ``started``)."""
     from flowsim.kpis import compute_kpis
 
-    scenario = load_scenario({
-        "name": "stays",
-        "run": {"warmup": 600, "length": 3000},
-        "classes": {"a": {}},
-        "arrivals": {"in": {"per_day": 200, "class_mix": {"a": 1}, "first_stage": "first"}},
-        "places": {"p1": {"capacity": 3}, "p2": {"capacity": 2}},
-        "staff": {"doc": {"count": 1}},
-        "stages": {
-            "first": {"place": "p1", "staff": "doc", "next": {"second": 1},
-                      "duration": {"dist": "exponential", "mean": 5}},
-            "second": {"place": "p2", "duration": {"dist": "exponential", "mean": 40}},
-        },
-    })
+    scenario = load_scenario(
+        {
+            "name": "stays",
+            "run": {"warmup": 600, "length": 3000},
+            "classes": {"a": {}},
+            "arrivals": {"in": {"per_day": 200, "class_mix": {"a": 1}, "first_stage": "first"}},
+            "places": {"p1": {"capacity": 3}, "p2": {"capacity": 2}},
+            "staff": {"doc": {"count": 1}},
+            "stages": {
+                "first": {
+                    "place": "p1",
+                    "staff": "doc",
+                    "next": {"second": 1},
+                    "duration": {"dist": "exponential", "mean": 5},
+                },
+                "second": {"place": "p2", "duration": {"dist": "exponential", "mean": 40}},
+            },
+        }
+    )
     rec = simulate(scenario, 0, seed=3, record_visits=True)
     assert rec.visits is not None and rec.open_visits is not None
     v = {k: np.concatenate([rec.visits[k], rec.open_visits[k]]) for k in rec.visits}
@@ -739,18 +936,20 @@ def test_place_stays_from_the_visit_table_reproduce_occupancy_exactly() -> None:
 def test_open_visits_name_the_place_granted_while_waiting_for_staff() -> None:
     """A patient granted a cubicle but still waiting for a doctor at the end of the run is in
     the cubicle: their open visit must say so (it named the place they had left)."""
-    scenario = load_scenario({
-        "name": "open_visits",
-        "run": {"warmup": 0, "length": 600},
-        "classes": {"a": {}},
-        "arrivals": {"in": {"per_day": 400, "class_mix": {"a": 1}, "first_stage": "wait"}},
-        "places": {"waiting": {"capacity": "unlimited"}, "cubicles": {"capacity": 4}},
-        "staff": {"doctor": {"count": 1}},
-        "stages": {
-            "wait": {"place": "waiting", "duration": 0, "next": {"see": 1}},
-            "see": {"place": "cubicles", "staff": "doctor", "duration": 30},
-        },
-    })
+    scenario = load_scenario(
+        {
+            "name": "open_visits",
+            "run": {"warmup": 0, "length": 600},
+            "classes": {"a": {}},
+            "arrivals": {"in": {"per_day": 400, "class_mix": {"a": 1}, "first_stage": "wait"}},
+            "places": {"waiting": {"capacity": "unlimited"}, "cubicles": {"capacity": 4}},
+            "staff": {"doctor": {"count": 1}},
+            "stages": {
+                "wait": {"place": "waiting", "duration": 0, "next": {"see": 1}},
+                "see": {"place": "cubicles", "staff": "doctor", "duration": 30},
+            },
+        }
+    )
     rec = simulate(scenario, 0, seed=5, record_visits=True)
     assert rec.open_visits is not None
     cubicles = list(scenario.places).index("cubicles")
@@ -758,5 +957,4 @@ def test_open_visits_name_the_place_granted_while_waiting_for_staff() -> None:
     assert int(in_cubicle.sum()) == rec.pools["cubicles"]["in_use"][-1] == 4
     waiting_for_doctor = in_cubicle & np.isnan(rec.open_visits["started"])
     assert waiting_for_doctor.sum() == 3  # one is with the doctor
-    assert (rec.open_visits["entered"][in_cubicle]
-            >= rec.open_visits["queued"][in_cubicle]).all()
+    assert (rec.open_visits["entered"][in_cubicle] >= rec.open_visits["queued"][in_cubicle]).all()

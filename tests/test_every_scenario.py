@@ -27,8 +27,9 @@ def test_there_are_scenarios() -> None:
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.relative_to(SCENARIOS).as_posix())
 def test_scenario_loads_and_runs(path: Path) -> None:
     scenario = load_scenario(path)
-    short = scenario.model_copy(update={
-        "run": scenario.run.model_copy(update={"warmup": 2 * DAY, "length": 5 * DAY})})
+    short = scenario.model_copy(
+        update={"run": scenario.run.model_copy(update={"warmup": 2 * DAY, "length": 5 * DAY})}
+    )
     rec = simulate(short, 0, short.run.seed)
     k = compute_kpis(rec)
     assert len(rec.arrival) > 0

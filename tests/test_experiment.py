@@ -27,8 +27,9 @@ def scheduler() -> Iterator[str]:
     """The address of a two-worker local Dask cluster (threads, so that it starts in a second)."""
     from distributed import LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
-                      dashboard_address=":0") as cluster:
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
+    ) as cluster:
         yield cluster.scheduler_address
 
 
@@ -37,13 +38,21 @@ def _same(a: Results, b: Results) -> None:
     pd.testing.assert_frame_equal(a.timeseries, b.timeseries)
 
 
-def test_dask_gives_the_serial_results(tiny_file: Path, tiny_change_file: Path,
-                                       scheduler: str) -> None:
+def test_dask_gives_the_serial_results(
+    tiny_file: Path, tiny_change_file: Path, scheduler: str
+) -> None:
     scenarios = [flowsim.load_scenario(tiny_file), flowsim.load_scenario(tiny_change_file)]
     seen: list[tuple[int, int]] = []
     serial = flowsim.run(scenarios, replications=3, seed=5, jobs=1)
-    dask = flowsim.run(scenarios, replications=3, seed=5, jobs=2, backend="dask",
-                       scheduler=scheduler, progress=lambda d, t: seen.append((d, t)))
+    dask = flowsim.run(
+        scenarios,
+        replications=3,
+        seed=5,
+        jobs=2,
+        backend="dask",
+        scheduler=scheduler,
+        progress=lambda d, t: seen.append((d, t)),
+    )
     _same(serial, dask)
     assert seen == [(k, 6) for k in range(7)]
     assert dask.failures.empty
@@ -63,25 +72,38 @@ def _break_replication(monkeypatch: pytest.MonkeyPatch, broken: int, message: st
 
 @pytest.mark.parametrize("backend", ["serial", "processes", "dask"])
 def test_a_failed_replication_is_listed_and_the_others_kept(
-        tiny_file: Path, scheduler: str, backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    tiny_file: Path, scheduler: str, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     scenario = flowsim.load_scenario(tiny_file)
     good = flowsim.run(scenario, replications=4, seed=9, jobs=1)
     _break_replication(monkeypatch, 2, "a stage ran out of beds")
     progress: list[int] = []
-    got = flowsim.run(scenario, replications=4, seed=9, jobs=2, backend=backend,
-                      scheduler=scheduler if backend == "dask" else None,
-                      progress=lambda d, t: progress.append(d))
-    assert got.failures.to_dict("records") == [{
-        "scenario": "tiny", "replication": 2, "seed": 9,
-        "error": "RuntimeError: a stage ran out of beds"}]
+    got = flowsim.run(
+        scenario,
+        replications=4,
+        seed=9,
+        jobs=2,
+        backend=backend,
+        scheduler=scheduler if backend == "dask" else None,
+        progress=lambda d, t: progress.append(d),
+    )
+    assert got.failures.to_dict("records") == [
+        {
+            "scenario": "tiny",
+            "replication": 2,
+            "seed": 9,
+            "error": "RuntimeError: a stage ran out of beds",
+        }
+    ]
     assert sorted(got.kpis["replication"].unique()) == [0, 1, 3]
     expected = good.kpis[good.kpis["replication"] != 2].reset_index(drop=True)
     pd.testing.assert_frame_equal(got.kpis, expected)
     assert progress == [0, 1, 2, 3, 4]
 
 
-def test_no_replication_succeeding_is_an_error(tiny_file: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_no_replication_succeeding_is_an_error(
+    tiny_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*args: object) -> None:
         raise ValueError("no")
 
@@ -91,9 +113,12 @@ def test_no_replication_succeeding_is_an_error(tiny_file: Path,
     assert e.value.failures is not None and len(e.value.failures) == 2
 
 
-def test_cli_writes_the_others_and_exits_3(tiny_file: Path, tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_writes_the_others_and_exits_3(
+    tiny_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     _break_replication(monkeypatch, 1, "boom")
     out = tmp_path / "res"
     code = main(["run", str(tiny_file), "-r", "3", "-j", "1", "--out", str(out), "-q"])
@@ -106,31 +131,48 @@ def test_cli_writes_the_others_and_exits_3(tiny_file: Path, tmp_path: Path,
     # The checkpoint is kept, so that a resumed run re-runs only the failed replication.
     monkeypatch.undo()
     assert checkpoint_folder(out).exists()
-    code = main(["run", str(tiny_file), "-r", "3", "-j", "1", "--out", str(out), "-q",
-                 "--resume"])
+    code = main(["run", str(tiny_file), "-r", "3", "-j", "1", "--out", str(out), "-q", "--resume"])
     assert code == 0
     assert not (out / "failures.csv").exists() and not checkpoint_folder(out).exists()
     assert sorted(pd.read_csv(out / "kpis.csv")["replication"].unique()) == [0, 1, 2]
 
 
 def test_cli_dask_scheduler(tiny_file: Path, tmp_path: Path, scheduler: str) -> None:
-    assert main(["run", str(tiny_file), "-r", "2", "-j", "1", "--out", str(tmp_path / "a"),
-                 "-q"]) == 0
-    assert main(["run", str(tiny_file), "-r", "2", "--scheduler", scheduler,
-                 "--out", str(tmp_path / "b"), "-q"]) == 0
+    assert (
+        main(["run", str(tiny_file), "-r", "2", "-j", "1", "--out", str(tmp_path / "a"), "-q"]) == 0
+    )
+    assert (
+        main(
+            [
+                "run",
+                str(tiny_file),
+                "-r",
+                "2",
+                "--scheduler",
+                scheduler,
+                "--out",
+                str(tmp_path / "b"),
+                "-q",
+            ]
+        )
+        == 0
+    )
     for name in ("kpis.csv", "hour_of_week.csv"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
 
 @pytest.mark.slow
 def test_resume_after_a_killed_run_gives_the_uninterrupted_results(
-        tiny_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tiny_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     common = [str(tiny_file), "-r", "24", "--days", "10", "-j", "1", "-q"]
     whole, part = tmp_path / "whole", tmp_path / "part"
     assert main(["run", *common, "--out", str(whole)]) == 0
-    proc = subprocess.Popen([sys.executable, "-m", "flowsim.cli", "run", *common,
-                             "--out", str(part)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "flowsim.cli", "run", *common, "--out", str(part)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     saved = checkpoint_folder(part)
     deadline = time.monotonic() + 120
     while len(list(saved.glob("*.npz"))) < 3 and time.monotonic() < deadline:
@@ -150,8 +192,9 @@ def test_resume_after_a_killed_run_gives_the_uninterrupted_results(
     assert main(["run", *common, "--out", str(part), "--resume"]) == 0
     for name in ("kpis.csv", "summary.csv", "hour_of_week.csv"):
         assert (whole / name).read_bytes() == (part / name).read_bytes(), name
-    pd.testing.assert_frame_equal(pd.read_parquet(whole / "timeseries.parquet"),
-                                  pd.read_parquet(part / "timeseries.parquet"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(whole / "timeseries.parquet"), pd.read_parquet(part / "timeseries.parquet")
+    )
     assert not saved.exists()
 
 
@@ -170,17 +213,26 @@ def test_dask_local_cluster_when_no_scheduler_is_given(tiny_file: Path) -> None:
 
 def test_a_scheduler_needs_the_dask_backend(tiny_file: Path) -> None:
     with pytest.raises(flowsim.FlowsimError, match="only used by the dask backend"):
-        flowsim.run(flowsim.load_scenario(tiny_file), replications=1, backend="processes",
-                    scheduler="tcp://127.0.0.1:1")
+        flowsim.run(
+            flowsim.load_scenario(tiny_file),
+            replications=1,
+            backend="processes",
+            scheduler="tcp://127.0.0.1:1",
+        )
 
 
-def test_check_with_a_failed_replication_exits_3(tiny_file: Path, tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch,
-                                                 capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_with_a_failed_replication_exits_3(
+    tiny_file: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     batch = tmp_path / "batch.yaml"
-    batch.write_text("replications: 3\nseed: 4\nwarmup_days: 1\ndays: 2\njobs: 1\nscenarios:\n"
-                     f"  - file: {tiny_file}\n    expect:\n"
-                     "      four_hour_pct: {min: 0, max: 100}\n")
+    batch.write_text(
+        "replications: 3\nseed: 4\nwarmup_days: 1\ndays: 2\njobs: 1\nscenarios:\n"
+        f"  - file: {tiny_file}\n    expect:\n"
+        "      four_hour_pct: {min: 0, max: 100}\n"
+    )
     _break_replication(monkeypatch, 0, "boom")
     assert main(["check", str(batch), "-q"]) == 3
     assert "scenario 'tiny', replication 0 (seed 4) failed" in capsys.readouterr().err
@@ -203,8 +255,9 @@ def test_a_saved_replication_reads_back_field_for_field(tiny_file: Path, tmp_pat
             for k in value:
                 assert np.array_equal(value[k], again[k], equal_nan=True), k
         elif isinstance(value, tuple):
-            assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(value, again,
-                                                                             strict=True))
+            assert all(
+                np.array_equal(a, b, equal_nan=True) for a, b in zip(value, again, strict=True)
+            )
         elif isinstance(value, np.ndarray):
             assert value.dtype == again.dtype, name
             assert np.array_equal(value, again, equal_nan=value.dtype.kind == "f"), name
@@ -221,7 +274,10 @@ def test_a_checkpoint_file_holding_code_is_refused(tmp_path: Path) -> None:
     saved = Checkpoint.open(tmp_path / "out", {"seed": 7}, resume=False)
     # An object array can only be stored by pickling it; reading it back must not unpickle.
     header = '{"places": {"array": "places", "text": true}}'
-    np.savez(saved.folder / "s0-r0.npz", __header__=np.array(header),
-             places=np.array([print], dtype=object))
+    np.savez(
+        saved.folder / "s0-r0.npz",
+        __header__=np.array(header),
+        places=np.array([print], dtype=object),
+    )
     with pytest.raises(flowsim.FlowsimError, match="saved replication.*Object arrays cannot"):
         saved.load(0, 0)

@@ -35,7 +35,7 @@ NAN = math.nan
 
 def test_step_area_integrates_a_step_function() -> None:
     t = np.array([0.0, 10.0, 10.0, 30.0])
-    v = np.array([0.0, 2.0, 3.0, 1.0])   # 0 until 10, then 3 (the later value at 10), 1 from 30
+    v = np.array([0.0, 2.0, 3.0, 1.0])  # 0 until 10, then 3 (the later value at 10), 1 from 30
     at = np.array([0.0, 5.0, 10.0, 20.0, 30.0, 40.0])
     assert step_area(t, v, at).tolist() == [0.0, 0.0, 0.0, 30.0, 60.0, 70.0]
 
@@ -54,23 +54,50 @@ def _records(**arrays: np.ndarray) -> Records:
     nan = np.full(n, NAN)
     day = 1440.0
     pools = {
-        "cubicles": {"kind": np.array("place"), "time": np.array([0.0, day, day + 720]),
-                     "in_use": np.array([0, 6, 3]), "waiting": np.array([0, 2, 0]),
-                     "cap_time": np.array([0.0]), "cap_value": np.array([6.0])},
-        "ward": {"kind": np.array("place"), "time": np.array([0.0]), "in_use": np.array([0]),
-                 "waiting": np.array([0]), "cap_time": np.array([0.0]),
-                 "cap_value": np.array([12.0])},
-        "doctor": {"kind": np.array("staff"), "time": np.array([0.0, day]),
-                   "in_use": np.array([0, 1]), "waiting": np.array([0, 0]),
-                   "cap_time": np.array([0.0]), "cap_value": np.array([2.0])},
+        "cubicles": {
+            "kind": np.array("place"),
+            "time": np.array([0.0, day, day + 720]),
+            "in_use": np.array([0, 6, 3]),
+            "waiting": np.array([0, 2, 0]),
+            "cap_time": np.array([0.0]),
+            "cap_value": np.array([6.0]),
+        },
+        "ward": {
+            "kind": np.array("place"),
+            "time": np.array([0.0]),
+            "in_use": np.array([0]),
+            "waiting": np.array([0]),
+            "cap_time": np.array([0.0]),
+            "cap_value": np.array([12.0]),
+        },
+        "doctor": {
+            "kind": np.array("staff"),
+            "time": np.array([0.0, day]),
+            "in_use": np.array([0, 1]),
+            "waiting": np.array([0, 0]),
+            "cap_time": np.array([0.0]),
+            "cap_value": np.array([2.0]),
+        },
     }
     base = dict(
-        scenario=s, replication=0, horizon=2 * day, stream=np.zeros(n, np.int16),
-        patient_class=np.zeros(n, np.int16), ed_attendance=np.ones(n, bool),
-        ed_departure=nan.copy(), decision_to_admit=nan.copy(), triage=nan.copy(),
-        clinician=nan.copy(), handover=nan.copy(), left=nan.copy(),
-        left_without_being_seen=np.zeros(n, bool), stage_wait_sum=np.array([30.0, 0.0]),
-        stage_wait_count=np.array([3, 0]), delayed_minutes=720.0, pools=pools)
+        scenario=s,
+        replication=0,
+        horizon=2 * day,
+        stream=np.zeros(n, np.int16),
+        patient_class=np.zeros(n, np.int16),
+        ed_attendance=np.ones(n, bool),
+        ed_departure=nan.copy(),
+        decision_to_admit=nan.copy(),
+        triage=nan.copy(),
+        clinician=nan.copy(),
+        handover=nan.copy(),
+        left=nan.copy(),
+        left_without_being_seen=np.zeros(n, bool),
+        stage_wait_sum=np.array([30.0, 0.0]),
+        stage_wait_count=np.array([3, 0]),
+        delayed_minutes=720.0,
+        pools=pools,
+    )
     base.update(arrays)
     return Records(**base)
 
@@ -123,8 +150,9 @@ def test_docs_kpis_md_is_what_the_registry_writes(capsys) -> None:
     assert cli(["kpis", "--markdown"]) == 0
     printed = capsys.readouterr().out
     assert printed == kpi_markdown()
-    assert (REPO / "docs" / "kpis.md").read_text() == printed, \
+    assert (REPO / "docs" / "kpis.md").read_text() == printed, (
         "docs/kpis.md is stale: flowsim kpis --markdown > docs/kpis.md"
+    )
 
 
 def test_the_docs_table_has_a_row_per_kpi() -> None:
@@ -135,9 +163,11 @@ def test_the_docs_table_has_a_row_per_kpi() -> None:
 def _tiny_with_a_waiting_room() -> dict:
     data = yaml.safe_load(TINY)
     data["places"]["waiting_room"] = {"capacity": "unlimited", "area": "ed"}
-    data["stages"]["wait"] = {"place": "waiting_room", "duration": {"dist": "fixed",
-                                                                    "value": "5min"},
-                              "next": {"assess": 1.0}}
+    data["stages"]["wait"] = {
+        "place": "waiting_room",
+        "duration": {"dist": "fixed", "value": "5min"},
+        "next": {"assess": 1.0},
+    }
     data["arrivals"]["walk_in"]["first_stage"] = "wait"
     return data
 
@@ -165,8 +195,8 @@ def test_a_place_without_a_capacity_limit_has_no_occupancy_percentages() -> None
 def test_per_place_names_resolve_and_unknown_names_do_not() -> None:
     info = kpi_info("occupancy_mean_pct.wards")
     assert info is not None and info.name == "occupancy_mean_pct" and info.per == "place"
-    assert kpi_info("occupancy_mean_pct") is None      # a per-place KPI needs its place
-    assert kpi_info("four_hour_pct.wards") is None     # a plain KPI has none
+    assert kpi_info("occupancy_mean_pct") is None  # a per-place KPI needs its place
+    assert kpi_info("four_hour_pct.wards") is None  # a plain KPI has none
     assert kpi_info("no_such_kpi") is None
     assert label("occupancy_mean_pct.wards") == "Occupied: wards"
     assert label("dta_over_12h_count") == "Trolley waits (over 12 h from decision to admit)"
@@ -182,10 +212,19 @@ def test_better_directions_follow_the_registry() -> None:
 
 
 def test_the_headline_is_in_registry_order_with_places_after() -> None:
-    names = ["occupancy_mean_pct.wards", "four_hour_pct", "queue_mean.wards",
-             "attendances_per_day", "occupancy_ge_95_pct_time.wards", "time_to_triage_mean"]
-    assert headline_kpis(names) == ["attendances_per_day", "four_hour_pct",
-                                     "occupancy_mean_pct.wards",
-                                     "occupancy_ge_95_pct_time.wards"]
+    names = [
+        "occupancy_mean_pct.wards",
+        "four_hour_pct",
+        "queue_mean.wards",
+        "attendances_per_day",
+        "occupancy_ge_95_pct_time.wards",
+        "time_to_triage_mean",
+    ]
+    assert headline_kpis(names) == [
+        "attendances_per_day",
+        "four_hour_pct",
+        "occupancy_mean_pct.wards",
+        "occupancy_ge_95_pct_time.wards",
+    ]
     assert len(set(k.name for k in KPIS)) == len(KPIS)
     assert all(kpi_info(k) is not None and kpi_info(k).headline for k in HEADLINE)

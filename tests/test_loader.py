@@ -69,11 +69,28 @@ def problems_of(source: Any) -> list[Problem]:
 
 
 # -- durations -------------------------------------------------------------------------------
-@pytest.mark.parametrize(("text", "minutes"), [
-    ("45min", 45), ("4h", 240), ("7d", 10080), ("1d 6h", 1800), ("1d6h", 1800), ("2w", 20160),
-    ("90s", 1.5), ("1.5h", 90), (".5h", 30), ("30 minutes", 30), (" 4H ", 240), ("2 days", 2880),
-    ("30", 30), (30, 30), (2.5, 2.5), (0, 0), ("0min", 0),
-])
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [
+        ("45min", 45),
+        ("4h", 240),
+        ("7d", 10080),
+        ("1d 6h", 1800),
+        ("1d6h", 1800),
+        ("2w", 20160),
+        ("90s", 1.5),
+        ("1.5h", 90),
+        (".5h", 30),
+        ("30 minutes", 30),
+        (" 4H ", 240),
+        ("2 days", 2880),
+        ("30", 30),
+        (30, 30),
+        (2.5, 2.5),
+        (0, 0),
+        ("0min", 0),
+    ],
+)
 def test_parse_duration(text: object, minutes: float) -> None:
     assert parse_duration(text) == pytest.approx(minutes)
 
@@ -91,13 +108,24 @@ def test_format_duration_uses_the_largest_whole_unit() -> None:
     assert format_duration(45) == "45min"
 
 
-@pytest.mark.parametrize(("bad", "says"), [
-    ("4 hours!", "a duration such as"), ("abc", "a duration such as"), ("", "empty"),
-    ("5 fortnights", "a duration such as"), ("h", "a duration such as"),
-    ("-5min", "zero or more"), (-5, "zero or more"), ("nan", "finite"),
-    (float("inf"), "finite"), (True, "a duration such as"), (None, "a duration such as"),
-    ([1, 2], "a duration such as"), ("1:30", "a duration such as"),
-])
+@pytest.mark.parametrize(
+    ("bad", "says"),
+    [
+        ("4 hours!", "a duration such as"),
+        ("abc", "a duration such as"),
+        ("", "empty"),
+        ("5 fortnights", "a duration such as"),
+        ("h", "a duration such as"),
+        ("-5min", "zero or more"),
+        (-5, "zero or more"),
+        ("nan", "finite"),
+        (float("inf"), "finite"),
+        (True, "a duration such as"),
+        (None, "a duration such as"),
+        ([1, 2], "a duration such as"),
+        ("1:30", "a duration such as"),
+    ],
+)
 def test_parse_duration_refuses(bad: object, says: str) -> None:
     with pytest.raises(ValueError, match=says):
         parse_duration(bad)
@@ -107,19 +135,22 @@ def test_parse_duration_refuses(bad: object, says: str) -> None:
 DIST = TypeAdapter(Distribution)
 
 
-@pytest.mark.parametrize(("spec", "mean"), [
-    ({"dist": "exponential", "mean": "30min"}, 30),
-    ({"dist": "lognormal", "mean": "5d", "sd": "4d"}, 7200),
-    ({"dist": "gamma", "mean": "2h", "sd": "1h"}, 120),
-    ({"dist": "erlang", "k": 3, "mean": 60}, 60),
-    ({"dist": "triangular", "low": 10, "mode": 20, "high": 60}, 30),
-    ({"dist": "uniform", "low": "1h", "high": "3h"}, 120),
-    ({"dist": "empirical", "values": [10, 20, 40], "weights": [1, 2, 1]}, 22.5),
-    ({"dist": "empirical", "values": ["1h", "2h"]}, 90),
-    ({"dist": "fixed", "value": "15min"}, 15),
-    ("15min", 15),
-    (25, 25),
-])
+@pytest.mark.parametrize(
+    ("spec", "mean"),
+    [
+        ({"dist": "exponential", "mean": "30min"}, 30),
+        ({"dist": "lognormal", "mean": "5d", "sd": "4d"}, 7200),
+        ({"dist": "gamma", "mean": "2h", "sd": "1h"}, 120),
+        ({"dist": "erlang", "k": 3, "mean": 60}, 60),
+        ({"dist": "triangular", "low": 10, "mode": 20, "high": 60}, 30),
+        ({"dist": "uniform", "low": "1h", "high": "3h"}, 120),
+        ({"dist": "empirical", "values": [10, 20, 40], "weights": [1, 2, 1]}, 22.5),
+        ({"dist": "empirical", "values": ["1h", "2h"]}, 90),
+        ({"dist": "fixed", "value": "15min"}, 15),
+        ("15min", 15),
+        (25, 25),
+    ],
+)
 def test_sample_mean_matches_expected(spec: Any, mean: float) -> None:
     d = DIST.validate_python(spec)
     assert d.expected() == pytest.approx(mean)
@@ -132,10 +163,13 @@ def test_sample_mean_matches_expected(spec: Any, mean: float) -> None:
     assert abs(x.mean() - mean) <= 4 * se + 1e-9
 
 
-@pytest.mark.parametrize("spec", [
-    {"dist": "lognormal", "mean": "5d", "sd": "4d"},
-    {"dist": "gamma", "mean": "2h", "sd": "1h"},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"dist": "lognormal", "mean": "5d", "sd": "4d"},
+        {"dist": "gamma", "mean": "2h", "sd": "1h"},
+    ],
+)
 def test_mean_sd_distributions_have_the_stated_sd(spec: dict[str, Any]) -> None:
     d = DIST.validate_python(spec)
     x = d.sample(np.random.default_rng(7), 400_000)
@@ -153,11 +187,14 @@ def test_expected_values() -> None:
     assert Empirical(dist="empirical", values=[0, 10], weights=[3, 1]).expected() == 2.5
 
 
-@pytest.mark.parametrize("spec", [
-    {"dist": "lognormal", "mean": "1h", "sd": 0},
-    {"dist": "gamma", "mean": "1h", "sd": 0},
-    {"dist": "triangular", "low": 60, "mode": 60, "high": 60},
-])
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"dist": "lognormal", "mean": "1h", "sd": 0},
+        {"dist": "gamma", "mean": "1h", "sd": 0},
+        {"dist": "triangular", "low": 60, "mode": 60, "high": 60},
+    ],
+)
 def test_degenerate_distributions_are_constant(spec: dict[str, Any]) -> None:
     x = DIST.validate_python(spec).sample(np.random.default_rng(1), 100)
     assert (x == 60).all()
@@ -170,17 +207,20 @@ def test_same_seed_same_draws() -> None:
     assert (a == b).all()
 
 
-@pytest.mark.parametrize(("spec", "says"), [
-    ({"dist": "lognormal", "mean": 30}, "sd"),
-    ({"dist": "triangular", "low": 30, "mode": 10, "high": 60}, "low <= mode <= high"),
-    ({"dist": "uniform", "low": 30, "high": 10}, "low <= high"),
-    ({"dist": "weibull", "mean": 30}, "weibull"),
-    ({"dist": "erlang", "k": 0, "mean": 30}, "greater than or equal to 1"),
-    ({"dist": "empirical", "values": [1, 2], "weights": [1]}, "weights has 1"),
-    ({"dist": "empirical", "values": [1, 2], "weights": [0, 0]}, "not all be zero"),
-    ({"dist": "lognormal", "mean": 0, "sd": 5}, "mean must be above zero"),
-    ({"dist": "exponential", "mean": 30, "sd": 5}, "sd"),
-])
+@pytest.mark.parametrize(
+    ("spec", "says"),
+    [
+        ({"dist": "lognormal", "mean": 30}, "sd"),
+        ({"dist": "triangular", "low": 30, "mode": 10, "high": 60}, "low <= mode <= high"),
+        ({"dist": "uniform", "low": 30, "high": 10}, "low <= high"),
+        ({"dist": "weibull", "mean": 30}, "weibull"),
+        ({"dist": "erlang", "k": 0, "mean": 30}, "greater than or equal to 1"),
+        ({"dist": "empirical", "values": [1, 2], "weights": [1]}, "weights has 1"),
+        ({"dist": "empirical", "values": [1, 2], "weights": [0, 0]}, "not all be zero"),
+        ({"dist": "lognormal", "mean": 0, "sd": 5}, "mean must be above zero"),
+        ({"dist": "exponential", "mean": 30, "sd": 5}, "sd"),
+    ],
+)
 def test_bad_distributions_refused(spec: dict[str, Any], says: str) -> None:
     with pytest.raises(ValidationError, match=says):
         DIST.validate_python(spec)
@@ -212,7 +252,10 @@ def test_name_argument_overrides(tmp_path: Path) -> None:
 
 def test_extends_merges_mappings_and_replaces_lists(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", MINIMAL)
-    over = write(tmp_path, "more_cubicles.yaml", """\
+    over = write(
+        tmp_path,
+        "more_cubicles.yaml",
+        """\
         extends: base.yaml
         arrivals:
           front_door:
@@ -222,7 +265,8 @@ def test_extends_merges_mappings_and_replaces_lists(tmp_path: Path) -> None:
         stages:
           assess:
             duration: 30min
-        """)
+        """,
+    )
     s = load_scenario(over)
     assert s.name == "more_cubicles"  # the overlay's own stem, not the base's name
     cubicles = s.places["cubicles"]
@@ -238,28 +282,39 @@ def test_extends_merges_mappings_and_replaces_lists(tmp_path: Path) -> None:
 
 def test_extends_replaces_a_distribution_of_another_kind(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", MINIMAL)
-    kind = write(tmp_path, "kind.yaml", """\
+    kind = write(
+        tmp_path,
+        "kind.yaml",
+        """\
         extends: base.yaml
         stages:
           assess:
             duration: {dist: triangular, low: 10min, mode: 30min, high: 2h}
-        """)
+        """,
+    )
     assert load_scenario(kind).stages["assess"].duration == Triangular(
-        dist="triangular", low=10, mode=30, high=120)
+        dist="triangular", low=10, mode=30, high=120
+    )
     # Of the same kind, parameters merge: only the mean changes here.
-    mean = write(tmp_path, "mean.yaml", """\
+    mean = write(
+        tmp_path,
+        "mean.yaml",
+        """\
         extends: base.yaml
         stages: {assess: {duration: {mean: 1h}}}
-        """)
+        """,
+    )
     assert load_scenario(mean).stages["assess"].duration == Lognormal(
-        dist="lognormal", mean=60, sd=30)
+        dist="lognormal", mean=60, sd=30
+    )
 
 
 def test_extends_keeps_an_explicit_overlay_name_and_chains(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", MINIMAL)
     write(tmp_path, "mid.yaml", "extends: base.yaml\nplaces: {cubicles: {capacity: 12}}\n")
-    top = write(tmp_path, "top.yaml",
-                "extends: mid.yaml\nname: winter\nstaff: {doctors: {count: 3}}\n")
+    top = write(
+        tmp_path, "top.yaml", "extends: mid.yaml\nname: winter\nstaff: {doctors: {count: 3}}\n"
+    )
     s = load_scenario(top)
     assert s.name == "winter"
     assert s.places["cubicles"].capacity == 12
@@ -276,13 +331,17 @@ def test_extends_a_file_in_another_folder(tmp_path: Path) -> None:
 
 def test_overlay_errors_point_at_the_overlay(tmp_path: Path) -> None:
     base = write(tmp_path, "base.yaml", MINIMAL.replace("capacity: 10", "capacity: -1"))
-    over = write(tmp_path, "over.yaml", """\
+    over = write(
+        tmp_path,
+        "over.yaml",
+        """\
         extends: base.yaml
         # a comment so that lines differ from the base
         stages:
           assess:
             duration: {sd: -10min}
-        """)
+        """,
+    )
     by_path = {p.path: p for p in problems_of(over)}
     sd = by_path["stages.assess.duration.sd"]
     assert (sd.file, sd.line) == (str(over), 5)
@@ -294,14 +353,18 @@ def test_a_distribution_of_another_kind_takes_its_errors_to_the_overlay(tmp_path
     # The base gives sd for its lognormal; the overlay's gamma lacks one. The base's sd is gone
     # with the lognormal, so the error belongs to the overlay's line, not to the base's sd.
     write(tmp_path, "base.yaml", MINIMAL)
-    over = write(tmp_path, "gamma.yaml", """\
+    over = write(
+        tmp_path,
+        "gamma.yaml",
+        """\
         extends: base.yaml
         # the lines differ from the base's
         #
         stages:
           assess:
             duration: {dist: gamma, mean: 45min}
-        """)
+        """,
+    )
     [p] = problems_of(over)
     assert (p.file, p.line, p.path) == (str(over), 6, "stages.assess.duration.sd")
     assert p.message == "required field is missing"
@@ -311,11 +374,15 @@ def test_a_list_an_overlay_replaces_keeps_none_of_the_base_positions(tmp_path: P
     from flowsim.loader import read_scenario_data
 
     write(tmp_path, "base.yaml", MINIMAL)
-    over = write(tmp_path, "flat.yaml", """\
+    over = write(
+        tmp_path,
+        "flat.yaml",
+        """\
         extends: base.yaml
         arrivals: {front_door: {hourly_profile: [1, 2]}}
         stages: {assess: {duration: 30min}}
-        """)
+        """,
+    )
     data, marks = read_scenario_data(over)
     assert data["arrivals"]["front_door"]["hourly_profile"] == [1, 2]
     profile = ("arrivals", "front_door", "hourly_profile")
@@ -342,9 +409,10 @@ def test_an_extends_policy_decides_which_files_may_be_read(tmp_path: Path) -> No
     write(tmp_path, "base.yaml", MINIMAL)
     over = write(tmp_path / "changes", "c.yaml", "name: c\nextends: ../base.yaml\n")
     assert read_scenario_data(over)[0]["name"] == "c"  # the command line reads any path
-    for policy, says in [(SameFolderTree(), "../base.yaml is outside"),
-                         (InsideFolder(tmp_path / "changes"), "no such file in the scenarios "
-                          "folder: ../base.yaml")]:
+    for policy, says in [
+        (SameFolderTree(), "../base.yaml is outside"),
+        (InsideFolder(tmp_path / "changes"), "no such file in the scenarios folder: ../base.yaml"),
+    ]:
         with pytest.raises(ScenarioError) as info:
             read_scenario_data(over, policy)
         [p] = info.value.problems
@@ -366,24 +434,33 @@ def test_a_file_extending_itself_is_a_loop(tmp_path: Path) -> None:
 
 
 def test_x_keys_hold_anchors_and_are_ignored(tmp_path: Path) -> None:
-    f = write(tmp_path, "a.yaml", MINIMAL.replace(
-        "arrivals:\n",
-        "x-weekdays: &weekdays [1.2, 1, 1, 1, 1, 0.9, 0.9]\nx-notes: anything at all\narrivals:\n",
-    ).replace("    per_day: 100\n", "    per_day: 100\n    weekday_factors: *weekdays\n"))
+    f = write(
+        tmp_path,
+        "a.yaml",
+        MINIMAL.replace(
+            "arrivals:\n",
+            "x-weekdays: &weekdays [1.2, 1, 1, 1, 1, 0.9, 0.9]\n"
+            "x-notes: anything at all\narrivals:\n",
+        ).replace("    per_day: 100\n", "    per_day: 100\n    weekday_factors: *weekdays\n"),
+    )
     s = load_scenario(f)
     assert s.arrivals["front_door"].weekday_factors == [1.2, 1, 1, 1, 1, 0.9, 0.9]
 
 
 def test_yaml_merge_keys(tmp_path: Path) -> None:
-    f = write(tmp_path, "m.yaml", MINIMAL.replace(
-        "places:\n  cubicles: {capacity: 10, area: ed}\n",
-        "x-ed-space: &ed_space {area: ed, queue: priority, capacity: 4}\n"
-        "places:\n"
-        "  cubicles: {<<: *ed_space, capacity: 10}\n"
-        "  resus:\n"
-        "    <<: *ed_space\n"
-        "    label: Resus\n",
-    ))
+    f = write(
+        tmp_path,
+        "m.yaml",
+        MINIMAL.replace(
+            "places:\n  cubicles: {capacity: 10, area: ed}\n",
+            "x-ed-space: &ed_space {area: ed, queue: priority, capacity: 4}\n"
+            "places:\n"
+            "  cubicles: {<<: *ed_space, capacity: 10}\n"
+            "  resus:\n"
+            "    <<: *ed_space\n"
+            "    label: Resus\n",
+        ),
+    )
     s = load_scenario(f)
     assert s.places["cubicles"].capacity == 10 and s.places["cubicles"].area == "ed"
     assert s.places["resus"].capacity == 4 and s.places["resus"].label == "Resus"
@@ -392,38 +469,49 @@ def test_yaml_merge_keys(tmp_path: Path) -> None:
 def test_merge_keys_follow_the_yaml_rules_when_anchors_are_reused() -> None:
     from flowsim.loader import read_yaml
 
-    data, _ = read_yaml(textwrap.dedent("""\
+    data, _ = read_yaml(
+        textwrap.dedent("""\
         b: &b {x: 1, y: 2}
         c: &c {x: 3, z: 4}
         a: &a {<<: [*b, *c], y: 9}
         d: {<<: *a, x: 0}
         e: {<<: *a}
-        """), "m.yaml")
+        """),
+        "m.yaml",
+    )
     assert data["a"] == {"x": 1, "y": 9, "z": 4}  # the first mapping listed wins; written wins
     assert data["d"] == {"x": 0, "y": 9, "z": 4}
     assert data["e"] == {"x": 1, "y": 9, "z": 4}  # reusing *a does not lose its own y
 
 
-@pytest.mark.parametrize(("text", "says"), [
-    ("a: &a [1, *a]\n", "contains it"),
-    ("a: &a {b: *a}\n", "contains it"),
-    ("a: &a {<<: *a}\n", "itself"),
-    ("x: &x 5\na: {<<: *x}\n", "<< needs a mapping"),
-    ("a: {<<: [{b: 1}, 2]}\n", "<< needs a mapping"),
-])
-def test_bad_aliases_and_merges_are_problems_not_tracebacks(tmp_path: Path, text: str,
-                                                            says: str) -> None:
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("a: &a [1, *a]\n", "contains it"),
+        ("a: &a {b: *a}\n", "contains it"),
+        ("a: &a {<<: *a}\n", "itself"),
+        ("x: &x 5\na: {<<: *x}\n", "<< needs a mapping"),
+        ("a: {<<: [{b: 1}, 2]}\n", "<< needs a mapping"),
+    ],
+)
+def test_bad_aliases_and_merges_are_problems_not_tracebacks(
+    tmp_path: Path, text: str, says: str
+) -> None:
     [p] = problems_of(write(tmp_path, "a.yaml", text))
     assert says in p.message and p.line is not None
 
 
 def test_unquoted_clock_times_are_clock_times(tmp_path: Path) -> None:
     # YAML 1.1 reads 8:00 as the base-60 number 480; a flow coach means eight o'clock.
-    f = write(tmp_path, "c.yaml", MINIMAL.replace(
-        "doctors: {count: 2}",
-        "doctors: {shifts: {day: {start: 8:00, end: 20:30, count: 2}, "
-        "night: {start: 20:30, end: 8:00, count: 1}}}",
-    ))
+    f = write(
+        tmp_path,
+        "c.yaml",
+        MINIMAL.replace(
+            "doctors: {count: 2}",
+            "doctors: {shifts: {day: {start: 8:00, end: 20:30, count: 2}, "
+            "night: {start: 20:30, end: 8:00, count: 1}}}",
+        ),
+    )
     day = load_scenario(f).staff["doctors"].shifts["day"]
     assert (day.start, day.end) == (8.0, 20.5)
 
@@ -436,8 +524,11 @@ def test_impossible_date_points_at_the_field(tmp_path: Path) -> None:
 
 
 def test_duplicate_key_names_both_lines(tmp_path: Path) -> None:
-    f = write(tmp_path, "d.yaml", MINIMAL.replace("    per_day: 100\n",
-                                                  "    per_day: 100\n    per_day: 120\n"))
+    f = write(
+        tmp_path,
+        "d.yaml",
+        MINIMAL.replace("    per_day: 100\n", "    per_day: 100\n    per_day: 120\n"),
+    )
     [p] = problems_of(f)
     assert (p.line, p.path) == (7, "arrivals.front_door.per_day")
     assert "line 6" in p.message
@@ -475,8 +566,11 @@ def test_scenario_hash_is_stable_and_sensitive(tmp_path: Path) -> None:
     assert h == scenario_hash(load_scenario(f))
     assert len(h) == 16
     # Layout and comments do not matter; values do.
-    g = write(tmp_path, "m2.yaml", "# a comment\n" + MINIMAL.replace("{capacity: 10, area: ed}",
-                                                                      "{area: ed, capacity: 10}"))
+    g = write(
+        tmp_path,
+        "m2.yaml",
+        "# a comment\n" + MINIMAL.replace("{capacity: 10, area: ed}", "{area: ed, capacity: 10}"),
+    )
     assert scenario_hash(load_scenario(g)) == h
     changed = write(tmp_path, "m3.yaml", MINIMAL.replace("capacity: 10", "capacity: 11"))
     assert scenario_hash(load_scenario(changed)) != h
@@ -486,8 +580,9 @@ def test_scenario_hash_is_stable_and_sensitive(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("source", ["minimal", "baseline"])
 def test_scenario_yaml_round_trips(tmp_path: Path, source: str) -> None:
-    original = load_scenario(BASELINE if source == "baseline"
-                             else write(tmp_path, "minimal.yaml", MINIMAL))
+    original = load_scenario(
+        BASELINE if source == "baseline" else write(tmp_path, "minimal.yaml", MINIMAL)
+    )
     text = scenario_yaml(original)
     again = load_scenario(write(tmp_path, "again.yaml", text))
     assert again == original
@@ -497,8 +592,9 @@ def test_scenario_yaml_round_trips(tmp_path: Path, source: str) -> None:
 
 def test_scenario_yaml_of_an_overlay_stands_alone(tmp_path: Path) -> None:
     write(tmp_path, "base.yaml", MINIMAL)
-    over = load_scenario(write(tmp_path, "over.yaml", "extends: base.yaml\n"
-                                                       "places: {cubicles: {capacity: 3}}\n"))
+    over = load_scenario(
+        write(tmp_path, "over.yaml", "extends: base.yaml\nplaces: {cubicles: {capacity: 3}}\n")
+    )
     (tmp_path / "out").mkdir()
     again = load_scenario(write(tmp_path / "out", "resolved.yaml", scenario_yaml(over)))
     assert again == over and again.name == "over"
@@ -506,22 +602,32 @@ def test_scenario_yaml_of_an_overlay_stands_alone(tmp_path: Path) -> None:
 
 # -- every problem at once, and safe loading -------------------------------------------------
 def test_every_field_problem_is_reported_together(tmp_path: Path) -> None:
-    f = write(tmp_path, "many.yaml", MINIMAL
-              .replace("per_day: 100", "per_day: lots")
-              .replace("capacity: 10", "capacity: -2")
-              .replace("count: 2", "count: two")
-              .replace("mean: 45min", "mean: 45 minutes or so"))
+    f = write(
+        tmp_path,
+        "many.yaml",
+        MINIMAL.replace("per_day: 100", "per_day: lots")
+        .replace("capacity: 10", "capacity: -2")
+        .replace("count: 2", "count: two")
+        .replace("mean: 45min", "mean: 45 minutes or so"),
+    )
     paths = {p.path for p in problems_of(f)}
-    assert {"arrivals.front_door.per_day", "places.cubicles.capacity", "staff.doctors.count",
-            "stages.assess.duration.mean"} <= paths
+    assert {
+        "arrivals.front_door.per_day",
+        "places.cubicles.capacity",
+        "staff.doctors.count",
+        "stages.assess.duration.mean",
+    } <= paths
 
 
 def test_every_network_problem_is_reported_together(tmp_path: Path) -> None:
-    f = write(tmp_path, "refs.yaml", MINIMAL
-              .replace("class_mix: {walk_in: 1.0}", "class_mix: {walkin: 1.0}")
-              .replace("place: cubicles", "place: cubicle")
-              .replace("staff: doctors", "staff: doctor")
-              .replace("next: {exit: 1.0}", "next: {exit: 0.5, xray: 0.5}"))
+    f = write(
+        tmp_path,
+        "refs.yaml",
+        MINIMAL.replace("class_mix: {walk_in: 1.0}", "class_mix: {walkin: 1.0}")
+        .replace("place: cubicles", "place: cubicle")
+        .replace("staff: doctors", "staff: doctor")
+        .replace("next: {exit: 1.0}", "next: {exit: 0.5, xray: 0.5}"),
+    )
     got = {(p.line, p.path) for p in problems_of(f)}
     assert got == {
         (8, "arrivals.front_door.class_mix.walkin"),
@@ -531,15 +637,18 @@ def test_every_network_problem_is_reported_together(tmp_path: Path) -> None:
     }
 
 
-@pytest.mark.parametrize("value", [
-    "!!python/object/apply:os.system ['echo hi']",
-    "!!python/object:collections.OrderedDict {a: 1}",
-    "!!python/name:os.system",
-    "!!python/object/new:builtins.str ['x']",
-    "!!binary aGVsbG8=",
-    "!!set {a, b}",
-    "!custom thing",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "!!python/object/apply:os.system ['echo hi']",
+        "!!python/object:collections.OrderedDict {a: 1}",
+        "!!python/name:os.system",
+        "!!python/object/new:builtins.str ['x']",
+        "!!binary aGVsbG8=",
+        "!!set {a, b}",
+        "!custom thing",
+    ],
+)
 def test_tags_that_build_objects_are_refused(tmp_path: Path, value: str) -> None:
     f = write(tmp_path, "t.yaml", f"name: x\ndescription: {value}\n")
     [p] = problems_of(f)

@@ -72,8 +72,10 @@ def test_load_reports_every_expected_problem(f: Path) -> None:
         assert any(
             p.line == want.line and p.path == want.path and want.contains in p.message
             for p in problems
-        ), f"expected line={want.line} path={want.path or '-'} contains={want.contains!r}; " \
-           f"got:\n{shown}"
+        ), (
+            f"expected line={want.line} path={want.path or '-'} contains={want.contains!r}; "
+            f"got:\n{shown}"
+        )
 
 
 @pytest.mark.parametrize("f", CASES, ids=_id)

@@ -44,21 +44,26 @@ def mmc_wait(lam: float, mean_service: float, c: int) -> float:
 
 
 def test_erlang_c_textbook_values() -> None:
-    assert erlang_c(1, 0.7) == pytest.approx(0.7)           # M/M/1: P(wait) = rho
-    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)         # a = 1, c = 2: 1 / (2 + 1)
-    assert mmc_wait(0.5, 1.0, 1) == pytest.approx(1.0)      # M/M/1: rho / (mu - lambda)
+    assert erlang_c(1, 0.7) == pytest.approx(0.7)  # M/M/1: P(wait) = rho
+    assert erlang_c(2, 1.0) == pytest.approx(1 / 3)  # a = 1, c = 2: 1 / (2 + 1)
+    assert mmc_wait(0.5, 1.0, 1) == pytest.approx(1.0)  # M/M/1: rho / (mu - lambda)
 
 
-def mmc(lam: float, mean_service: float, c: int, days: float, warmup_days: float,
-        place: bool = False) -> Scenario:
+def mmc(
+    lam: float, mean_service: float, c: int, days: float, warmup_days: float, place: bool = False
+) -> Scenario:
     stage: dict[str, Any] = {
-        "staff": "servers", "duration": {"dist": "exponential", "mean": mean_service}, "next": {}}
+        "staff": "servers",
+        "duration": {"dist": "exponential", "mean": mean_service},
+        "next": {},
+    }
     data: dict[str, Any] = {
         "name": "mmc",
         "run": {"warmup": warmup_days * DAY, "length": days * DAY},
         "classes": {"a": {}},
-        "arrivals": {"poisson": {"per_day": lam * DAY, "class_mix": {"a": 1.0},
-                                 "first_stage": "service"}},
+        "arrivals": {
+            "poisson": {"per_day": lam * DAY, "class_mix": {"a": 1.0}, "first_stage": "service"}
+        },
         "staff": {"servers": {"count": c}},
         "stages": {"service": stage},
     }
@@ -68,17 +73,20 @@ def mmc(lam: float, mean_service: float, c: int, days: float, warmup_days: float
     return load_scenario(data)
 
 
-@pytest.mark.parametrize(("c", "rho", "mean_service", "days"), [
-    (3, 0.70, 20.0, 40),   # W_q about 10.9 min
-    (2, 0.85, 10.0, 60),   # W_q about 26 min: heavy traffic, slow to settle, so a longer run
-    (1, 0.90, 6.0, 60),    # W_q = 54 min
-])
-def test_mmc_mean_wait_matches_erlang_c(c: int, rho: float, mean_service: float,
-                                        days: int) -> None:
+@pytest.mark.parametrize(
+    ("c", "rho", "mean_service", "days"),
+    [
+        (3, 0.70, 20.0, 40),  # W_q about 10.9 min
+        (2, 0.85, 10.0, 60),  # W_q about 26 min: heavy traffic, slow to settle, so a longer run
+        (1, 0.90, 6.0, 60),  # W_q = 54 min
+    ],
+)
+def test_mmc_mean_wait_matches_erlang_c(c: int, rho: float, mean_service: float, days: int) -> None:
     lam = rho * c / mean_service
     scenario = mmc(lam, mean_service, c, days, warmup_days=2)
-    waits = np.array([compute_kpis(simulate(scenario, r, seed=4242))["wait_mean.service"]
-                      for r in range(16)])
+    waits = np.array(
+        [compute_kpis(simulate(scenario, r, seed=4242))["wait_mean.service"] for r in range(16)]
+    )
     m, lo, hi, _ = mean_ci(waits)
     theory = mmc_wait(lam, mean_service, c)
     assert lo <= theory <= hi, f"Erlang C {theory:.3f} outside 95% CI ({lo:.3f}, {hi:.3f})"
@@ -87,7 +95,7 @@ def test_mmc_mean_wait_matches_erlang_c(c: int, rho: float, mean_service: float,
 
 
 def test_littles_law_in_an_mm1_place() -> None:
-    lam, mean_service = 0.8 / 15.0, 15.0          # rho = 0.8: L = 4, W = 75 min
+    lam, mean_service = 0.8 / 15.0, 15.0  # rho = 0.8: L = 4, W = 75 min
     scenario = mmc(lam, mean_service, 1, days=100, warmup_days=3, place=True)
     w0, w1 = scenario.run.warmup, scenario.horizon
     occupancy, lam_w, identity_gap = [], [], []
@@ -118,7 +126,8 @@ def test_littles_law_in_an_mm1_place() -> None:
 def test_mmc_utilisation_matches_rho() -> None:
     lam, mean_service, c = 0.75 * 4 / 30.0, 30.0, 4
     scenario = mmc(lam, mean_service, c, days=20, warmup_days=1)
-    busy = np.array([compute_kpis(simulate(scenario, r, seed=11))["busy_mean_pct.servers"]
-                     for r in range(10)])
+    busy = np.array(
+        [compute_kpis(simulate(scenario, r, seed=11))["busy_mean_pct.servers"] for r in range(10)]
+    )
     _, lo, hi, _ = mean_ci(busy)
     assert lo <= 75.0 <= hi  # 95% CI of the busy share contains rho = 75%

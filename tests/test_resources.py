@@ -15,8 +15,15 @@ from flowsim import simclock
 from flowsim.resources import Pool
 
 
-def user(env: simpy.Environment, pool: Pool, name: str, priority: int, arrive: float,
-         hold: float, log: list[tuple[str, float]]):
+def user(
+    env: simpy.Environment,
+    pool: Pool,
+    name: str,
+    priority: int,
+    arrive: float,
+    hold: float,
+    log: list[tuple[str, float]],
+):
     """Arrive, take a unit (waiting if need be), hold it, give it back."""
     yield env.timeout(arrive)
     if not pool.try_acquire():
@@ -40,13 +47,11 @@ def story(first_come: bool) -> list[tuple[str, float]]:
 
 def test_priority_then_first_come_within_a_priority() -> None:
     # b and d (priority 1) before a and c (priority 2); within each, in order of asking.
-    assert story(first_come=False) == [
-        ("holder", 0), ("b", 10), ("d", 20), ("a", 30), ("c", 40)]
+    assert story(first_come=False) == [("holder", 0), ("b", 10), ("d", 20), ("a", 30), ("c", 40)]
 
 
 def test_first_come_ignores_priority() -> None:
-    assert story(first_come=True) == [
-        ("holder", 0), ("a", 10), ("b", 20), ("c", 30), ("d", 40)]
+    assert story(first_come=True) == [("holder", 0), ("a", 10), ("b", 20), ("c", 30), ("d", 40)]
 
 
 def test_same_time_same_priority_in_order_of_asking() -> None:
@@ -153,7 +158,12 @@ def test_logs_record_time_in_use_and_waiting(make_env: type[simpy.Environment]) 
     env.run()
     # t=0 a takes the unit; t=1 b queues; t=4 a leaves and b is granted; t=6 b leaves.
     assert list(zip(pool.log_time, pool.log_in_use, pool.log_waiting, strict=True)) == [
-        (0.0, 0, 0), (0, 1, 0), (1, 1, 1), (4, 1, 0), (6, 0, 0)]
+        (0.0, 0, 0),
+        (0, 1, 0),
+        (1, 1, 1),
+        (4, 1, 0),
+        (6, 0, 0),
+    ]
 
 
 def test_unlimited_pool_never_queues() -> None:

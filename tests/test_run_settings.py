@@ -95,8 +95,13 @@ def _mm1() -> dict[str, object]:
         "arrivals": {"p": {"per_day": 60, "class_mix": {"a": 1}, "first_stage": "see"}},
         "places": {"room": {"capacity": "unlimited", "area": "ed"}},
         "staff": {"doc": {"count": 1}},
-        "stages": {"see": {"place": "room", "staff": "doc",
-                           "duration": {"dist": "exponential", "mean": 12}}},
+        "stages": {
+            "see": {
+                "place": "room",
+                "staff": "doc",
+                "duration": {"dist": "exponential", "mean": 12},
+            }
+        },
     }
 
 
@@ -113,8 +118,7 @@ def test_daily_series_from_an_empty_start() -> None:
 
 def test_replications_needed_runs_until_precise() -> None:
     s = load_scenario(_mm1())
-    advice = replications_needed(s, ["arrivals"], precision=0.05, max_replications=12,
-                                 look_ahead=2)
+    advice = replications_needed(s, ["arrivals"], precision=0.05, max_replications=12, look_ahead=2)
     # Arrivals in 10 days ~ Poisson(600): sd 24.5, so 5% (30) is met from about n = 3.
     assert advice.recommended is not None and advice.recommended <= 6
 
@@ -125,12 +129,46 @@ def test_cli_warmup_and_replications(tmp_path, capsys) -> None:  # type: ignore[
     f = tmp_path / "mm1.yaml"
     f.write_text(yaml.safe_dump(_mm1()))
     out = tmp_path / "welch.csv"
-    assert main(["warmup", str(f), "--kpi", "occupancy_mean.room", "-r", "2", "--days", "30",
-                 "--jobs", "1", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "warmup",
+                str(f),
+                "--kpi",
+                "occupancy_mean.room",
+                "-r",
+                "2",
+                "--days",
+                "30",
+                "--jobs",
+                "1",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "MSER-5 warm-up:" in text and out.exists()
-    assert main(["replications", str(f), "--kpi", "arrivals", "--precision", "5%",
-                 "--max", "10", "--look-ahead", "1", "--jobs", "1"]) == 0
+    assert (
+        main(
+            [
+                "replications",
+                str(f),
+                "--kpi",
+                "arrivals",
+                "--precision",
+                "5%",
+                "--max",
+                "10",
+                "--look-ahead",
+                "1",
+                "--jobs",
+                "1",
+            ]
+        )
+        == 0
+    )
     assert "replications needed:" in capsys.readouterr().out
     assert main(["warmup", str(f), "--kpi", "wait_mean.see"]) == 2  # not measurable by day
     assert "cannot be measured day by day" in capsys.readouterr().err

@@ -26,17 +26,47 @@ from flowsim.schedules import (
 )
 
 MONDAY = dt.date(2025, 1, 6)
-HOURLY = [0.2, 0.1, 0.1, 0.1, 0.1, 0.3, 0.6, 1.0, 1.6, 2.0, 2.1, 2.0,
-          1.9, 1.8, 1.7, 1.6, 1.5, 1.4, 1.3, 1.2, 1.0, 0.8, 0.5, 0.0]
+HOURLY = [
+    0.2,
+    0.1,
+    0.1,
+    0.1,
+    0.1,
+    0.3,
+    0.6,
+    1.0,
+    1.6,
+    2.0,
+    2.1,
+    2.0,
+    1.9,
+    1.8,
+    1.7,
+    1.6,
+    1.5,
+    1.4,
+    1.3,
+    1.2,
+    1.0,
+    0.8,
+    0.5,
+    0.0,
+]
 WEEKDAYS = [1.2, 1.0, 1.0, 1.0, 1.0, 0.8, 0.6]
 
 
 def scenario(days: float = 7, start: dt.date = MONDAY, **extra: Any) -> Scenario:
-    stream = {"per_day": 200, "class_mix": {"a": 1.0}, "first_stage": "s",
-              "hourly_profile": HOURLY, "weekday_factors": WEEKDAYS}
+    stream = {
+        "per_day": 200,
+        "class_mix": {"a": 1.0},
+        "first_stage": "s",
+        "hourly_profile": HOURLY,
+        "weekday_factors": WEEKDAYS,
+    }
     stream.update(extra.pop("stream", {}))
     data: dict[str, Any] = {
-        "name": "sched", "start": start.isoformat(),
+        "name": "sched",
+        "start": start.isoformat(),
         "run": {"warmup": 0, "length": days * 1440},
         "classes": {"a": {}},
         "arrivals": {"s": stream},
@@ -114,11 +144,12 @@ def test_surges_scale_the_right_dates() -> None:
     }
     plain = scenario(days=28)
     surged = scenario(days=28, stream={"surges": surges})
-    ratio = (hourly_rates(surged, surged.arrivals["s"]).reshape(28, 24).sum(axis=1)
-             / hourly_rates(plain, plain.arrivals["s"]).reshape(28, 24).sum(axis=1))
+    ratio = hourly_rates(surged, surged.arrivals["s"]).reshape(28, 24).sum(axis=1) / hourly_rates(
+        plain, plain.arrivals["s"]
+    ).reshape(28, 24).sum(axis=1)
     want = np.ones(28)
-    want[7:14] *= 2.0    # 13-19 January are days 7-13
-    want[12:17] *= 1.5   # 18-22 January are days 12-16
+    want[7:14] *= 2.0  # 13-19 January are days 7-13
+    want[12:17] *= 1.5  # 18-22 January are days 12-16
     assert np.allclose(ratio, want)
     assert np.allclose(hourly_rates(surged, surged.arrivals["s"]) * 60, expected_per_hour(surged))
 
@@ -138,8 +169,12 @@ def test_zero_rate_gives_no_arrivals() -> None:
 
 
 def staff_scenario(start: dt.date, days: float, **staff: Any) -> Scenario:
-    return scenario(days=days, start=start, staff={"docs": staff},
-                    stages={"s": {"place": "p", "staff": "docs", "duration": 10}})
+    return scenario(
+        days=days,
+        start=start,
+        staff={"docs": staff},
+        stages={"s": {"place": "p", "staff": "docs", "duration": 10}},
+    )
 
 
 def steps_as_list(times: np.ndarray, values: np.ndarray) -> list[tuple[float, float]]:
@@ -147,26 +182,38 @@ def steps_as_list(times: np.ndarray, values: np.ndarray) -> list[tuple[float, fl
 
 
 def test_night_shift_crosses_midnight() -> None:
-    s = staff_scenario(MONDAY, 3, shifts={
-        "day": {"start": "08:00", "end": "20:00", "count": 3},
-        "night": {"start": "20:00", "end": "08:00", "count": 1, "days": ["Mon"]},
-    })
+    s = staff_scenario(
+        MONDAY,
+        3,
+        shifts={
+            "day": {"start": "08:00", "end": "20:00", "count": 3},
+            "night": {"start": "20:00", "end": "08:00", "count": 1, "days": ["Mon"]},
+        },
+    )
     times, caps = staff_capacity(s, s.staff["docs"])
     h = 60.0
     assert steps_as_list(times, caps) == [
-        (0, 0), (8 * h, 3), (20 * h, 1),                     # Monday: night from 20:00
-        (32 * h, 3), (44 * h, 0),                            # Tuesday: no night shift
-        (56 * h, 3), (68 * h, 0),                            # Wednesday
+        (0, 0),
+        (8 * h, 3),
+        (20 * h, 1),  # Monday: night from 20:00
+        (32 * h, 3),
+        (44 * h, 0),  # Tuesday: no night shift
+        (56 * h, 3),
+        (68 * h, 0),  # Wednesday
     ]
 
 
 def test_sunday_night_shift_runs_into_monday() -> None:
-    s = staff_scenario(dt.date(2025, 1, 11), 3, shifts={  # Saturday, Sunday, Monday
-        "night": {"start": "22:00", "end": "06:30", "count": 2, "days": ["Sun"]},
-    })
+    s = staff_scenario(
+        dt.date(2025, 1, 11),
+        3,
+        shifts={  # Saturday, Sunday, Monday
+            "night": {"start": "22:00", "end": "06:30", "count": 2, "days": ["Sun"]},
+        },
+    )
     week = weekly_staff(s.staff["docs"])
-    assert week[:390].tolist() == [2.0] * 390          # Monday 00:00-06:30, from Sunday's shift
-    assert week[390:].sum() == 2 * 120                 # and Sunday 22:00-24:00
+    assert week[:390].tolist() == [2.0] * 390  # Monday 00:00-06:30, from Sunday's shift
+    assert week[390:].sum() == 2 * 120  # and Sunday 22:00-24:00
     assert week[6 * 1440 + 22 * 60] == 2
     times, caps = staff_capacity(s, s.staff["docs"])
     h = 60.0
@@ -184,8 +231,19 @@ def test_per_hour_roster_with_a_weekday_override() -> None:
 
 
 def test_open_hours() -> None:
-    s = scenario(days=7, places={"p": {"capacity": 6, "open_hours": {
-        "from": "08:00", "to": "20:00", "days": ["Mon", "Tue", "Wed", "Thu", "Fri"]}}})
+    s = scenario(
+        days=7,
+        places={
+            "p": {
+                "capacity": 6,
+                "open_hours": {
+                    "from": "08:00",
+                    "to": "20:00",
+                    "days": ["Mon", "Tue", "Wed", "Thu", "Fri"],
+                },
+            }
+        },
+    )
     times, caps = place_capacity(s, s.places["p"])
     want: list[tuple[float, float]] = [(0, 0)]
     for d in range(5):
@@ -194,38 +252,70 @@ def test_open_hours() -> None:
 
 
 def test_open_hours_past_midnight() -> None:
-    s = scenario(days=2, start=dt.date(2025, 1, 12), places={"p": {  # Sunday, Monday
-        "capacity": 4, "open_hours": {"from": "22:00", "to": "02:00", "days": ["Sun"]}}})
+    s = scenario(
+        days=2,
+        start=dt.date(2025, 1, 12),
+        places={
+            "p": {  # Sunday, Monday
+                "capacity": 4,
+                "open_hours": {"from": "22:00", "to": "02:00", "days": ["Sun"]},
+            }
+        },
+    )
     times, caps = place_capacity(s, s.places["p"])
     assert steps_as_list(times, caps) == [(0, 0), (1320, 4), (1560, 0)]
 
 
 def test_dated_changes_by_amount_and_to_a_capacity() -> None:
-    s = scenario(days=8, places={"p": {"capacity": 10, "changes": {
-        "norovirus": {"from": "2025-01-07", "to": "2025-01-08", "change": -3},
-        "escalation": {"from": "2025-01-08", "to": "2025-01-08", "change": 2},
-        "reset": {"from": "2025-01-10", "to": "2025-01-10", "to_capacity": 4},
-        "reset_and_more": {"from": "2025-01-11", "to": "2025-01-11", "to_capacity": 4},
-        "more": {"from": "2025-01-11", "to": "2025-01-11", "change": 1},
-        "too_many_closed": {"from": "2025-01-12", "to": "2025-01-12", "change": -50},
-    }}})
+    s = scenario(
+        days=8,
+        places={
+            "p": {
+                "capacity": 10,
+                "changes": {
+                    "norovirus": {"from": "2025-01-07", "to": "2025-01-08", "change": -3},
+                    "escalation": {"from": "2025-01-08", "to": "2025-01-08", "change": 2},
+                    "reset": {"from": "2025-01-10", "to": "2025-01-10", "to_capacity": 4},
+                    "reset_and_more": {"from": "2025-01-11", "to": "2025-01-11", "to_capacity": 4},
+                    "more": {"from": "2025-01-11", "to": "2025-01-11", "change": 1},
+                    "too_many_closed": {"from": "2025-01-12", "to": "2025-01-12", "change": -50},
+                },
+            }
+        },
+    )
     times, caps = place_capacity(s, s.places["p"])
     day = 1440.0
     assert steps_as_list(times, caps) == [
-        (0, 10), (1 * day, 7), (2 * day, 9),   # Tue -3; Wed -3 +2 (same-day changes add up)
+        (0, 10),
+        (1 * day, 7),
+        (2 * day, 9),  # Tue -3; Wed -3 +2 (same-day changes add up)
         (3 * day, 10),
-        (4 * day, 4), (5 * day, 5),            # Fri set to 4; Sat set to 4 then +1
-        (6 * day, 0), (7 * day, 10),           # Sun -50 floors at 0; back on Monday
+        (4 * day, 4),
+        (5 * day, 5),  # Fri set to 4; Sat set to 4 then +1
+        (6 * day, 0),
+        (7 * day, 10),  # Sun -50 floors at 0; back on Monday
     ]
 
 
 def test_dated_change_applies_only_while_open() -> None:
-    s = scenario(days=2, places={"p": {
-        "capacity": 5, "open_hours": {"from": "08:00", "to": "20:00"},
-        "changes": {"extra": {"from": "2025-01-07", "to": "2025-01-07", "change": 2}}}})
+    s = scenario(
+        days=2,
+        places={
+            "p": {
+                "capacity": 5,
+                "open_hours": {"from": "08:00", "to": "20:00"},
+                "changes": {"extra": {"from": "2025-01-07", "to": "2025-01-07", "change": 2}},
+            }
+        },
+    )
     times, caps = place_capacity(s, s.places["p"])
     assert steps_as_list(times, caps) == [
-        (0, 0), (480, 5), (1200, 0), (1440 + 480, 7), (1440 + 1200, 0)]
+        (0, 0),
+        (480, 5),
+        (1200, 0),
+        (1440 + 480, 7),
+        (1440 + 1200, 0),
+    ]
 
 
 def test_capacity_steps_end_at_the_horizon() -> None:
@@ -234,10 +324,12 @@ def test_capacity_steps_end_at_the_horizon() -> None:
     assert steps_as_list(times, caps) == [(0, 1), (720, 2), (1440, 1)]
 
 
-WINDOW = DischargeWindow.model_validate({
-    "hours": [0] * 9 + [1, 2, 3, 3, 2, 1, 1] + [0] * 8,     # 09:00-16:00 only
-    "days": {"Sat": 0.4, "Sun": 0},
-})
+WINDOW = DischargeWindow.model_validate(
+    {
+        "hours": [0] * 9 + [1, 2, 3, 3, 2, 1, 1] + [0] * 8,  # 09:00-16:00 only
+        "days": {"Sat": 0.4, "Sun": 0},
+    }
+)
 
 
 @pytest.mark.parametrize("start_weekday", [0, 3, 6])
@@ -249,7 +341,7 @@ def test_discharge_clock_respects_ready_time_hours_and_days(start_weekday: int) 
     hour = (leave % 1440) // 60
     assert np.all((hour >= 9) & (hour < 16))
     weekday = (start_weekday + leave // 1440).astype(int) % 7
-    assert not np.any(weekday == 6)                       # Sunday has share 0
+    assert not np.any(weekday == 6)  # Sunday has share 0
     # Saturday lets 40% of the ready go: compare Saturday with Friday discharges. Expected ratio
     # 0.4 x (1 + ...) is not simple, so only check it is clearly between the extremes.
     sat, fri = (weekday == 5).sum(), (weekday == 4).sum()
@@ -271,7 +363,6 @@ def test_discharge_clock_same_day_when_every_day_allowed() -> None:
     assert np.all(leave[early] // 1440 == ready[early] // 1440)
 
 
-
 def test_discharge_hours_follow_the_window_whatever_the_ready_time() -> None:
     # The hour is drawn from the weights once and kept until a day allows it, so the share of
     # discharges in each hour is the window's share, exactly in expectation.
@@ -280,7 +371,7 @@ def test_discharge_hours_follow_the_window_whatever_the_ready_time() -> None:
     from flowsim.scenario import DischargeWindow
     from flowsim.schedules import DischargeClock
 
-    hours = [0.0] * 9 + [1.0, 2.0, 1.0] + [0.0] * 12     # 09:00-12:00, shares 1/4, 1/2, 1/4
+    hours = [0.0] * 9 + [1.0, 2.0, 1.0] + [0.0] * 12  # 09:00-12:00, shares 1/4, 1/2, 1/4
     clock = DischargeClock(DischargeWindow(hours=hours), 0, np.random.default_rng(5))
     ready = np.random.default_rng(6).uniform(0, 7 * 1440, 4000)
     leave = np.array([clock.leave_time(t) for t in ready])

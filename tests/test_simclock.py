@@ -19,7 +19,8 @@ def test_installed_simpy_has_the_internals_flowsim_relies_on() -> None:
 
 
 def test_a_changed_internal_is_reported_with_the_simpy_version(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     made = simpy.Environment.__init__
 
     def without_counter(self: simpy.Environment, initial_time: float = 0) -> None:

@@ -31,10 +31,13 @@ HEAVY = ("pandas", "scipy", "pyarrow", "rich", "altair", "streamlit", "dask", "d
 
 def _loaded_after(code: str) -> list[str]:
     """Run ``code`` in a fresh interpreter; return which of ``HEAVY`` it left imported."""
-    probe = (f"{code}\nimport json, sys\n"
-             f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))")
-    done = subprocess.run([sys.executable, "-c", probe], cwd=REPO, capture_output=True,
-                          text=True, check=True)
+    probe = (
+        f"{code}\nimport json, sys\n"
+        f"print(json.dumps(sorted(m for m in {HEAVY!r} if m in sys.modules)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=REPO, capture_output=True, text=True, check=True
+    )
     return list(json.loads(done.stdout.strip().splitlines()[-1]))
 
 
@@ -47,9 +50,11 @@ def test_importing_the_command_line_imports_none_of_the_heavy_libraries() -> Non
 
 
 def test_validate_imports_none_of_the_heavy_libraries() -> None:
-    code = ("import flowsim.cli\n"
-            f"code = flowsim.cli.main(['validate', {str(BASELINE)!r}])\n"
-            "assert code == 0, code")
+    code = (
+        "import flowsim.cli\n"
+        f"code = flowsim.cli.main(['validate', {str(BASELINE)!r}])\n"
+        "assert code == 0, code"
+    )
     assert _loaded_after(code) == []
 
 
@@ -100,8 +105,9 @@ def test_the_t_quantile_is_scipy_stats_to_the_bit() -> None:
 
 
 def _startup_benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("startup_benchmark",
-                                                  REPO / "benchmarks" / "startup.py")
+    spec = importlib.util.spec_from_file_location(
+        "startup_benchmark", REPO / "benchmarks" / "startup.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

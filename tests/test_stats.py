@@ -44,8 +44,10 @@ def _kpis(rows: list[tuple[str, int, str, float]]) -> pd.DataFrame:
 
 
 def test_summary_has_one_row_per_scenario_and_kpi() -> None:
-    df = _kpis([("a", r, k, float(r + i)) for r in range(3) for i, k in enumerate(["x", "y"])]
-               + [("b", r, "x", 10.0 + r) for r in range(3)])
+    df = _kpis(
+        [("a", r, k, float(r + i)) for r in range(3) for i, k in enumerate(["x", "y"])]
+        + [("b", r, "x", 10.0 + r) for r in range(3)]
+    )
     s = summarise(df)
     assert list(zip(s["scenario"], s["kpi"], strict=True)) == [("a", "x"), ("a", "y"), ("b", "x")]
     assert s.set_index(["scenario", "kpi"]).loc[("b", "x"), "mean"] == 11.0
@@ -53,9 +55,11 @@ def test_summary_has_one_row_per_scenario_and_kpi() -> None:
 
 def test_paired_difference_uses_replication_by_replication_differences() -> None:
     base = [10.0, 20.0, 30.0, 40.0]
-    change = [11.0, 21.5, 30.5, 41.0]          # differences 1, 1.5, 0.5, 1
-    df = _kpis([("base", r, "k", v) for r, v in enumerate(base)]
-               + [("change", r, "k", v) for r, v in enumerate(change)])
+    change = [11.0, 21.5, 30.5, 41.0]  # differences 1, 1.5, 0.5, 1
+    df = _kpis(
+        [("base", r, "k", v) for r, v in enumerate(base)]
+        + [("change", r, "k", v) for r, v in enumerate(change)]
+    )
     row = paired_differences(df, "base").iloc[0]
     d = np.array(change) - np.array(base)
     m, lo, hi, n = mean_ci(d)

@@ -31,7 +31,7 @@ def test_streams_drawn_in_turn_give_what_each_gives_alone() -> None:
     live = {name: stream(1, 0, name) for name in alone}
     interleaved: dict[str, list[float]] = {name: [] for name in alone}
     for i in range(20):
-        for name in (list(alone) if i % 3 else reversed(list(alone))):
+        for name in list(alone) if i % 3 else reversed(list(alone)):
             interleaved[name].append(float(live[name].random()))
     for name, values in alone.items():
         assert interleaved[name] == values.tolist()
@@ -41,16 +41,17 @@ def test_a_stream_is_the_named_child_of_the_replication_seed() -> None:
     # Documented: the replication-th child of the master seed, and of that the child numbered
     # by the crc32 of the stream's name.
     replication = np.random.SeedSequence(9).spawn(4)[3]
-    ss = np.random.SeedSequence(replication.entropy,
-                                spawn_key=(*replication.spawn_key, zlib.crc32(b"routing.ward")))
+    ss = np.random.SeedSequence(
+        replication.entropy, spawn_key=(*replication.spawn_key, zlib.crc32(b"routing.ward"))
+    )
     expected = np.random.Generator(np.random.PCG64(ss)).random(4)
     assert np.array_equal(stream(9, 3, "routing.ward").random(4), expected)
 
 
-@pytest.mark.parametrize("path", SCENARIO_FILES,
-                         ids=lambda p: p.relative_to(SCENARIOS).as_posix())
+@pytest.mark.parametrize("path", SCENARIO_FILES, ids=lambda p: p.relative_to(SCENARIOS).as_posix())
 def test_every_random_process_of_a_model_has_a_stream_of_its_own(
-        path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Two processes sharing a name, or two names sharing a crc32, would draw the same numbers:
     # perfectly correlated durations or routes, which no check on means would notice.
     names: list[str] = []
@@ -69,7 +70,8 @@ def test_every_random_process_of_a_model_has_a_stream_of_its_own(
 
 
 def test_draws_give_the_same_sequence_whatever_the_block_size(
-        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     blocks: list[int] = []
 
     def take(n: int) -> list[float]:

@@ -30,11 +30,11 @@ def test_a_base_that_extends_outside_the_folder_is_refused_at_its_line(tmp_path:
     with pytest.raises(ScenarioError) as info:
         load_upload(b"extends: inner.yaml\n", "up.yaml", folder)
     assert [str(p) for p in info.value.problems] == [
-        f"{inner}:2:1: extends: no such file in the scenarios folder: ../outside.yaml"]
+        f"{inner}:2:1: extends: no such file in the scenarios folder: ../outside.yaml"
+    ]
 
 
 def test_an_upload_named_like_its_base_extends_the_saved_file(tmp_path: Path) -> None:
     (tmp_path / "tiny.yaml").write_text(TINY)
-    s = load_upload(b"extends: tiny.yaml\nplaces: {ward: {capacity: 20}}\n", "tiny.yaml",
-                    tmp_path)
+    s = load_upload(b"extends: tiny.yaml\nplaces: {ward: {capacity: 20}}\n", "tiny.yaml", tmp_path)
     assert s.name == "tiny" and s.places["ward"].capacity == 20

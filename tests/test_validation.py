@@ -33,13 +33,13 @@ from .shared import SCENARIOS
 
 # -- closed forms ---------------------------------------------------------------------------
 def test_erlang_formulas_against_hand_values() -> None:
-    assert erlang_b(1, 0.5) == pytest.approx(0.5 / 1.5)         # B(1, a) = a / (1 + a)
-    assert erlang_b(2, 1.0) == pytest.approx(0.2)               # (1/2) / (1 + 1 + 1/2)
+    assert erlang_b(1, 0.5) == pytest.approx(0.5 / 1.5)  # B(1, a) = a / (1 + a)
+    assert erlang_b(2, 1.0) == pytest.approx(0.2)  # (1/2) / (1 + 1 + 1/2)
     assert erlang_b(10, 5.0) == pytest.approx(0.018385, abs=1e-6)  # Erlang B tables
-    assert erlang_c(1, 0.7) == pytest.approx(0.7)               # M/M/1: P(wait) = rho
+    assert erlang_c(1, 0.7) == pytest.approx(0.7)  # M/M/1: P(wait) = rho
     assert erlang_c(2, 1.0) == pytest.approx(1 / 3)
-    assert mmc_wait(0.5, 1.0, 1) == pytest.approx(1.0)          # rho / (mu - lambda)
-    assert mmc_number(0.5, 1.0, 1) == pytest.approx(1.0)        # rho / (1 - rho)
+    assert mmc_wait(0.5, 1.0, 1) == pytest.approx(1.0)  # rho / (mu - lambda)
+    assert mmc_number(0.5, 1.0, 1) == pytest.approx(1.0)  # rho / (1 - rho)
     with pytest.raises(ValueError):
         erlang_c(2, 2.0)
 
@@ -49,7 +49,8 @@ def test_mmc_time_in_system_tail() -> None:
     assert mmc_time_within(0.5, 1.0, 1, 2.0) == pytest.approx(1 - math.exp(-1.0))
     # The special case theta = mu (c = 2, a = 1) joins the general formula continuously.
     assert mmc_time_within(1.0, 1.0, 2, 3.0) == pytest.approx(
-        mmc_time_within(1.0 - 1e-7, 1.0, 2, 3.0), abs=1e-6)
+        mmc_time_within(1.0 - 1e-7, 1.0, 2, 3.0), abs=1e-6
+    )
     # Against numerical integration of P(T > t) = P(S > t) + int P(S in ds) P(Wq > t - s).
     lam, mean, c, t = 0.25, 10.0, 3, 25.0
     mu, cw = 1 / mean, erlang_c(c, lam * mean)
@@ -83,8 +84,16 @@ def test_every_case_is_an_ordinary_scenario_file(capsys: pytest.CaptureFixture[s
     files = case_files()
     assert len(files) >= 18
     kinds = {case_spec(f)["kind"] for f in files}
-    assert kinds == {"mmc", "loss", "mg1", "jackson", "priority", "arrivals", "deterministic",
-                     "ciw"}
+    assert kinds == {
+        "mmc",
+        "loss",
+        "mg1",
+        "jackson",
+        "priority",
+        "arrivals",
+        "deterministic",
+        "ciw",
+    }
     assert main(["validate", *map(str, files)]) == 0
     capsys.readouterr()
     for f in files:
@@ -106,8 +115,9 @@ def test_fast_cases_pass() -> None:
     """The fast cases, run exactly as the full suite runs them: every check must pass."""
     results = run_suite(fast_only=True, jobs=2)
     assert len(results) >= 5
-    failed = [(r.name, c.measure, c.expected, c.band) for r in results for c in r.checks
-              if not c.passed]
+    failed = [
+        (r.name, c.measure, c.expected, c.band) for r in results for c in r.checks if not c.passed
+    ]
     assert not failed
 
 
@@ -147,8 +157,9 @@ def test_ciw_translation_of_blocking() -> None:
     net = ciw_network(s)
     assert [n.number_of_servers for n in net.service_centres] == [2, 2]
     assert [n.queueing_capacity for n in net.service_centres] == [float("inf"), 0]
-    short = s.model_copy(update={"run": s.run.model_copy(update={"warmup": 600.0,
-                                                                  "length": 5 * 1440.0})})
+    short = s.model_copy(
+        update={"run": s.run.model_copy(update={"warmup": 600.0, "length": 5 * 1440.0})}
+    )
     out = ciw_replication(short, 1)
     assert set(out) == {"wait_mean.assessment", "wait_mean.observation", "time_in_system"}
     assert out["time_in_system"] > 50.0  # at least the two mean durations
@@ -173,7 +184,9 @@ def test_ciw_missing_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
 
 # -- the command ------------------------------------------------------------------------------
 def test_command_writes_report_and_exits_1_on_a_failing_case(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no scenarios/ folder here: Little's law checks are skipped
     good = case_files()[0].parent / "deterministic_pathway.yaml"
@@ -192,8 +205,9 @@ def test_command_writes_report_and_exits_1_on_a_failing_case(
     assert "checks passed" in capsys.readouterr().out
 
 
-def test_python_module_entry_point(monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str]) -> None:
+def test_python_module_entry_point(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     import runpy
 
     # The module runs the same command: here only its help, which exits 0.
@@ -208,11 +222,19 @@ def test_report_renders_every_rule(tmp_path: Path) -> None:
     from flowsim.validation.checks import CaseResult
 
     x = np.array([1.0, 1.1, 0.9])
-    checks = [Check.in_ci("a", 1.0, x), Check.overlap("b", x, x, "Ciw"),
-              Check.exact("c", 1.0, np.ones(3)), Check.goodness_of_fit("d", 3.0, 4, 0.5)]
+    checks = [
+        Check.in_ci("a", 1.0, x),
+        Check.overlap("b", x, x, "Ciw"),
+        Check.exact("c", 1.0, np.ones(3)),
+        Check.goodness_of_fit("d", 3.0, 4, 0.5),
+    ]
     out = tmp_path / "v.md"
-    write_report([CaseResult("n", "A title", "mmc", "cases/n.yaml", 3, 1, 2, 0.1, checks)],
-                 out, "flowsim validate-model", 1.0)
+    write_report(
+        [CaseResult("n", "A title", "mmc", "cases/n.yaml", 3, 1, 2, 0.1, checks)],
+        out,
+        "flowsim validate-model",
+        1.0,
+    )
     text = out.read_text()
     for rule in ("expected in CI", "CIs overlap", "exact", "chi-square"):
         assert f"| {rule} |" in text

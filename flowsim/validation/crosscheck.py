@@ -24,8 +24,10 @@ from .checks import Check
 from .kinds import arrival_rate, servers
 from .measures import kpi, time_in_system, window
 
-CIW_MISSING = ("Ciw is not installed, so the cross-checks against it cannot run; install the "
-               "development extra: pip install -e \".[dev]\"")
+CIW_MISSING = (
+    "Ciw is not installed, so the cross-checks against it cannot run; install the "
+    'development extra: pip install -e ".[dev]"'
+)
 
 
 class CiwMissing(RuntimeError):
@@ -52,10 +54,18 @@ def ciw_network(s: Scenario) -> Any:
     routing: list[list[float]] = []
     for name in names:
         st = s.stages[name]
-        if not isinstance(st.duration, Exponential) or st.next_by_class or st.overflow \
-                or st.leave_without_being_seen or st.delayed_discharge or st.discharge_window:
-            raise ValueError(f"stage '{name}' cannot be translated to Ciw (exponential "
-                             "durations and plain routing only)")
+        if (
+            not isinstance(st.duration, Exponential)
+            or st.next_by_class
+            or st.overflow
+            or st.leave_without_being_seen
+            or st.delayed_discharge
+            or st.discharge_window
+        ):
+            raise ValueError(
+                f"stage '{name}' cannot be translated to Ciw (exponential "
+                "durations and plain routing only)"
+            )
         lam = arrival_rate(s, first_stage=name)
         arrivals.append(ciw.dists.Exponential(rate=lam) if lam > 0 else None)
         services.append(ciw.dists.Exponential(rate=1.0 / st.duration.expected()))
@@ -75,9 +85,13 @@ def ciw_network(s: Scenario) -> Any:
             counts.append(float("inf"))
             queues.append(float("inf"))
         routing.append([st.next.get(t, 0.0) for t in names])
-    return ciw.create_network(arrival_distributions=arrivals, service_distributions=services,
-                              number_of_servers=counts, queue_capacities=queues,
-                              routing=routing)
+    return ciw.create_network(
+        arrival_distributions=arrivals,
+        service_distributions=services,
+        number_of_servers=counts,
+        queue_capacities=queues,
+        routing=routing,
+    )
 
 
 def ciw_replication(s: Scenario, seed: int) -> dict[str, float]:
@@ -88,8 +102,7 @@ def ciw_replication(s: Scenario, seed: int) -> dict[str, float]:
     ciw.seed(seed)
     sim = ciw.Simulation(ciw_network(s))
     sim.simulate_until_max_time(s.horizon)
-    recs = pd.DataFrame([r._asdict() for r in sim.get_all_records()
-                         if r.record_type == "service"])
+    recs = pd.DataFrame([r._asdict() for r in sim.get_all_records() if r.record_type == "service"])
     recs = recs.sort_values(["id_number", "arrival_date"], kind="stable")
     same = recs["id_number"].shift(1) == recs["id_number"]
     recs["wait"] = recs["waiting_time"] + np.where(same, recs["time_blocked"].shift(1), 0.0)
@@ -98,9 +111,11 @@ def ciw_replication(s: Scenario, seed: int) -> dict[str, float]:
     started = recs[(recs["service_start_date"] >= w0) & (recs["service_start_date"] < w1)]
     for i, name in enumerate(s.stages):
         out[f"wait_mean.{name}"] = float(started[started["node"] == i + 1]["wait"].mean())
-    per = recs.groupby("id_number").agg(arrived=("arrival_date", "min"),
-                                        left=("exit_date", "max"),
-                                        leaves=("destination", lambda d: bool((d == -1).any())))
+    per = recs.groupby("id_number").agg(
+        arrived=("arrival_date", "min"),
+        left=("exit_date", "max"),
+        leaves=("destination", lambda d: bool((d == -1).any())),
+    )
     done = per[per["leaves"] & (per["left"] >= w0) & (per["left"] < w1)]
     out["time_in_system"] = float((done["left"] - done["arrived"]).mean())
     return out
@@ -109,13 +124,24 @@ def ciw_replication(s: Scenario, seed: int) -> dict[str, float]:
 def ciw(s: Scenario, spec: dict[str, Any], res: Results) -> list[Check]:
     """Each stage's mean wait and the mean time in system, flowsim against Ciw (each over
     the scenario's replications; Ciw seeded from the scenario's seed)."""
-    ref = pd.DataFrame([ciw_replication(s, s.run.seed * 1000 + r)
-                        for r in range(res.replications)])
+    ref = pd.DataFrame([ciw_replication(s, s.run.seed * 1000 + r) for r in range(res.replications)])
     # Stages with infinitely many servers (no staff, unlimited place) never wait: left out.
-    checks = [Check.overlap(f"{name}: mean wait (min), wait_mean.{name}",
-                            kpi(res, f"wait_mean.{name}"), ref[f"wait_mean.{name}"].to_numpy(),
-                            "Ciw") for name, st in s.stages.items()
-              if not (st.staff is None and (st.place is None or s.places[st.place].unlimited))]
-    checks.append(Check.overlap("mean total time in system (min)", time_in_system(res, s),
-                                ref["time_in_system"].to_numpy(), "Ciw"))
+    checks = [
+        Check.overlap(
+            f"{name}: mean wait (min), wait_mean.{name}",
+            kpi(res, f"wait_mean.{name}"),
+            ref[f"wait_mean.{name}"].to_numpy(),
+            "Ciw",
+        )
+        for name, st in s.stages.items()
+        if not (st.staff is None and (st.place is None or s.places[st.place].unlimited))
+    ]
+    checks.append(
+        Check.overlap(
+            "mean total time in system (min)",
+            time_in_system(res, s),
+            ref["time_in_system"].to_numpy(),
+            "Ciw",
+        )
+    )
     return checks

@@ -47,13 +47,17 @@ def second_moment(d: Distribution) -> float:
     raise ValueError(f"no second moment written for {type(d).__name__} durations")
 
 
-def arrival_rate(scenario: Scenario, first_stage: str | None = None,
-                 patient_class: str | None = None) -> float:
+def arrival_rate(
+    scenario: Scenario, first_stage: str | None = None, patient_class: str | None = None
+) -> float:
     """Arrivals per minute of flat Poisson streams (optionally to one stage, of one class)."""
     total = 0.0
     for stream in scenario.arrivals.values():
-        if len(set(stream.hourly_profile)) > 1 or len(set(stream.weekday_factors)) > 1 \
-                or stream.surges:
+        if (
+            len(set(stream.hourly_profile)) > 1
+            or len(set(stream.weekday_factors)) > 1
+            or stream.surges
+        ):
             raise ValueError("closed-form cases need flat arrival rates")
         if first_stage is not None and stream.first_stage != first_stage:
             continue
@@ -81,15 +85,26 @@ def mmc(s: Scenario, spec: Spec, res: Results) -> list[Check]:
     v = visits_starting_in_window(res, s, stage)
     waited = (v["started"] - v["queued"] > 1e-9).astype(float)
     return [
-        Check.in_ci(f"mean wait (min), wait_mean.{stage}", theory.mmc_wait(lam, mean, c),
-                    kpi(res, f"wait_mean.{stage}")),
-        Check.in_ci("probability of waiting", theory.erlang_c(c, lam * mean),
-                    per_replication(res, v, waited)),
-        Check.in_ci("P(time in system <= 4h) %, four_hour_pct",
-                    100.0 * theory.mmc_time_within(lam, mean, c, 240.0),
-                    kpi(res, "four_hour_pct")),
-        Check.in_ci(f"mean number present, occupancy_mean.{st.place}",
-                    theory.mmc_number(lam, mean, c), kpi(res, f"occupancy_mean.{st.place}")),
+        Check.in_ci(
+            f"mean wait (min), wait_mean.{stage}",
+            theory.mmc_wait(lam, mean, c),
+            kpi(res, f"wait_mean.{stage}"),
+        ),
+        Check.in_ci(
+            "probability of waiting",
+            theory.erlang_c(c, lam * mean),
+            per_replication(res, v, waited),
+        ),
+        Check.in_ci(
+            "P(time in system <= 4h) %, four_hour_pct",
+            100.0 * theory.mmc_time_within(lam, mean, c, 240.0),
+            kpi(res, "four_hour_pct"),
+        ),
+        Check.in_ci(
+            f"mean number present, occupancy_mean.{st.place}",
+            theory.mmc_number(lam, mean, c),
+            kpi(res, f"occupancy_mean.{st.place}"),
+        ),
     ]
 
 
@@ -107,10 +122,14 @@ def loss(s: Scenario, spec: Spec, res: Results) -> list[Check]:
     first = v[v["stage"].isin([stage, overflow]) & (v["queued"] >= w0) & (v["queued"] < w1)]
     blocked = (first["stage"] == overflow).astype(float)
     return [
-        Check.in_ci("blocking probability (share sent to overflow)", b,
-                    per_replication(res, first, blocked)),
-        Check.in_ci(f"mean beds occupied, occupancy_mean.{st.place}", a * (1.0 - b),
-                    kpi(res, f"occupancy_mean.{st.place}")),
+        Check.in_ci(
+            "blocking probability (share sent to overflow)", b, per_replication(res, first, blocked)
+        ),
+        Check.in_ci(
+            f"mean beds occupied, occupancy_mean.{st.place}",
+            a * (1.0 - b),
+            kpi(res, f"occupancy_mean.{st.place}"),
+        ),
     ]
 
 
@@ -124,8 +143,11 @@ def mg1(s: Scenario, spec: Spec, res: Results) -> list[Check]:
     wq = theory.pollaczek_khinchine_wait(lam, d.expected(), second_moment(d))
     return [
         Check.in_ci(f"mean wait (min), wait_mean.{stage}", wq, kpi(res, f"wait_mean.{stage}")),
-        Check.in_ci(f"mean number present, occupancy_mean.{st.place}",
-                    lam * (wq + d.expected()), kpi(res, f"occupancy_mean.{st.place}")),
+        Check.in_ci(
+            f"mean number present, occupancy_mean.{st.place}",
+            lam * (wq + d.expected()),
+            kpi(res, f"occupancy_mean.{st.place}"),
+        ),
     ]
 
 
@@ -152,14 +174,26 @@ def jackson(s: Scenario, spec: Spec, res: Results) -> list[Check]:
         mean, c = st.duration.expected(), servers(s, stage)
         number = lam * mean if math.isinf(c) else theory.mmc_number(lam, mean, int(c))
         total_l += number
-        checks.append(Check.in_ci(f"{stage}: mean number present, occupancy_mean.{st.place}",
-                                  number, kpi(res, f"occupancy_mean.{st.place}")))
+        checks.append(
+            Check.in_ci(
+                f"{stage}: mean number present, occupancy_mean.{st.place}",
+                number,
+                kpi(res, f"occupancy_mean.{st.place}"),
+            )
+        )
         if not math.isinf(c):
-            checks.append(Check.in_ci(f"{stage}: mean wait per visit (min)",
-                                      theory.mmc_wait(lam, mean, int(c)),
-                                      kpi(res, f"wait_mean.{stage}")))
-    checks.append(Check.in_ci("mean total time in system (min)", total_l / arrival_rate(s),
-                              time_in_system(res, s)))
+            checks.append(
+                Check.in_ci(
+                    f"{stage}: mean wait per visit (min)",
+                    theory.mmc_wait(lam, mean, int(c)),
+                    kpi(res, f"wait_mean.{stage}"),
+                )
+            )
+    checks.append(
+        Check.in_ci(
+            "mean total time in system (min)", total_l / arrival_rate(s), time_in_system(res, s)
+        )
+    )
     return checks
 
 
@@ -171,14 +205,20 @@ def priority(s: Scenario, spec: Spec, res: Results) -> list[Check]:
     order = sorted(s.classes, key=lambda c: s.classes[c].priority)
     dists = [s.stages[stage].duration_for(c) for c in order]
     rates = [arrival_rate(s, patient_class=c) for c in order]
-    waits = theory.cobham_waits(rates, [d.expected() for d in dists],
-                                [second_moment(d) for d in dists])
+    waits = theory.cobham_waits(
+        rates, [d.expected() for d in dists], [second_moment(d) for d in dists]
+    )
     v = visits_starting_in_window(res, s, stage)
     checks = []
     for cls, w in zip(order, waits, strict=True):
         mine = v[v["class"] == cls]
-        checks.append(Check.in_ci(f"mean wait (min), class {cls}", w,
-                                  per_replication(res, mine, mine["started"] - mine["queued"])))
+        checks.append(
+            Check.in_ci(
+                f"mean wait (min), class {cls}",
+                w,
+                per_replication(res, mine, mine["started"] - mine["queued"]),
+            )
+        )
     return checks
 
 
@@ -213,17 +253,25 @@ def arrivals(s: Scenario, spec: Spec, res: Results) -> list[Check]:
     days = [(s.start.weekday() + int(h // 24)) % 7 for h in hour]
     seen = pd.DataFrame({"hour_of_day": hour % 24, "weekday": days})
     reps = res.replications
-    checks = [Check.in_ci("arrivals in the window, arrivals", float(exp["expected"].sum()),
-                          kpi(res, "arrivals"))]
-    for by, labels in (("hour_of_day", [f"{h:02d}:00" for h in range(24)]),
-                       ("weekday", list(WEEKDAYS))):
+    checks = [
+        Check.in_ci(
+            "arrivals in the window, arrivals", float(exp["expected"].sum()), kpi(res, "arrivals")
+        )
+    ]
+    for by, labels in (
+        ("hour_of_day", [f"{h:02d}:00" for h in range(24)]),
+        ("weekday", list(WEEKDAYS)),
+    ):
         want = exp.groupby(by)["expected"].sum() * reps
         got = seen.groupby(by).size().reindex(want.index, fill_value=0)
         chi2 = float((((got - want) ** 2) / want).sum())
         df = len(want)  # expected counts come from the scenario, not from the data
-        check = Check.goodness_of_fit(f"counts by {by.replace('_', ' ')} "
-                                      f"({len(labels)} cells, {reps} replications pooled)",
-                                      chi2, df, float(stats.chi2.sf(chi2, df)))
+        check = Check.goodness_of_fit(
+            f"counts by {by.replace('_', ' ')} ({len(labels)} cells, {reps} replications pooled)",
+            chi2,
+            df,
+            float(stats.chi2.sf(chi2, df)),
+        )
         worst = float(((got - want) / np.sqrt(want)).abs().max())
         check.simulated_text += f"; largest cell deviation {worst:.1f} sd"
         checks.append(check)
@@ -234,35 +282,58 @@ def arrivals(s: Scenario, spec: Spec, res: Results) -> list[Check]:
 def deterministic(s: Scenario, spec: Spec, res: Results) -> list[Check]:
     v = visits(res)
     g = v.groupby(["replication", "patient"], observed=True)
-    per = pd.DataFrame({"arrived": g["queued"].min(), "left": g["ended"].max(),
-                        "stages": g["stage"].nunique(),
-                        "open": v["ended"].isna().groupby([v["replication"], v["patient"]],
-                                                           observed=True).any()})
+    per = pd.DataFrame(
+        {
+            "arrived": g["queued"].min(),
+            "left": g["ended"].max(),
+            "stages": g["stage"].nunique(),
+            "open": v["ended"]
+            .isna()
+            .groupby([v["replication"], v["patient"]], observed=True)
+            .any(),
+        }
+    )
     per = per[~per["open"]]
     tis = (per["left"] - per["arrived"]).to_numpy()
     admitted = (per["stages"] == 3).to_numpy()
     want = spec["time_in_system"]
     checks = [
-        Check.exact("time in system (min), discharged from ED", want["discharged"],
-                    tis[~admitted]),
+        Check.exact("time in system (min), discharged from ED", want["discharged"], tis[~admitted]),
         Check.exact("time in system (min), admitted", want["admitted"], tis[admitted]),
-        Check.exact("time in department (min), time_in_department_mean",
-                    spec["time_in_department"], kpi(res, "time_in_department_mean")),
-        Check.exact("time in department (min), time_in_department_p95",
-                    spec["time_in_department"], kpi(res, "time_in_department_p95")),
+        Check.exact(
+            "time in department (min), time_in_department_mean",
+            spec["time_in_department"],
+            kpi(res, "time_in_department_mean"),
+        ),
+        Check.exact(
+            "time in department (min), time_in_department_p95",
+            spec["time_in_department"],
+            kpi(res, "time_in_department_p95"),
+        ),
         Check.exact("four_hour_pct", 100.0, kpi(res, "four_hour_pct")),
     ]
     for stage, st in s.stages.items():
         mine = v[(v["stage"] == stage) & v["ended"].notna()]
         # Fixed durations: the mean is the value; a delayed discharge (share 1) adds its delay.
-        length = st.duration.expected() + (st.delayed_discharge.delay.expected()
-                                           if st.delayed_discharge else 0.0)
-        checks.append(Check.exact(f"{stage}: each visit, start to end (min)", length,
-                                  (mine["ended"] - mine["started"]).to_numpy()))
+        length = st.duration.expected() + (
+            st.delayed_discharge.delay.expected() if st.delayed_discharge else 0.0
+        )
+        checks.append(
+            Check.exact(
+                f"{stage}: each visit, start to end (min)",
+                length,
+                (mine["ended"] - mine["started"]).to_numpy(),
+            )
+        )
     return checks
 
 
 KINDS: dict[str, KindCheck] = {
-    "mmc": mmc, "loss": loss, "mg1": mg1, "jackson": jackson, "priority": priority,
-    "arrivals": arrivals, "deterministic": deterministic,
+    "mmc": mmc,
+    "loss": loss,
+    "mg1": mg1,
+    "jackson": jackson,
+    "priority": priority,
+    "arrivals": arrivals,
+    "deterministic": deterministic,
 }

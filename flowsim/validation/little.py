@@ -32,23 +32,32 @@ def little_checks(s: Scenario, res: Results) -> list[Check]:
     end = stays["left_place"].fillna(w1)
     ended_in = (stays["left_place"] >= w0) & (stays["left_place"] < w1)
     reps = pd.RangeIndex(res.replications)
-    inside = (end.clip(w0, w1) - stays["entered"].clip(w0, w1))
+    inside = end.clip(w0, w1) - stays["entered"].clip(w0, w1)
     checks = []
     for place in s.places:
         mine = stays["place"] == place
         occupancy = kpi(res, f"occupancy_mean.{place}")
-        lam_w = ((end - stays["entered"])[mine & ended_in]
-                 .groupby(stays["replication"][mine & ended_in], observed=True).sum()
-                 .reindex(reps, fill_value=0.0).to_numpy(float) / span)
-        exact = (inside[mine].groupby(stays["replication"][mine], observed=True).sum()
-                 .reindex(reps, fill_value=0.0).to_numpy(float) / span)
-        check = Check.in_ci(f"{place}: L - lambda W (patients)", 0.0, occupancy - lam_w,
-                            rule="0 in CI of paired difference")
+        lam_w = (end - stays["entered"])[mine & ended_in].groupby(
+            stays["replication"][mine & ended_in], observed=True
+        ).sum().reindex(reps, fill_value=0.0).to_numpy(float) / span
+        exact = (
+            inside[mine]
+            .groupby(stays["replication"][mine], observed=True)
+            .sum()
+            .reindex(reps, fill_value=0.0)
+            .to_numpy(float)
+            / span
+        )
+        check = Check.in_ci(
+            f"{place}: L - lambda W (patients)",
+            0.0,
+            occupancy - lam_w,
+            rule="0 in CI of paired difference",
+        )
         check.expected_text = f"0 (L = {np.mean(occupancy):.4g})"
         checks.append(check)
         scale = max(1.0, float(np.max(np.abs(occupancy))))
         gap = (occupancy - exact) / scale
-        ex = Check.exact(f"{place}: L - stays inside the window / window (relative)", 0.0,
-                         gap)
+        ex = Check.exact(f"{place}: L - stays inside the window / window (relative)", 0.0, gap)
         checks.append(ex)
     return checks

@@ -26,8 +26,9 @@ def visits(results: Results) -> pd.DataFrame:
 def per_replication(results: Results, frame: pd.DataFrame, values: pd.Series) -> np.ndarray:
     """Mean of ``values`` per replication (NaN where a replication has none)."""
     reps = pd.RangeIndex(results.replications)
-    means: np.ndarray = (values.groupby(frame["replication"], observed=True).mean()
-                         .reindex(reps).to_numpy(float))
+    means: np.ndarray = (
+        values.groupby(frame["replication"], observed=True).mean().reindex(reps).to_numpy(float)
+    )
     return means
 
 
@@ -35,8 +36,9 @@ def window(scenario: Scenario) -> tuple[float, float]:
     return scenario.run.warmup, scenario.horizon
 
 
-def visits_starting_in_window(results: Results, scenario: Scenario,
-                              stage: str | None = None) -> pd.DataFrame:
+def visits_starting_in_window(
+    results: Results, scenario: Scenario, stage: str | None = None
+) -> pd.DataFrame:
     v = visits(results)
     w0, w1 = window(scenario)
     keep = (v["started"] >= w0) & (v["started"] < w1)
@@ -51,8 +53,13 @@ def time_in_system(results: Results, scenario: Scenario) -> np.ndarray:
     v = visits(results)
     keys = [v["replication"], v["patient"]]
     g = v.groupby(keys, observed=True, sort=False)
-    per = pd.DataFrame({"arrived": g["queued"].min(), "left": g["ended"].max(),
-                        "open": v["ended"].isna().groupby(keys, observed=True, sort=False).any()})
+    per = pd.DataFrame(
+        {
+            "arrived": g["queued"].min(),
+            "left": g["ended"].max(),
+            "open": v["ended"].isna().groupby(keys, observed=True, sort=False).any(),
+        }
+    )
     per.index.names = ["replication", "patient"]
     w0, w1 = window(scenario)
     per = per[~per["open"] & (per["left"] >= w0) & (per["left"] < w1)].reset_index()
@@ -68,9 +75,11 @@ def place_stays(results: Results) -> pd.DataFrame:
     v = visits(results)
     v = v[v["place"] != ""]
     key = ["replication", "patient", "place", "entered"]
-    stays = (v.drop_duplicates(key, keep="last")[key + ["ended"]]
-             .sort_values(["replication", "patient", "entered"], kind="stable"))
-    same_patient = ((stays["replication"].shift(-1) == stays["replication"])
-                    & (stays["patient"].shift(-1) == stays["patient"]))
+    stays = v.drop_duplicates(key, keep="last")[key + ["ended"]].sort_values(
+        ["replication", "patient", "entered"], kind="stable"
+    )
+    same_patient = (stays["replication"].shift(-1) == stays["replication"]) & (
+        stays["patient"].shift(-1) == stays["patient"]
+    )
     stays["left_place"] = np.where(same_patient, stays["entered"].shift(-1), stays["ended"])
     return stays[["replication", "patient", "place", "entered", "left_place"]]

@@ -57,16 +57,19 @@ def _row(c: Check) -> str:
     expected = c.expected_text or _num(c.expected)
     simulated = c.simulated_text or f"{_num(c.mean)} {_ci(*c.ci95)}"
     band = "-" if c.rule in ("exact", "chi-square") else _ci(*c.band)
-    return (f"| {c.measure} | {expected} | {simulated} | {band} | {c.rule} | "
-            f"{'pass' if c.passed else '**FAIL**'} |")
+    return (
+        f"| {c.measure} | {expected} | {simulated} | {band} | {c.rule} | "
+        f"{'pass' if c.passed else '**FAIL**'} |"
+    )
 
 
 def render(results: Sequence[CaseResult], command: str, seconds: float) -> str:
     n_checks = sum(len(r.checks) for r in results)
     n_failed = sum(not c.passed for r in results for c in r.checks)
     n_stat = sum(c.rule in STATISTICAL_RULES for r in results for c in r.checks)
-    n_little = sum(c.rule in STATISTICAL_RULES for r in results if r.kind == "little"
-                   for c in r.checks)
+    n_little = sum(
+        c.rule in STATISTICAL_RULES for r in results if r.kind == "little" for c in r.checks
+    )
     level = 100 * CHECK_CONFIDENCE
     lines = [
         "# Validation",
@@ -112,9 +115,11 @@ def render(results: Sequence[CaseResult], command: str, seconds: float) -> str:
         "",
         "| case | checked against | checks | replications x days | result |",
         "|---|---|---|---|---|",
-        *[f"| {r.title} | {KIND_SOURCES.get(r.kind, r.kind)} | {len(r.checks)} | "
-          f"{r.replications} x {r.length_days:g} | {'pass' if r.passed else '**FAIL**'} |"
-          for r in results],
+        *[
+            f"| {r.title} | {KIND_SOURCES.get(r.kind, r.kind)} | {len(r.checks)} | "
+            f"{r.replications} x {r.length_days:g} | {'pass' if r.passed else '**FAIL**'} |"
+            for r in results
+        ],
         "",
         "## Results",
         "",
@@ -132,14 +137,18 @@ def render(results: Sequence[CaseResult], command: str, seconds: float) -> str:
             *[_row(c) for c in r.checks],
             "",
         ]
-    lines += ["## Sources", "", SOURCES,
-              f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with Python "
-              f"{platform.python_version()}.", ""]
+    lines += [
+        "## Sources",
+        "",
+        SOURCES,
+        f"Generated {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC with Python "
+        f"{platform.python_version()}.",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def write_report(results: Sequence[CaseResult], path: Path, command: str,
-                 seconds: float) -> None:
+def write_report(results: Sequence[CaseResult], path: Path, command: str, seconds: float) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(render(results, command, seconds), encoding="utf-8")

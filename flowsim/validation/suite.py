@@ -61,10 +61,19 @@ def _checker(kind: str) -> KindCheck:
     return KINDS[kind]
 
 
-def _result(name: str, title: str, kind: str, source: str, s: Scenario, reps: int,
-            seconds: float, checks: list[Check]) -> CaseResult:
-    return CaseResult(name, title, kind, source, reps, s.run.warmup / DAY, s.run.length / DAY,
-                      seconds, checks)
+def _result(
+    name: str,
+    title: str,
+    kind: str,
+    source: str,
+    s: Scenario,
+    reps: int,
+    seconds: float,
+    checks: list[Check],
+) -> CaseResult:
+    return CaseResult(
+        name, title, kind, source, reps, s.run.warmup / DAY, s.run.length / DAY, seconds, checks
+    )
 
 
 def run_case(path: Path, jobs: int = 1) -> CaseResult:
@@ -74,9 +83,16 @@ def run_case(path: Path, jobs: int = 1) -> CaseResult:
     t0 = time.perf_counter()
     results = run(scenario, jobs=jobs, patients=True)
     checks = checker(scenario, spec, results)
-    return _result(scenario.name, spec.get("title", scenario.name), spec["kind"],
-                   f"cases/{path.name}", scenario, results.replications,
-                   time.perf_counter() - t0, checks)
+    return _result(
+        scenario.name,
+        spec.get("title", scenario.name),
+        spec["kind"],
+        f"cases/{path.name}",
+        scenario,
+        results.replications,
+        time.perf_counter() - t0,
+        checks,
+    )
 
 
 def run_little(path: Path, jobs: int = 1, replications: int | None = None) -> CaseResult:
@@ -84,14 +100,26 @@ def run_little(path: Path, jobs: int = 1, replications: int | None = None) -> Ca
     t0 = time.perf_counter()
     results = run(scenario, replications=replications, jobs=jobs, patients=True)
     checks = little_checks(scenario, results)
-    return _result(f"little_{scenario.name}", f"Little's law, every place of {scenario.name}",
-                   "little", str(path), scenario, results.replications,
-                   time.perf_counter() - t0, checks)
+    return _result(
+        f"little_{scenario.name}",
+        f"Little's law, every place of {scenario.name}",
+        "little",
+        str(path),
+        scenario,
+        results.replications,
+        time.perf_counter() - t0,
+        checks,
+    )
 
 
-def run_suite(cases: Iterable[Path] | None = None, scenarios: Iterable[Path] = (),
-              jobs: int = 1, fast_only: bool = False, little_replications: int | None = None,
-              say: Say | None = None) -> list[CaseResult]:
+def run_suite(
+    cases: Iterable[Path] | None = None,
+    scenarios: Iterable[Path] = (),
+    jobs: int = 1,
+    fast_only: bool = False,
+    little_replications: int | None = None,
+    say: Say | None = None,
+) -> list[CaseResult]:
     """Run the case files (all shipped ones by default; only those marked ``fast`` with
     ``fast_only``) and Little's law on each scenario file in ``scenarios``."""
     out = []

@@ -63,8 +63,7 @@ def mmc_time_within(lam: float, mean_service: float, c: int, t: float) -> float:
     if math.isclose(theta, mu):
         tail = math.exp(-mu * t) * (1.0 + cw * mu * t)
     else:
-        tail = math.exp(-mu * t) * (1.0 + cw * (1.0 - math.exp(-(theta - mu) * t))
-                                    / (c - 1.0 - a))
+        tail = math.exp(-mu * t) * (1.0 + cw * (1.0 - math.exp(-(theta - mu) * t)) / (c - 1.0 - a))
     return 1.0 - tail
 
 
@@ -84,8 +83,9 @@ def traffic_equations(external: Sequence[float] | np.ndarray, routing: np.ndarra
     return np.linalg.solve((np.eye(len(p)) - p).T, np.asarray(external, dtype=float))
 
 
-def cobham_waits(rates: Sequence[float], means: Sequence[float],
-                 second_moments: Sequence[float]) -> list[float]:
+def cobham_waits(
+    rates: Sequence[float], means: Sequence[float], second_moments: Sequence[float]
+) -> list[float]:
     """Mean wait in queue per class of a single server with non-preemptive priority, class 0
     first (Cobham 1954; GSTH 3.4.1): W_k = W0 / ((1 - s_{k-1})(1 - s_k)), where
     W0 = sum_i lambda_i E[S_i^2] / 2 is the mean residual work found in service and s_k is the

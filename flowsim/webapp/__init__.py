@@ -19,6 +19,12 @@ from .components.scenario_picker import DEFAULT_CHANGE, scenarios_folder, shippe
 from .navigation import main
 
 __all__ = [
-    "DEFAULT_CHANGE", "DEFAULT_DAYS", "DEFAULT_REPLICATIONS", "DEFAULT_SEED", "DEFAULT_WARMUP",
-    "main", "scenarios_folder", "shipped_files",
+    "DEFAULT_CHANGE",
+    "DEFAULT_DAYS",
+    "DEFAULT_REPLICATIONS",
+    "DEFAULT_SEED",
+    "DEFAULT_WARMUP",
+    "main",
+    "scenarios_folder",
+    "shipped_files",
 ]

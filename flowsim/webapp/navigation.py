@@ -32,8 +32,10 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
             st.error(str(e))
         except Exception:  # noqa: BLE001 - the page must not show a traceback
             log.exception("unexpected error in the flowsim page")
-            st.error("Something went wrong that flowsim did not expect. The details are in the "
-                     "log of the terminal that started the app; please report them.")
+            st.error(
+                "Something went wrong that flowsim did not expect. The details are in the "
+                "log of the terminal that started the app; please report them."
+            )
 
     return run_page
 
@@ -46,8 +48,10 @@ listed here."""
 
 def pages() -> list[st.Page]:
     """The pages for ``st.navigation``, each behind :func:`guarded`."""
-    return [st.Page(guarded(m.page), title=m.TITLE, url_path=m.URL_PATH, default=i == 0)
-            for i, m in enumerate(PAGES)]
+    return [
+        st.Page(guarded(m.page), title=m.TITLE, url_path=m.URL_PATH, default=i == 0)
+        for i, m in enumerate(PAGES)
+    ]
 
 
 def main() -> None:

@@ -14,14 +14,18 @@ def definitions_table(kpis: list[str] | None = None) -> pd.DataFrame:
     keys = kpis if kpis is not None else [k.pattern for k in KPIS]
     rows = []
     for k in keys:
-        info = kpi_info(k)   # listed names (``wait_mean.<stage>``) resolve as well
-        rows.append({
-            "Measure": info.label if info is not None and k == info.pattern else label(k),
-            "Unit": info.unit if info is not None else "",
-            "What it measures": info.definition if info is not None else "",
-            "Better when": "(depends)" if info is None or info.better == "neither"
-            else info.better,
-            "KPI": k})
+        info = kpi_info(k)  # listed names (``wait_mean.<stage>``) resolve as well
+        rows.append(
+            {
+                "Measure": info.label if info is not None and k == info.pattern else label(k),
+                "Unit": info.unit if info is not None else "",
+                "What it measures": info.definition if info is not None else "",
+                "Better when": "(depends)"
+                if info is None or info.better == "neither"
+                else info.better,
+                "KPI": k,
+            }
+        )
     return pd.DataFrame(rows)
 
 

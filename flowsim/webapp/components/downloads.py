@@ -18,21 +18,48 @@ Download = tuple[str, bytes, str, str]
 def downloads(results: Results, comparison: pd.DataFrame | None = None) -> list[Download]:
     """Each download of a result (the comparison only when there is one)."""
     out = [
-        ("KPIs by replication (CSV)", results.kpis.to_csv(index=False).encode(), "kpis.csv",
-         "text/csv"),
-        ("Summary with 95% CIs (CSV)", results.summary().to_csv(index=False).encode(),
-         "summary.csv", "text/csv"),
+        (
+            "KPIs by replication (CSV)",
+            results.kpis.to_csv(index=False).encode(),
+            "kpis.csv",
+            "text/csv",
+        ),
+        (
+            "Summary with 95% CIs (CSV)",
+            results.summary().to_csv(index=False).encode(),
+            "summary.csv",
+            "text/csv",
+        ),
     ]
     if comparison is not None:
-        out.append(("Comparison (CSV)", comparison.to_csv(index=False).encode(),
-                    "comparison.csv", "text/csv"))
-    out.append(("Occupancy time series (Parquet)", _parquet(results.timeseries),
-                "timeseries.parquet", "application/octet-stream"))
+        out.append(
+            (
+                "Comparison (CSV)",
+                comparison.to_csv(index=False).encode(),
+                "comparison.csv",
+                "text/csv",
+            )
+        )
+    out.append(
+        (
+            "Occupancy time series (Parquet)",
+            _parquet(results.timeseries),
+            "timeseries.parquet",
+            "application/octet-stream",
+        )
+    )
     if results.ed_timeseries is not None:
-        out.append(("ED time series (Parquet)", _parquet(results.ed_timeseries),
-                    "ed_timeseries.parquet", "application/octet-stream"))
-    out.append(("Scenarios as run (YAML, zip)", _scenario_zip(results), "scenarios.zip",
-                "application/zip"))
+        out.append(
+            (
+                "ED time series (Parquet)",
+                _parquet(results.ed_timeseries),
+                "ed_timeseries.parquet",
+                "application/octet-stream",
+            )
+        )
+    out.append(
+        ("Scenarios as run (YAML, zip)", _scenario_zip(results), "scenarios.zip", "application/zip")
+    )
     return out
 
 

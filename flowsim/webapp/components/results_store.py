@@ -56,8 +56,9 @@ def stored(key: str) -> bool:
         return key in _result_store()
 
 
-def simulate(texts: tuple[str, ...], replications: int, seed: int,
-             progress: Progress | None = None) -> Results:
+def simulate(
+    texts: tuple[str, ...], replications: int, seed: int, progress: Progress | None = None
+) -> Results:
     """Run the scenarios written as ``texts`` (standalone YAML, run settings included), or
     return the results of the same run from the cache at once."""
     store = _result_store()
@@ -71,8 +72,7 @@ def simulate(texts: tuple[str, ...], replications: int, seed: int,
         # Python 3.12+ warns that forking a threaded process (the server) could deadlock; the
         # workers only simulate and never touch the server's threads or locks.
         warnings.filterwarnings("ignore", message=r".*fork\(\).*", category=DeprecationWarning)
-        results = run(scenarios, replications=replications, seed=seed, jobs=0,
-                      progress=progress)
+        results = run(scenarios, replications=replications, seed=seed, jobs=0, progress=progress)
     with _STORE_LOCK:  # each browser tab runs the page in its own thread
         store[key] = results
         while len(store) > CACHE_ENTRIES:

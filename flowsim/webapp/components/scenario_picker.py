@@ -32,8 +32,11 @@ def scenarios_folder() -> Path:
 
 def shipped_files(folder: Path) -> dict[str, Path]:
     """Scenario files under ``folder`` by their path relative to it (batch files left out)."""
-    return {p.relative_to(folder).as_posix(): p for p in sorted(folder.rglob("*.yaml"))
-            if "batch" not in p.name}
+    return {
+        p.relative_to(folder).as_posix(): p
+        for p in sorted(folder.rglob("*.yaml"))
+        if "batch" not in p.name
+    }
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -57,14 +60,15 @@ def read_uploads(files: list[Any], folder: Path) -> tuple[list[Scenario], list[s
     out, errors = [], []
     for f in files:
         if f.size > MAX_UPLOAD_BYTES:
-            errors.append(f"{f.name}: the file is {f.size:,} bytes; uploads are limited to "
-                          f"{MAX_UPLOAD_BYTES:,} bytes (a scenario is a few kB).")
+            errors.append(
+                f"{f.name}: the file is {f.size:,} bytes; uploads are limited to "
+                f"{MAX_UPLOAD_BYTES:,} bytes (a scenario is a few kB)."
+            )
             continue
         try:
             out.append(load_upload(f.getvalue(), f.name, folder))
         except ScenarioError as e:
-            errors.append(f"{f.name} is not a valid scenario:\n\n"
-                          + problems_md(e))
+            errors.append(f"{f.name} is not a valid scenario:\n\n" + problems_md(e))
     return out, errors
 
 
@@ -94,19 +98,29 @@ class Picked:
 def pick_scenarios(folder: Path, files: dict[str, Path], built: dict[str, str]) -> Picked:
     """The sidebar's scenario section: a baseline, shipped change ideas and uploads."""
     names = list(files)
-    base_name = st.selectbox("Baseline", names, key="baseline",
-                             index=names.index("baseline.yaml")
-                             if "baseline.yaml" in names else 0,
-                             help="The scenario every change is compared with.")
+    base_name = st.selectbox(
+        "Baseline",
+        names,
+        key="baseline",
+        index=names.index("baseline.yaml") if "baseline.yaml" in names else 0,
+        help="The scenario every change is compared with.",
+    )
     options = [n for n in names if n != base_name]
     change_names = st.multiselect(
-        "Change ideas (shipped)", options, key="changes",
+        "Change ideas (shipped)",
+        options,
+        key="changes",
         default=[DEFAULT_CHANGE] if DEFAULT_CHANGE in options else options[:1],
-        help="Overlays of the baseline in scenarios/changes, or other scenario files.")
+        help="Overlays of the baseline in scenarios/changes, or other scenario files.",
+    )
     uploads = st.file_uploader(
-        "Upload scenario files (YAML)", type=["yaml", "yml"], accept_multiple_files=True,
-        key="uploads", help=f"Up to {MAX_UPLOAD_BYTES // 1024} kB each. An upload may "
-        "`extends:` a file in the scenarios folder, e.g. `extends: baseline.yaml`.")
+        "Upload scenario files (YAML)",
+        type=["yaml", "yml"],
+        accept_multiple_files=True,
+        key="uploads",
+        help=f"Up to {MAX_UPLOAD_BYTES // 1024} kB each. An upload may "
+        "`extends:` a file in the scenarios folder, e.g. `extends: baseline.yaml`.",
+    )
     uploaded, upload_errors = read_uploads(uploads or [], folder)
     for msg in upload_errors:
         st.error(msg)
@@ -123,8 +137,9 @@ def change_scenarios(picked: Picked, built: dict[str, str]) -> list[Scenario]:
         try:
             variants.append(load_file(picked.files[name]))
         except ScenarioError as e:
-            st.sidebar.error(f"{name} is not a valid scenario and is left out:\n\n"
-                             + problems_md(e))
+            st.sidebar.error(
+                f"{name} is not a valid scenario and is left out:\n\n" + problems_md(e)
+            )
     variants += picked.uploaded
     for name, text in built.items():
         variants.append(load_upload(text.encode(), f"{name}.yaml", picked.folder))

@@ -27,57 +27,97 @@ from flowsim.levers import (
 from flowsim.scenario import Scenario
 
 
-def build_variant(baseline: Scenario, base_name: str, built: dict[str, str], folder: Path,
-                  days: int, warmup: int) -> None:
+def build_variant(
+    baseline: Scenario, base_name: str, built: dict[str, str], folder: Path, days: int, warmup: int
+) -> None:
     """The builder for ``baseline`` (file ``base_name``); a variant added to the comparison is
     kept in ``built`` (name to overlay text). ``days`` and ``warmup`` bound the dates offered."""
     st.subheader(f"Build a change to {base_name}")
-    st.caption("Set the levers below. Anything left as it is stays as in the baseline. The "
-               "variant can be added to the comparison, and downloaded as a scenario file: save "
-               f"it in the scenarios folder (beside {base_name}) and `flowsim run` it.")
+    st.caption(
+        "Set the levers below. Anything left as it is stays as in the baseline. The "
+        "variant can be added to the comparison, and downloaded as a scenario file: save "
+        f"it in the scenarios folder (beside {base_name}) and `flowsim run` it."
+    )
     d = lever_defaults(baseline)
     k = f"lever.{base_name}."
     first = baseline.start
     measured_from = first + dt.timedelta(days=warmup)
     last = first + dt.timedelta(days=warmup + days - 1)
-    name = st.text_input("Name of the variant (letters, digits and _)", "my_change",
-                         key=k + "name", max_chars=60)
+    name = st.text_input(
+        "Name of the variant (letters, digits and _)", "my_change", key=k + "name", max_chars=60
+    )
     name = "".join(c if c.isalnum() or c == "_" else "_" for c in name.strip()) or "my_change"
     if name[0].isdigit():
         name = "v_" + name
-    st.caption(f"The run covers {first:%d %b %Y} to {last:%d %b %Y}; measuring starts on "
-               f"{measured_from:%d %b %Y}.")
+    st.caption(
+        f"The run covers {first:%d %b %Y} to {last:%d %b %Y}; measuring starts on "
+        f"{measured_from:%d %b %Y}."
+    )
 
     c1, c2 = st.columns(2)
     with c1:
         st.markdown("**Demand**")
-        demand = st.slider("Arrivals (× every stream's daily volume)", *DEMAND_RANGE, 1.0,
-                           step=0.05, key=k + "demand")
+        demand = st.slider(
+            "Arrivals (× every stream's daily volume)",
+            *DEMAND_RANGE,
+            1.0,
+            step=0.05,
+            key=k + "demand",
+        )
         surge = None
         if st.checkbox("Add a surge", key=k + "surge"):
-            a, b = _date_range("Surge days", k + "surge_days", first, last,
-                               (measured_from, min(measured_from + dt.timedelta(days=13), last)))
-            factor = st.slider("Surge factor (× arrivals on those days)", *FACTOR_RANGE, 1.1,
-                               step=0.05, key=k + "surge_factor")
+            a, b = _date_range(
+                "Surge days",
+                k + "surge_days",
+                first,
+                last,
+                (measured_from, min(measured_from + dt.timedelta(days=13), last)),
+            )
+            factor = st.slider(
+                "Surge factor (× arrivals on those days)",
+                *FACTOR_RANGE,
+                1.1,
+                step=0.05,
+                key=k + "surge_factor",
+            )
             surge = SurgeLever(start=a, end=b, factor=factor)
         st.markdown("**Beds and spaces**")
         beds = {}
         for place, cap in d.beds.items():
-            beds[place] = int(st.number_input(
-                f"{baseline.places[place].label or place}", 0, MAX_BEDS, cap, step=1,
-                key=k + "beds." + place))
+            beds[place] = int(
+                st.number_input(
+                    f"{baseline.places[place].label or place}",
+                    0,
+                    MAX_BEDS,
+                    cap,
+                    step=1,
+                    key=k + "beds." + place,
+                )
+            )
         changes = []
         limited = list(d.beds)
         for i in (1, 2):
-            if not limited or not st.checkbox(f"Open or close beds for a period ({i})",
-                                              key=k + f"cap{i}"):
+            if not limited or not st.checkbox(
+                f"Open or close beds for a period ({i})", key=k + f"cap{i}"
+            ):
                 continue
-            place = st.selectbox("Place", limited, key=k + f"cap{i}.place",
-                                 index=limited.index("wards") if "wards" in limited else 0)
+            place = st.selectbox(
+                "Place",
+                limited,
+                key=k + f"cap{i}.place",
+                index=limited.index("wards") if "wards" in limited else 0,
+            )
             a, b = _date_range("Days", k + f"cap{i}.days", first, last, (measured_from, last))
-            change = int(st.number_input(
-                "Beds (+ escalation beds open, − beds closed)", -beds[place], MAX_BEDS, 20,
-                step=1, key=k + f"cap{i}.change"))
+            change = int(
+                st.number_input(
+                    "Beds (+ escalation beds open, − beds closed)",
+                    -beds[place],
+                    MAX_BEDS,
+                    20,
+                    step=1,
+                    key=k + f"cap{i}.change",
+                )
+            )
             changes.append(CapacityLever(place=place, start=a, end=b, change=change))
     with c2:
         st.markdown("**Staff on each shift**")
@@ -85,49 +125,112 @@ def build_variant(baseline: Scenario, base_name: str, built: dict[str, str], fol
         for group, counts in d.shift_counts.items():
             who = baseline.staff[group].label or group
             shift_counts[group] = {
-                shift: int(st.number_input(f"{who}: {shift}", 0, MAX_STAFF, count, step=1,
-                                           key=k + f"staff.{group}.{shift}"))
-                for shift, count in counts.items()}
+                shift: int(
+                    st.number_input(
+                        f"{who}: {shift}",
+                        0,
+                        MAX_STAFF,
+                        count,
+                        step=1,
+                        key=k + f"staff.{group}.{shift}",
+                    )
+                )
+                for shift, count in counts.items()
+            }
         extra = None
         groups = [g for g, s in baseline.staff.items() if s.count is None]
         if groups and st.checkbox("Add an extra shift every day", key=k + "extra"):
             group = st.selectbox("Staff group", groups, key=k + "extra.group")
-            start = st.selectbox("From (hour)", list(range(24)), 16, key=k + "extra.start",
-                                 format_func=lambda h: f"{h:02d}:00")
+            start = st.selectbox(
+                "From (hour)",
+                list(range(24)),
+                16,
+                key=k + "extra.start",
+                format_func=lambda h: f"{h:02d}:00",
+            )
             ends = [h for h in range(1, 25) if h % 24 != start]
-            end = st.selectbox("To (hour)", ends, ends.index(2) if 2 in ends else 0,
-                               key=k + "extra.end", format_func=lambda h: f"{h:02d}:00")
+            end = st.selectbox(
+                "To (hour)",
+                ends,
+                ends.index(2) if 2 in ends else 0,
+                key=k + "extra.end",
+                format_func=lambda h: f"{h:02d}:00",
+            )
             count = int(st.number_input("How many", 1, MAX_STAFF, 1, key=k + "extra.count"))
             extra = ExtraShiftLever(staff=group, start=start, end=end, count=count)
         st.markdown("**Length of stay and discharge**")
-        los = {p: st.slider(f"Length of stay in {baseline.places[p].label or p} (×)",
-                            *LOS_RANGE, 1.0, step=0.05, key=k + "los." + p)
-               for p in admitted_places(baseline)}
-        delayed = {s: st.slider(f"{_stage(baseline, s)}: share of patients with a delayed "
-                                "discharge", 0.0, 1.0,
-                                v, step=0.01, key=k + "delayed." + s)
-                   for s, v in d.delayed_share.items()}
-        noon = {s: st.slider(f"{_stage(baseline, s)}: share of discharges before noon", 0.01,
-                             0.99, v,
-                             step=0.01, key=k + "noon." + s)
-                for s, v in d.before_noon_share.items()}
-        weekend = {s: st.slider(f"{_stage(baseline, s)}: share of ready patients discharged on "
-                                "Sat and Sun",
-                                0.0, 1.0, v, step=0.05, key=k + "weekend." + s)
-                   for s, v in d.weekend_share.items()}
+        los = {
+            p: st.slider(
+                f"Length of stay in {baseline.places[p].label or p} (×)",
+                *LOS_RANGE,
+                1.0,
+                step=0.05,
+                key=k + "los." + p,
+            )
+            for p in admitted_places(baseline)
+        }
+        delayed = {
+            s: st.slider(
+                f"{_stage(baseline, s)}: share of patients with a delayed discharge",
+                0.0,
+                1.0,
+                v,
+                step=0.01,
+                key=k + "delayed." + s,
+            )
+            for s, v in d.delayed_share.items()
+        }
+        noon = {
+            s: st.slider(
+                f"{_stage(baseline, s)}: share of discharges before noon",
+                0.01,
+                0.99,
+                v,
+                step=0.01,
+                key=k + "noon." + s,
+            )
+            for s, v in d.before_noon_share.items()
+        }
+        weekend = {
+            s: st.slider(
+                f"{_stage(baseline, s)}: share of ready patients discharged on Sat and Sun",
+                0.0,
+                1.0,
+                v,
+                step=0.05,
+                key=k + "weekend." + s,
+            )
+            for s, v in d.weekend_share.items()
+        }
 
-    levers = Levers(name=name, demand=demand, surge=surge, beds=beds, capacity_changes=changes,
-                    shift_counts=shift_counts, extra_shift=extra, length_of_stay=los,
-                    delayed_share=delayed, before_noon_share=noon, weekend_share=weekend)
+    levers = Levers(
+        name=name,
+        demand=demand,
+        surge=surge,
+        beds=beds,
+        capacity_changes=changes,
+        shift_counts=shift_counts,
+        extra_shift=extra,
+        length_of_stay=los,
+        delayed_share=delayed,
+        before_noon_share=noon,
+        weekend_share=weekend,
+    )
     problems = check_levers(baseline, levers)
     if problems:
         st.error("\n\n".join(problems))
         return
-    text = overlay_yaml(build_overlay(baseline, levers, extends=base_name),
-                        schema="flowsim.schema.json")
+    text = overlay_yaml(
+        build_overlay(baseline, levers, extends=base_name), schema="flowsim.schema.json"
+    )
     b1, b2 = st.columns(2)
-    b1.download_button("Download this variant (YAML)", text, f"{name}.yaml",
-                       "application/x-yaml", key=k + "download")
+    b1.download_button(
+        "Download this variant (YAML)",
+        text,
+        f"{name}.yaml",
+        "application/x-yaml",
+        key=k + "download",
+    )
     if b2.button("Add to the comparison", key=k + "add"):
         built[name] = text
         st.success(f"Added {name}: press Run the comparison in the sidebar.")
@@ -147,12 +250,18 @@ def _stage(s: Scenario, name: str) -> str:
     return stage.label or (place.label if place is not None and place.label else name)
 
 
-def _date_range(title: str, key: str, first: dt.date, last: dt.date,
-                default: tuple[dt.date, dt.date]) -> tuple[dt.date, dt.date]:
+def _date_range(
+    title: str, key: str, first: dt.date, last: dt.date, default: tuple[dt.date, dt.date]
+) -> tuple[dt.date, dt.date]:
     # The key names the run's dates: a value kept from a longer run cannot fall outside them.
-    value = st.date_input(title, default, min_value=first, max_value=last,
-                          key=f"{key}.{first}.{last}",
-                          format="DD/MM/YYYY")
+    value = st.date_input(
+        title,
+        default,
+        min_value=first,
+        max_value=last,
+        key=f"{key}.{first}.{last}",
+        format="DD/MM/YYYY",
+    )
     if isinstance(value, (tuple, list)):
         if len(value) == 2:
             return value[0], value[1]

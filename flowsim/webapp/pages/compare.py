@@ -44,8 +44,10 @@ def page() -> None:
     folder = scenarios_folder()
     files = shipped_files(folder)
     if not files:
-        st.error(f"No scenario files found in {folder}. Start the app from the flowsim folder, "
-                 "or set FLOWSIM_SCENARIOS to the folder of your scenarios.")
+        st.error(
+            f"No scenario files found in {folder}. Start the app from the flowsim folder, "
+            "or set FLOWSIM_SCENARIOS to the folder of your scenarios."
+        )
         return
     built: dict[str, str] = st.session_state.setdefault("built", {})
 
@@ -54,13 +56,13 @@ def page() -> None:
         picked = pick_scenarios(folder, files, built)
         st.header("2. Run settings")
         settings = run_settings()
-        go = st.button("Run the comparison", type="primary", key="run",
-                       width="stretch")
+        go = st.button("Run the comparison", type="primary", key="run", width="stretch")
 
     base_name = picked.baseline
     baseline = load_file(files[base_name])
     tab_results, tab_build, tab_pathway, tab_about = st.tabs(
-        ["Results", "Build a variant", "Pathway", "What the measures mean"])
+        ["Results", "Build a variant", "Pathway", "What the measures mean"]
+    )
     with tab_build:
         build_variant(baseline, base_name, built, folder, settings.days, settings.warmup)
     variants: list[Scenario] = change_scenarios(picked, built)
@@ -72,21 +74,26 @@ def page() -> None:
     with tab_results:
         if go:
             if not variants:
-                st.warning("Choose, upload or build at least one change to compare with the "
-                           "baseline.")
+                st.warning(
+                    "Choose, upload or build at least one change to compare with the baseline."
+                )
             else:
-                scenarios = [with_run_length(s, settings.days, settings.warmup)
-                             for s in [baseline, *variants]]
+                scenarios = [
+                    with_run_length(s, settings.days, settings.warmup)
+                    for s in [baseline, *variants]
+                ]
                 texts = tuple(scenario_yaml(s) for s in unique_names(scenarios))
                 with replication_progress() as progress:
                     simulate(texts, settings.replications, settings.seed, progress)
                 st.session_state["last_run"] = (texts, settings.replications, settings.seed)
         last = st.session_state.get("last_run")
         if last is None:
-            st.info("Choose a baseline and change ideas in the sidebar (or build one in "
-                    "**Build a variant**), then press **Run the comparison**.")
+            st.info(
+                "Choose a baseline and change ideas in the sidebar (or build one in "
+                "**Build a variant**), then press **Run the comparison**."
+            )
             return
-        if not stored(run_key(*last)):   # dropped from the cache: run again
+        if not stored(run_key(*last)):  # dropped from the cache: run again
             with st.spinner("Running the last comparison again…"):
                 simulate(*last)
         show_results(simulate(*last), run_key(*last))
@@ -99,20 +106,25 @@ def kpi_table(comparison: pd.DataFrame, every: bool) -> pd.DataFrame:
     if not every:
         order = {k: i for i, k in enumerate(headline_kpis(t["kpi"].astype(str)))}
         t = t[t["kpi"].isin(order)]
-        t = t.assign(_o=[order[k] for k in t["kpi"]]).sort_values(
-            ["scenario", "_o"], kind="stable").drop(columns="_o")
-    return pd.DataFrame({
-        "Variant": t["scenario"].astype(str),
-        "Measure": [label(k) for k in t["kpi"]],
-        "Unit": [kpi_definition(k)[0] for k in t["kpi"]],
-        "Baseline": t["baseline_mean"],
-        "Variant mean": t["scenario_mean"],
-        "Change": t["difference"],
-        "95% CI low": t["ci_low"],
-        "95% CI high": t["ci_high"],
-        "Verdict": t["verdict"],
-        "kpi": t["kpi"],
-    })
+        t = (
+            t.assign(_o=[order[k] for k in t["kpi"]])
+            .sort_values(["scenario", "_o"], kind="stable")
+            .drop(columns="_o")
+        )
+    return pd.DataFrame(
+        {
+            "Variant": t["scenario"].astype(str),
+            "Measure": [label(k) for k in t["kpi"]],
+            "Unit": [kpi_definition(k)[0] for k in t["kpi"]],
+            "Baseline": t["baseline_mean"],
+            "Variant mean": t["scenario_mean"],
+            "Change": t["difference"],
+            "95% CI low": t["ci_low"],
+            "95% CI high": t["ci_high"],
+            "Verdict": t["verdict"],
+            "kpi": t["kpi"],
+        }
+    )
 
 
 def show_results(results: Results, key: str) -> None:
@@ -121,38 +133,55 @@ def show_results(results: Results, key: str) -> None:
     s0 = results.scenarios[base]
     start = s0.start + dt.timedelta(minutes=s0.run.warmup)
     end = s0.start + dt.timedelta(minutes=s0.horizon) - dt.timedelta(days=1)
-    st.caption(f"Measured {start:%d %b %Y} to {end:%d %b %Y} ({s0.run.length / 1440:g} days "
-               f"after {s0.run.warmup / 1440:g} days' warm-up), {results.replications} "
-               f"replications of each scenario, seed {results.seed}. Each change is compared "
-               "with the baseline replication by replication (they share their random "
-               "numbers), so the differences are paired; the 95% confidence interval says how "
-               "sure the difference is.")
+    st.caption(
+        f"Measured {start:%d %b %Y} to {end:%d %b %Y} ({s0.run.length / 1440:g} days "
+        f"after {s0.run.warmup / 1440:g} days' warm-up), {results.replications} "
+        f"replications of each scenario, seed {results.seed}. Each change is compared "
+        "with the baseline replication by replication (they share their random "
+        "numbers), so the differences are paired; the 95% confidence interval says how "
+        "sure the difference is."
+    )
     if len(results.failures):
-        lines = "\n".join(f"- {r.scenario}, replication {r.replication} (seed {r.seed}): "
-                          f"`{r.error}`" for r in results.failures.itertuples())
-        st.warning(f"{len(results.failures)} replication(s) failed and are left out of every "
-                   f"table and chart below:\n\n{lines}")
+        lines = "\n".join(
+            f"- {r.scenario}, replication {r.replication} (seed {r.seed}): `{r.error}`"
+            for r in results.failures.itertuples()
+        )
+        st.warning(
+            f"{len(results.failures)} replication(s) failed and are left out of every "
+            f"table and chart below:\n\n{lines}"
+        )
     comparison = memo(key, "comparison", lambda: results.compare(base))
     st.subheader(f"Each change against {base}")
     every = st.toggle("Show every measure", key="every")
     table = memo(key, f"table.{every}", lambda: kpi_table(comparison, every))
-    fmt = {c: "{:,.1f}" for c in ["Baseline", "Variant mean", "Change", "95% CI low",
-                                  "95% CI high"]}
+    fmt = {
+        c: "{:,.1f}" for c in ["Baseline", "Variant mean", "Change", "95% CI low", "95% CI high"]
+    }
     styled = table.style.format(fmt, na_rep="–").map(
         lambda v: f"background-color: {charts.VERDICT_COLOURS.get(v, '#999999')}33",
-        subset=["Verdict"])
-    st.dataframe(styled, hide_index=True, width="stretch",
-                 column_config={
-                     "kpi": st.column_config.TextColumn("KPI name", help="The name in the "
-                                                        "downloaded tables"),
-                     "Verdict": st.column_config.TextColumn(
-                         "Verdict", help="better / worse: the 95% CI of the change is on one "
-                         "side of zero; no clear difference: it crosses zero. Volumes and "
-                         "occupancy say higher / lower."),
-                     "Change": st.column_config.NumberColumn(
-                         "Change", help="Variant minus baseline, mean of the paired "
-                         "differences", format="%+.1f"),
-                 })
+        subset=["Verdict"],
+    )
+    st.dataframe(
+        styled,
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "kpi": st.column_config.TextColumn(
+                "KPI name", help="The name in the downloaded tables"
+            ),
+            "Verdict": st.column_config.TextColumn(
+                "Verdict",
+                help="better / worse: the 95% CI of the change is on one "
+                "side of zero; no clear difference: it crosses zero. Volumes and "
+                "occupancy say higher / lower.",
+            ),
+            "Change": st.column_config.NumberColumn(
+                "Change",
+                help="Variant minus baseline, mean of the paired differences",
+                format="%+.1f",
+            ),
+        },
+    )
     with st.expander("What these measures mean"):
         show_definitions(sorted(set(table["kpi"]), key=list(table["kpi"]).index))
 
@@ -161,8 +190,14 @@ def show_results(results: Results, key: str) -> None:
     first = choices.index("four_hour_pct") if "four_hour_pct" in choices else 0
     kpi = st.selectbox("Measure", choices, first, key="spread_kpi", format_func=label)
     unit = kpi_definition(kpi)[0]
-    st.altair_chart(memo(key, f"spread.{kpi}", lambda: charts.kpi_spread(
-        results.kpis, kpi, f"{label(kpi)} ({unit})", names)), width="stretch")
+    st.altair_chart(
+        memo(
+            key,
+            f"spread.{kpi}",
+            lambda: charts.kpi_spread(results.kpis, kpi, f"{label(kpi)} ({unit})", names),
+        ),
+        width="stretch",
+    )
 
     st.subheader("Occupancy by hour of the week")
     how = memo(key, "hour_of_week", results.hour_of_week)
@@ -170,30 +205,62 @@ def show_results(results: Results, key: str) -> None:
     places = [p for p, pl in s0.places.items() if not pl.unlimited and p in present]
     if places:
         default = places.index("wards") if "wards" in places else 0
-        place = st.selectbox("Place", places, default, key="occ_place",
-                             format_func=lambda p: s0.places[p].label or p)
-        st.altair_chart(memo(key, f"occupancy.{place}", lambda: charts.occupancy_chart(
-            charts.occupancy_by_hour(how, place), s0.places[place].label or place, names)),
-            width="stretch")
+        place = st.selectbox(
+            "Place", places, default, key="occ_place", format_func=lambda p: s0.places[p].label or p
+        )
+        st.altair_chart(
+            memo(
+                key,
+                f"occupancy.{place}",
+                lambda: charts.occupancy_chart(
+                    charts.occupancy_by_hour(how, place), s0.places[place].label or place, names
+                ),
+            ),
+            width="stretch",
+        )
     tid = results.time_in_department
     if tid is not None:
         st.subheader("How long patients spend in the ED")
-        st.altair_chart(memo(key, "time_in_department", lambda: charts.time_in_department_chart(
-            charts.time_in_department_band(tid), names)), width="stretch")
+        st.altair_chart(
+            memo(
+                key,
+                "time_in_department",
+                lambda: charts.time_in_department_chart(charts.time_in_department_band(tid), names),
+            ),
+            width="stretch",
+        )
     ed = results.ed_timeseries
     if ed is not None:
         st.subheader("Exit block and ambulance queue over time")
         hourly = st.toggle("Hour by hour (instead of daily means)", key="ed_hourly")
         freq, per = ("h", "hour") if hourly else ("D", "day")
         c1, c2 = st.columns(2)
-        c1.altair_chart(memo(key, f"boarders.{freq}", lambda: charts.over_time_chart(
-            charts.ed_band(ed, "boarders", freq),
-            "Admitted patients waiting in the ED (boarders)", f"Patients, mean per {per}",
-            names)), width="stretch")
-        c2.altair_chart(memo(key, f"ambulances.{freq}", lambda: charts.over_time_chart(
-            charts.ed_band(ed, "ambulance_queue", freq),
-            "Ambulances waiting to hand over", f"Ambulances, mean per {per}", names)),
-            width="stretch")
+        c1.altair_chart(
+            memo(
+                key,
+                f"boarders.{freq}",
+                lambda: charts.over_time_chart(
+                    charts.ed_band(ed, "boarders", freq),
+                    "Admitted patients waiting in the ED (boarders)",
+                    f"Patients, mean per {per}",
+                    names,
+                ),
+            ),
+            width="stretch",
+        )
+        c2.altair_chart(
+            memo(
+                key,
+                f"ambulances.{freq}",
+                lambda: charts.over_time_chart(
+                    charts.ed_band(ed, "ambulance_queue", freq),
+                    "Ambulances waiting to hand over",
+                    f"Ambulances, mean per {per}",
+                    names,
+                ),
+            ),
+            width="stretch",
+        )
 
     st.subheader("Downloads")
     show_downloads(memo(key, "downloads", lambda: downloads(results, comparison)))
