@@ -15,22 +15,27 @@ import contextlib
 import dataclasses
 import os
 import re
-import string
 from pathlib import Path
 
 from flowsim.errors import Problem, ScenarioError
 
-# CommonMark lets a backslash escape any ASCII punctuation, and an escaped character is only
-# ever text: no emphasis, code, link, image, autolink (``http\:\/\/``), HTML, entity (``\&``),
-# maths (``\$``), table or heading can start from it.
-_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
-_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x85\u2028\u2029]+")
+_LINE_BREAKS = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]+")
+_BACKTICKS = re.compile(r"`+")
 
 
 def plain(text: object) -> str:
-    """``text`` as Markdown that renders exactly as the text, on one line (a line break could
-    start a heading, a list or a code block)."""
-    return _PUNCTUATION.sub(r"\\\1", _LINE_BREAKS.sub(" ", str(text)))
+    """``text`` as Markdown that shows exactly the text: a code span, on one line.
+
+    Nothing in a code span is Markdown: no emphasis, link, image, HTML, entity or maths, and
+    (unlike backslash escapes, which GitHub-flavoured Markdown undoes before it turns bare
+    ``http://`` text into links) no autolink either. The span is fenced with one backtick
+    more than the longest run in the text, so no run inside can close it early, and padded
+    with a space each side, which Markdown takes off again. Line breaks become spaces: a blank
+    line would end the span's paragraph and let the rest be read as Markdown.
+    """
+    one_line = _LINE_BREAKS.sub(" ", str(text))
+    fence = "`" * (max((len(m) for m in _BACKTICKS.findall(one_line)), default=0) + 1)
+    return f"{fence} {one_line} {fence}"
 
 
 def _roots(folder: Path) -> list[str]:
