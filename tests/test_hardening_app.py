@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from flowsim import load_scenario
-from flowsim.errors import Problem, ScenarioError
+from flowsim.errors import FlowsimError, Problem, ScenarioError
 from flowsim.pathway import to_dot
 
 from .shared import REPO, SCENARIOS
@@ -275,18 +275,21 @@ def test_an_unexpected_failure_refuses_only_that_upload(monkeypatch: pytest.Monk
             raise RecursionError("maximum recursion depth exceeded")
         if filename == "odd.yaml":
             raise OSError(36, "File name too long", str(folder / ("x" * 300)))
+        if filename == "big.yaml":
+            raise FlowsimError(f"{folder}/big.yaml would need more than the app allows")
         return real(raw, filename, folder)
 
     monkeypatch.setattr(scenario_picker, "load_upload", flaky)
     at = _page()
     ok = b"extends: baseline.yaml\nplaces:\n  wards: {capacity: 700}\n"
-    _upload(at, ("deep.yaml", ok), ("odd.yaml", ok), ("fine.yaml", ok)).run()
+    _upload(at, ("deep.yaml", ok), ("odd.yaml", ok), ("big.yaml", ok), ("fine.yaml", ok)).run()
     assert not at.exception
     errors = [unescaped(e.value) for e in at.error]
     assert not any("Something went wrong" in e for e in errors), errors
     assert any(e.startswith("deep.yaml is not a valid scenario") for e in errors), errors
     assert any(e.startswith("odd.yaml is not a valid scenario") for e in errors), errors
-    assert len(errors) == 2
+    assert "big.yaml is refused: big.yaml would need more than the app allows" in errors
+    assert len(errors) == 3
     assert "fine" in at.selectbox(key="pathway_scenario").options
 
 
@@ -329,3 +332,37 @@ def test_an_unreadable_baseline_is_a_message_naming_it(
     assert errors == [
         "The scenario is not valid:\n\n- baseline.yaml: cannot read the file: Permission denied"
     ]
+
+
+def test_labels_from_a_scenario_file_are_plain_text_in_widget_labels(own_folder: Path) -> None:
+    path = own_folder / "baseline.yaml"
+    text = path.read_text()
+    assert 'label: "Adult inpatient ward beds"' in text  # the label this test replaces
+    path.write_text(text.replace('label: "Adult inpatient ward beds"', f"label: '{IMAGE}'"))
+    at = _page()
+    label = at.number_input(key="lever.baseline.yaml.beds.wards").label
+    assert label == plain(IMAGE)
+    assert_inert(label)
+
+
+def test_no_scenarios_names_no_server_folder(tmp_path: Path, monkeypatch) -> None:
+    empty = tmp_path / "server" / "nothing"
+    empty.mkdir(parents=True)
+    monkeypatch.setenv("FLOWSIM_SCENARIOS", str(empty))
+    at = _page()
+    shown = "\n".join(_messages(at))
+    assert "No scenario files found" in shown and str(tmp_path) not in shown
+
+
+def test_the_server_shows_no_tracebacks_and_takes_small_uploads() -> None:
+    import tomllib
+
+    from flowsim.appcli import streamlit_command
+
+    config = tomllib.loads((REPO / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["showErrorDetails"] == "none"
+    assert config["server"]["maxUploadSize"] == 1
+    cmd = streamlit_command("127.0.0.1", 8501)
+    flags = dict(zip(cmd[5::2], cmd[6::2], strict=False))
+    assert flags["--client.showErrorDetails"] == "none"
+    assert flags["--server.maxUploadSize"] == "1"

@@ -12,12 +12,12 @@ from typing import Any
 
 import streamlit as st
 
-from flowsim.errors import Problem, ScenarioError
+from flowsim.errors import FlowsimError, Problem, ScenarioError
 from flowsim.loader import load_scenario
 from flowsim.scenario import Scenario
 from flowsim.uploads import MAX_UPLOAD_BYTES, load_upload
 
-from .safe_text import plain, problems_md, shown_path
+from .safe_text import error_md, plain, problems_md, relative_text, shown_path
 
 log = logging.getLogger("flowsim.app")
 
@@ -59,6 +59,8 @@ def load_file(path: Path, folder: Path) -> Scenario:
         return _load_file(str(path), path.read_text(encoding="utf-8", errors="replace"))
     except ScenarioError:
         raise
+    except FlowsimError as e:
+        problem = relative_text(str(e), folder)
     except OSError as e:
         problem = f"cannot read the file: {e.strerror or type(e).__name__}"
     except Exception:  # noqa: BLE001 - one broken file must not take the page down
@@ -89,6 +91,8 @@ def read_uploads(files: list[Any], folder: Path) -> tuple[list[Scenario], list[s
             out.append(load_upload(f.getvalue(), f.name, folder))
         except ScenarioError as e:
             errors.append(f"{name} is not a valid scenario:\n\n" + problems_md(e, folder))
+        except FlowsimError as e:
+            errors.append(f"{name} is refused: {error_md(e, folder)}")
         except Exception:  # noqa: BLE001 - one broken upload must not take the page down
             log.exception("unexpected error reading the upload %r", f.name)
             errors.append(f"{name} is not a valid scenario: {plain(_UNEXPECTED)}.")
@@ -188,6 +192,8 @@ def change_scenarios(picked: Picked, built: dict[str, str]) -> list[Scenario]:
             variants.append(load_upload(text.encode(), f"{name}.yaml", picked.folder))
         except ScenarioError as e:
             _left_out(name, e, picked.folder)
+        except FlowsimError as e:
+            st.sidebar.error(f"{plain(name)} is left out: {error_md(e, picked.folder)}")
         except Exception:  # noqa: BLE001 - one broken variant must not take the page down
             log.exception("unexpected error reading the built variant %r", name)
             st.sidebar.error(f"{plain(name)} is left out: {plain(_UNEXPECTED)}.")
