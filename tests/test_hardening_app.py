@@ -366,3 +366,15 @@ def test_the_server_shows_no_tracebacks_and_takes_small_uploads() -> None:
     flags = dict(zip(cmd[5::2], cmd[6::2], strict=False))
     assert flags["--client.showErrorDetails"] == "none"
     assert flags["--server.maxUploadSize"] == "1"
+
+
+def test_a_deeply_nested_upload_is_refused_alone() -> None:
+    # YAML nested past Python's recursion limit: refused with a message naming the file, the
+    # page and the other uploads carry on (whether the loader bounds the depth or not).
+    deep = b"extends: baseline.yaml\nx-deep: " + b"[" * 3000 + b"]" * 3000 + b"\n"
+    ok = b"extends: baseline.yaml\nplaces:\n  wards: {capacity: 700}\n"
+    at = _upload(_page(), ("deep.yaml", deep), ("fine.yaml", ok)).run()
+    assert not at.exception
+    errors = [unescaped(e.value) for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("deep.yaml is not a valid scenario"), errors
+    assert "fine" in at.selectbox(key="pathway_scenario").options

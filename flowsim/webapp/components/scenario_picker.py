@@ -70,13 +70,13 @@ def load_file(path: Path, folder: Path) -> Scenario:
 
 
 _UNEXPECTED = (
-    "flowsim could not read this file and did not expect why (the details are in the log of "
-    "the terminal that started the app; please report them)"
+    "flowsim could not read this file, for a reason it did not expect (the details are in the "
+    "log of the terminal that started the app; please report them)"
 )
 
 
 def read_uploads(files: list[Any], folder: Path) -> tuple[list[Scenario], list[str]]:
-    """Scenarios from uploaded files, and a message (Markdown, user text escaped) for each one
+    """Scenarios from uploaded files, and a message (Markdown, user text as code) for each one
     that is refused. An upload that fails in a way flowsim did not expect is refused alone."""
     out, errors = [], []
     for f in files:
