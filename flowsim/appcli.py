@@ -56,6 +56,9 @@ def streamlit_command(address: str, port: int) -> list[str]:
         "1",
         "--client.toolbarMode",
         "viewer",
+        # An exception the page did not catch shows no traceback (nor the server's paths).
+        "--client.showErrorDetails",
+        "none",
     ]
 
 

@@ -20,7 +20,10 @@ AREA_COLOURS = {
 
 
 def _q(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    """``text`` as a DOT quoted string that says exactly ``text``: a label (a user's free text)
+    cannot end the string, start an attribute or carry a Graphviz escape such as ``\\N``."""
+    text = text.replace("\\", "\\\\").replace('"', '\\"')
+    return '"' + text.replace("\r\n", "\\n").replace("\r", "\\n").replace("\n", "\\n") + '"'
 
 
 def _pct(p: float) -> str:

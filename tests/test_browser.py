@@ -1,6 +1,7 @@
 """The page in a real browser: start ``streamlit run app.py``, run the default comparison in
 Chromium (driven by Playwright), see the KPI table and the charts, and save a screenshot to
-``tests/artifacts/app.png``.
+``tests/artifacts/app.png``; and upload files whose name, keys, values and labels carry Markdown
+and HTML, which must show as text, never as an image or a link.
 
 It needs the system Chromium (``/usr/bin/chromium``, Debian package ``chromium``). Without it the
 test is skipped, unless ``FLOWSIM_REQUIRE_BROWSER=1`` (set by CI, which installs Chromium), when
@@ -10,9 +11,11 @@ it fails instead.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -99,3 +102,84 @@ def test_default_comparison_in_chromium(app_url: str, tmp_path: Path) -> None:
         finally:
             browser.close()
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+# Nothing listens on port 9 (discard): a request there is the sign of markup made from user text.
+TRAP = "127.0.0.1:9"
+HOSTILE_NAME = "n`` ![](http:127.0.0.1:9\\name.png) [a](http:127.0.0.1:9) ``.yaml"
+HOSTILE_FILE = f"""extends: baseline.yaml
+"x`` ![](http://{TRAP}/key.png) ``y": 1
+places:
+  wards: {{capacity: "`` [link](http://{TRAP}/value.html) `` http://{TRAP}/bare <http://{TRAP}/angle>"}}
+""".encode()
+HOSTILE_LABEL = f"""extends: baseline.yaml
+name: labelled
+places:
+  wards: {{label: '![](http://{TRAP}/label.png) "]; x [URL="http://{TRAP}/dot"'}}
+""".encode()
+_TRAPPED = re.compile(r"127\.0\.0\.1:9(?!\d)")
+_LINKS = """() => Array.from(document.querySelectorAll('*')).flatMap(el =>
+    Array.from(el.attributes)
+        .filter(a => ['src', 'href', 'xlink:href', 'srcset', 'action', 'data', 'poster']
+            .includes(a.name))
+        .map(a => el.tagName + ' ' + a.name + '=' + a.value))"""
+
+
+@pytest.mark.slow
+def test_markdown_in_an_upload_stays_text_in_chromium(app_url: str, tmp_path: Path) -> None:
+    _need(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need(False, "Playwright for Python is not installed")
+    requested: list[str] = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": 3000},
+        )
+        try:
+            page = browser.pages[0] if browser.pages else browser.new_page()
+            page.on("request", lambda r: requested.append(r.url))
+            page.goto(app_url, wait_until="domcontentloaded")
+            page.get_by_role("button", name="Run the comparison").wait_for(timeout=60_000)
+            page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+                [
+                    {
+                        "name": HOSTILE_NAME,
+                        "mimeType": "application/x-yaml",
+                        "buffer": HOSTILE_FILE,
+                    },
+                    {
+                        "name": "labelled.yaml",
+                        "mimeType": "application/x-yaml",
+                        "buffer": HOSTILE_LABEL,
+                    },
+                ]
+            )
+            alert = page.locator("[data-testid='stAlert']", has_text="is not a valid scenario")
+            alert.first.wait_for(timeout=60_000)
+            page.get_by_role("tab", name="Pathway").click()
+            page.get_by_role("combobox", name="Scenario", exact=True).click()
+            page.get_by_role("option", name="labelled").click()
+            page.locator("[data-testid='stGraphVizChart']", has_text="label.png").wait_for(
+                timeout=60_000
+            )
+            page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=60_000)
+            page.wait_for_timeout(1500)  # let anything that would load, load
+            shown = alert.first.inner_text()
+            links = page.evaluate(_LINKS)
+            diagram = page.locator("[data-testid='stGraphVizChart']").inner_text()
+            assert page.get_by_text("Something went wrong").count() == 0
+        finally:
+            browser.close()
+    # The user's text is there, as text: the test would see the markup if it were made.
+    assert f"![](http://{TRAP}/key.png)" in shown and f"[link](http://{TRAP}/value.html)" in shown
+    assert "![](http:127.0.0.1:9" in shown  # the file name
+    assert f"![](http://{TRAP}/label.png)" in diagram
+    assert not [a for a in links if _TRAPPED.search(a)], links
+    trapped = [u for u in requested if (urlsplit(u).hostname, urlsplit(u).port) == ("127.0.0.1", 9)]
+    assert not trapped, trapped

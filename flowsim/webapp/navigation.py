@@ -12,7 +12,8 @@ import streamlit as st
 
 from flowsim.errors import FlowsimError, ScenarioError
 
-from .components.scenario_picker import problems_md
+from .components.safe_text import error_md, problems_md
+from .components.scenario_picker import scenarios_folder
 from .pages import compare
 
 log = logging.getLogger("flowsim.app")
@@ -20,16 +21,17 @@ log = logging.getLogger("flowsim.app")
 
 def guarded(page: Callable[[], None]) -> Callable[[], None]:
     """``page`` with its errors shown in the page: a scenario's problems as a list, a flowsim
-    error as its message, anything else as a plain apology (the details go to the log)."""
+    error as its message, anything else as a plain apology (the details go to the log). User
+    text in the messages is shown as plain text, and paths relative to the scenarios folder."""
 
     @functools.wraps(page)
     def run_page() -> None:
         try:
             page()
         except ScenarioError as e:
-            st.error("The scenario is not valid:\n\n" + problems_md(e))
+            st.error("The scenario is not valid:\n\n" + problems_md(e, scenarios_folder()))
         except FlowsimError as e:
-            st.error(str(e))
+            st.error(error_md(e, scenarios_folder()))
         except Exception:  # noqa: BLE001 - the page must not show a traceback
             log.exception("unexpected error in the flowsim page")
             st.error(

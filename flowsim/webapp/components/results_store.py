@@ -16,6 +16,7 @@ import yaml
 
 from flowsim.experiment import Progress, Results, run
 from flowsim.loader import load_scenario
+from flowsim.scenario import Scenario
 
 T = TypeVar("T")
 
@@ -72,7 +73,7 @@ def simulate(
         # Python 3.12+ warns that forking a threaded process (the server) could deadlock; the
         # workers only simulate and never touch the server's threads or locks.
         warnings.filterwarnings("ignore", message=r".*fork\(\).*", category=DeprecationWarning)
-        results = run(scenarios, replications=replications, seed=seed, jobs=0, progress=progress)
+        results = run_in_app(scenarios, replications, seed, progress)
     with _STORE_LOCK:  # each browser tab runs the page in its own thread
         store[key] = results
         while len(store) > CACHE_ENTRIES:
@@ -81,6 +82,15 @@ def simulate(
             for k in [k for k in derived if k[0] == old]:
                 del derived[k]
     return results
+
+
+def run_in_app(
+    scenarios: list[Scenario], replications: int, seed: int, progress: Progress | None
+) -> Results:
+    """The app's one call of :func:`flowsim.experiment.run`. This is the place for the app's
+    limits on a run: its budget (refuse a run past the app's own, smaller, budget before it
+    starts) and the memory limit of its worker processes (``memory_limit_mb``)."""
+    return run(scenarios, replications=replications, seed=seed, jobs=0, progress=progress)
 
 
 def memo(key: str, what: str, make: Callable[[], T]) -> T:

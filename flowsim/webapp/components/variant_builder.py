@@ -26,17 +26,19 @@ from flowsim.levers import (
 )
 from flowsim.scenario import Scenario
 
+from .safe_text import plain
+
 
 def build_variant(
     baseline: Scenario, base_name: str, built: dict[str, str], folder: Path, days: int, warmup: int
 ) -> None:
     """The builder for ``baseline`` (file ``base_name``); a variant added to the comparison is
     kept in ``built`` (name to overlay text). ``days`` and ``warmup`` bound the dates offered."""
-    st.subheader(f"Build a change to {base_name}")
+    st.subheader(f"Build a change to {plain(base_name)}")
     st.caption(
         "Set the levers below. Anything left as it is stays as in the baseline. The "
         "variant can be added to the comparison, and downloaded as a scenario file: save "
-        f"it in the scenarios folder (beside {base_name}) and `flowsim run` it."
+        f"it in the scenarios folder (beside {plain(base_name)}) and `flowsim run` it."
     )
     d = lever_defaults(baseline)
     k = f"lever.{base_name}."
@@ -86,7 +88,7 @@ def build_variant(
         for place, cap in d.beds.items():
             beds[place] = int(
                 st.number_input(
-                    f"{baseline.places[place].label or place}",
+                    plain(baseline.places[place].label or place),
                     0,
                     MAX_BEDS,
                     cap,
@@ -123,11 +125,11 @@ def build_variant(
         st.markdown("**Staff on each shift**")
         shift_counts: dict[str, dict[str, int]] = {}
         for group, counts in d.shift_counts.items():
-            who = baseline.staff[group].label or group
+            who = plain(baseline.staff[group].label or group)
             shift_counts[group] = {
                 shift: int(
                     st.number_input(
-                        f"{who}: {shift}",
+                        f"{who}: {plain(shift)}",
                         0,
                         MAX_STAFF,
                         count,
@@ -161,7 +163,7 @@ def build_variant(
         st.markdown("**Length of stay and discharge**")
         los = {
             p: st.slider(
-                f"Length of stay in {baseline.places[p].label or p} (×)",
+                f"Length of stay in {plain(baseline.places[p].label or p)} (×)",
                 *LOS_RANGE,
                 1.0,
                 step=0.05,
@@ -218,7 +220,7 @@ def build_variant(
     )
     problems = check_levers(baseline, levers)
     if problems:
-        st.error("\n\n".join(problems))
+        st.error("\n\n".join(plain(p) for p in problems))
         return
     text = overlay_yaml(
         build_overlay(baseline, levers, extends=base_name), schema="flowsim.schema.json"
@@ -233,21 +235,22 @@ def build_variant(
     )
     if b2.button("Add to the comparison", key=k + "add"):
         built[name] = text
-        st.success(f"Added {name}: press Run the comparison in the sidebar.")
+        st.success(f"Added {plain(name)}: press Run the comparison in the sidebar.")
     st.code(text, language="yaml")
     for n in list(built):
         c_a, c_b = st.columns([4, 1])
-        c_a.write(f"In the comparison: **{n}**")
+        c_a.markdown(f"In the comparison: **{plain(n)}**")
         if c_b.button("Remove", key=f"remove.{n}"):
             del built[n]
             st.rerun()
 
 
 def _stage(s: Scenario, name: str) -> str:
-    """A stage as people know it: its label, else its place's label, else its name."""
+    """A stage as people know it (its label, else its place's label, else its name), as plain
+    text for a widget's label (which is Markdown)."""
     stage = s.stages[name]
     place = s.places.get(stage.place or "")
-    return stage.label or (place.label if place is not None and place.label else name)
+    return plain(stage.label or (place.label if place is not None and place.label else name))
 
 
 def _date_range(

@@ -9,6 +9,7 @@ from :mod:`flowsim.charts` and the flow diagram from :mod:`flowsim.pathway`.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import pandas as pd
 import streamlit as st
@@ -25,6 +26,7 @@ from ..components.pathway_view import show_pathway
 from ..components.progress import replication_progress
 from ..components.results_store import memo, run_key, simulate, stored
 from ..components.run_settings import run_settings
+from ..components.safe_text import error_md, plain
 from ..components.scenario_picker import (
     change_scenarios,
     load_file,
@@ -38,15 +40,19 @@ from ..components.variant_builder import build_variant
 TITLE = "Compare scenarios"
 URL_PATH = "compare"
 
+log = logging.getLogger("flowsim.app")
+
 
 def page() -> None:
     st.title("flowsim: test a change before trying it on patients")
     folder = scenarios_folder()
     files = shipped_files(folder)
     if not files:
+        # The folder's path stays in the server's log: the page never shows the server's paths.
+        log.error("no scenario files found in %s", folder)
         st.error(
-            f"No scenario files found in {folder}. Start the app from the flowsim folder, "
-            "or set FLOWSIM_SCENARIOS to the folder of your scenarios."
+            "No scenario files found in the scenarios folder. Start the app from the flowsim "
+            "folder, or set FLOWSIM_SCENARIOS to the folder of your scenarios."
         )
         return
     built: dict[str, str] = st.session_state.setdefault("built", {})
@@ -59,7 +65,7 @@ def page() -> None:
         go = st.button("Run the comparison", type="primary", key="run", width="stretch")
 
     base_name = picked.baseline
-    baseline = load_file(files[base_name])
+    baseline = load_file(files[base_name], folder)
     tab_results, tab_build, tab_pathway, tab_about = st.tabs(
         ["Results", "Build a variant", "Pathway", "What the measures mean"]
     )
@@ -67,7 +73,7 @@ def page() -> None:
         build_variant(baseline, base_name, built, folder, settings.days, settings.warmup)
     variants: list[Scenario] = change_scenarios(picked, built)
     with tab_pathway:
-        show_pathway([baseline, *variants])
+        show_pathway(unique_names([baseline, *variants]))
     with tab_about:
         show_definitions()
 
@@ -143,7 +149,8 @@ def show_results(results: Results, key: str) -> None:
     )
     if len(results.failures):
         lines = "\n".join(
-            f"- {r.scenario}, replication {r.replication} (seed {r.seed}): `{r.error}`"
+            f"- {plain(r.scenario)}, replication {r.replication} (seed {r.seed}): "
+            + error_md(r.error, scenarios_folder())
             for r in results.failures.itertuples()
         )
         st.warning(
@@ -151,7 +158,7 @@ def show_results(results: Results, key: str) -> None:
             f"table and chart below:\n\n{lines}"
         )
     comparison = memo(key, "comparison", lambda: results.compare(base))
-    st.subheader(f"Each change against {base}")
+    st.subheader(f"Each change against {plain(base)}")
     every = st.toggle("Show every measure", key="every")
     table = memo(key, f"table.{every}", lambda: kpi_table(comparison, every))
     fmt = {
