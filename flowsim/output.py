@@ -73,6 +73,10 @@ RESULTS_MARK = "manifest.json"
 """The file every results folder holds: ``--overwrite`` replaces only a folder that has it."""
 
 
+REPOSITORY_MARKS = (".git", "pyproject.toml")
+"""What makes a folder a repository's root, which is never a results folder."""
+
+
 class OutputError(FlowsimError):
     """The results folder cannot be written; nothing was (the finished replications are kept)."""
 
@@ -82,11 +86,9 @@ def check_out_folder(
 ) -> None:
     """Refuse, before anything runs, a results folder that must not or cannot be written: one
     that is or holds an input file, the current or home folder (or a folder holding them), a
-    repository, a file, a folder of other things (``overwrite`` replaces only an empty folder or
-    an earlier results folder), or one under a file or a read-only or unwritable folder."""
+    repository's root, a file, a folder of other things (``overwrite`` replaces only an empty
+    folder or an earlier results folder), or one under a file or an unwritable folder."""
     target = Path(out)
-    if target.name in ("", ".", ".."):
-        raise OutputError(f"{target}: name the results folder itself, e.g. --out results/run1")
     where = target.resolve()
     here = Path.cwd().resolve()
     for place, called in ((here, "the current folder"), (_home(), "your home folder")):
@@ -103,13 +105,10 @@ def check_out_folder(
                 f"{target}: holds the input file {f}, which --overwrite would delete; "
                 "choose another --out"
             )
-    for anchor in (here, *(Path(f).resolve().parent for f in inputs)):
-        root = _repository_root(anchor)
-        if root is not None and (where == root or where in root.parents):
-            raise OutputError(
-                f"{target}: {'is' if where == root else 'holds'} the repository {root}; "
-                "choose another --out"
-            )
+    if target.name in ("", ".", ".."):
+        raise OutputError(f"{target}: name the results folder itself, e.g. --out results/run1")
+    if any((where / mark).exists() for mark in REPOSITORY_MARKS):
+        raise OutputError(f"{target}: is a repository; choose another --out")
     if target.exists() or target.is_symlink():
         if not target.is_dir():
             raise OutputError(
@@ -135,11 +134,17 @@ def check_out_folder(
         ancestor = ancestor.parent
     if not ancestor.is_dir():
         raise OutputError(f"{target}: cannot be made, because {ancestor} is a file")
+    refused = None
     if not os.access(ancestor, os.W_OK | os.X_OK):
-        raise OutputError(
-            f"{target}: cannot write in {ancestor} (a read-only file system, or no "
-            "permission); choose another --out"
-        )
+        refused = "a read-only file system, or no permission"
+    else:
+        # Some folders say they are writable and are not (/proc, some network mounts): try.
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=ancestor))
+        except OSError as e:
+            refused = _reason(e)
+    if refused is not None:
+        raise OutputError(f"{target}: cannot write in {ancestor} ({refused}); choose another --out")
 
 
 def remove_leftovers(out: str | Path) -> list[Path]:
@@ -185,13 +190,6 @@ def _home() -> Path | None:
         return Path.home().resolve()
     except (RuntimeError, KeyError, OSError):
         return None
-
-
-def _repository_root(folder: Path) -> Path | None:
-    for p in (folder, *folder.parents):
-        if (p / ".git").exists() or (p / "pyproject.toml").exists():
-            return p
-    return None
 
 
 def _reason(e: OSError) -> str:
