@@ -12,6 +12,7 @@ raise it. The limits on the command line's options live here too, so that they a
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -48,6 +49,10 @@ arrays and the table's columns are both held for a while, and writing Parquet co
 VISIT_ROW_BYTES = 160
 """Memory per row of the patient-visit table, counted the same way."""
 
+PATIENT_BYTES = 1_000
+"""Memory per patient of one replication in the worker running it (measured: about 46 MB for
+the 45,000 patients of the shipped baseline); twice that when visits are recorded."""
+
 _MAX_ESTIMATED_DAYS = 1_000_000
 """Past this many days a stream's arrivals are bounded without a per-day array (the run will be
 refused anyway; the estimate must not itself take the memory it is there to protect)."""
@@ -65,11 +70,24 @@ class WorkEstimate:
     scenarios: int
     series_rows: float
     visit_rows: float
+    workers: int = 1
 
     @property
     def memory_bytes(self) -> float:
         """About how much memory the result tables take at their peak."""
         return self.series_rows * SERIES_ROW_BYTES + self.visit_rows * VISIT_ROW_BYTES
+
+    @property
+    def worker_bytes(self) -> float:
+        """About how much memory the largest replication takes in the worker running it."""
+        return self.largest_replication * PATIENT_BYTES * (2 if self.visit_rows else 1)
+
+    @property
+    def peak_bytes(self) -> float:
+        """About how much memory the run takes at its peak: the tables, and the workers
+        running replications as large as the largest at once."""
+        at_once = min(self.workers, self.replications * self.scenarios)
+        return self.memory_bytes + at_once * self.worker_bytes
 
     def describe(self) -> str:
         """The estimate in a sentence."""
@@ -79,7 +97,7 @@ class WorkEstimate:
             f"{self.scenarios} scenario{'s' * (self.scenarios != 1)} x {self.replications} "
             f"replication{'s' * (self.replications != 1)}, the largest replication "
             f"{_count(self.largest_replication)} patients; {tables} take about "
-            f"{_size(self.memory_bytes)}"
+            f"{_size(self.memory_bytes)}, and the run about {_size(self.peak_bytes)} at its peak"
         )
 
 
@@ -88,10 +106,11 @@ class BudgetError(FlowsimError):
 
 
 def estimate(
-    scenarios: Scenario | Sequence[Scenario], replications: int, patients: bool
+    scenarios: Scenario | Sequence[Scenario], replications: int, patients: bool, workers: int = 1
 ) -> WorkEstimate:
     """Estimate the work of ``replications`` of each scenario (``patients``: the patient-visit
-    table is asked for). Cheap: no simulation, and no array longer than the run has days."""
+    table is asked for) run by ``workers`` processes at once. Cheap: no simulation, and no
+    array longer than the run has days."""
     items = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
     total_patients = total_visits = largest = series_rows = 0.0
     for s in items:
@@ -111,20 +130,42 @@ def estimate(
         scenarios=len(items),
         series_rows=series_rows,
         visit_rows=total_visits if patients else 0.0,
+        workers=max(1, workers),
     )
 
 
-def check_budget(work: WorkEstimate, max_patients: int, how: str = "--max-patients N") -> None:
+def check_budget(
+    work: WorkEstimate,
+    max_patients: int,
+    how: str = "--max-patients N",
+    memory_bytes: int | None = None,
+) -> None:
     """Raise :class:`BudgetError` if ``work`` expects more than ``max_patients`` patients (or
-    its estimate is not a finite number). ``how`` says how the budget is raised, if it can be."""
+    its estimate is not a finite number), or, given the machine's ``memory_bytes``, would need
+    more memory than that at its peak. ``how`` says how the patient budget is raised, if it
+    can be."""
     if math.isfinite(work.patients) and work.patients <= max_patients:
-        return
+        if memory_bytes is None or work.peak_bytes <= memory_bytes:
+            return
+        raise BudgetError(
+            f"this run would simulate {work.describe()}: more than this machine's "
+            f"{_size(memory_bytes)} of memory; run fewer replications at once (--jobs), fewer "
+            "days or patients, or without the patient-visit table"
+        )
     raise BudgetError(
         f"this run would simulate {work.describe()}, past the budget of "
         f"{_count(max_patients)} patients per run; check the arrival rates, the run length and "
         "the replications, or "
         + (f"raise the budget with {how}" if how else "run it from the command line")
     )
+
+
+def physical_memory() -> int | None:
+    """This machine's memory in bytes, where the system says (Linux, macOS)."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
 
 
 def _expected_arrivals(s: Scenario, stream_name: str) -> float:

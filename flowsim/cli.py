@@ -28,6 +28,7 @@ from .budget import (
     MAX_REPLICATIONS,
     check_budget,
     estimate,
+    physical_memory,
 )
 from .checkpoint import Checkpoint, checkpoint_folder
 from .errors import FlowsimError, ReplicationError, ScenarioError
@@ -279,7 +280,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     inputs = [args.batch, *(args.batch.parent / e.file for e in b.scenarios)]
     if args.out is not None:
         check_out_folder(args.out, inputs, args.overwrite)
-    check_budget(estimate(loaded.scenarios, b.replications, patients=False), args.max_patients)
+    work = estimate(loaded.scenarios, b.replications, patients=False, workers=_workers(jobs))
+    check_budget(work, args.max_patients, memory_bytes=physical_memory())
     if args.out is not None:
         remove_leftovers(args.out)
     results = run(
@@ -366,7 +368,8 @@ class RunPlan:
         overwrite = bool(args.overwrite) or (args.resume and checkpoint_folder(out).exists())
         check_out_folder(out, paths, overwrite)
         reps = args.replications or scenarios[0].run.replications
-        check_budget(estimate(scenarios, reps, bool(args.patients)), args.max_patients)
+        work = estimate(scenarios, reps, bool(args.patients), workers=_workers(args.jobs))
+        check_budget(work, args.max_patients, memory_bytes=physical_memory())
         return cls(
             scenarios=scenarios,
             files={s.name: str(p) for s, p in zip(scenarios, paths, strict=True)},
@@ -472,6 +475,11 @@ def _version() -> str:
     from . import __version__
 
     return __version__
+
+
+def _workers(jobs: int) -> int:
+    """The worker processes ``--jobs`` asks for (0: one per core)."""
+    return jobs if jobs > 0 else (os.cpu_count() or 1)
 
 
 def _backend(backend: str | None, scheduler: str | None) -> str | None:

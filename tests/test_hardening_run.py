@@ -173,6 +173,23 @@ def test_the_budget_message_says_the_estimate_the_budget_and_how_to_raise_it() -
         budget.check_budget(work, budget.APP_MAX_PATIENTS, how="")
 
 
+def test_a_run_needing_more_memory_than_the_machine_has_is_refused(
+    tiny_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    work = budget.estimate(_tiny(), 10, patients=True, workers=4)
+    assert work.peak_bytes == pytest.approx(work.memory_bytes + 4 * work.worker_bytes)
+    assert work.worker_bytes == 2 * budget.estimate(_tiny(), 10, False).worker_bytes
+    with pytest.raises(budget.BudgetError, match="more than this machine's 1.0 MB of memory"):
+        budget.check_budget(work, budget.CLI_MAX_PATIENTS, memory_bytes=1_000_000)
+    budget.check_budget(work, budget.CLI_MAX_PATIENTS, memory_bytes=10**12)
+    assert (budget.physical_memory() or 10**9) > 10**8
+    monkeypatch.setattr(cli, "physical_memory", lambda: 1_000_000)
+    calls = _no_run(monkeypatch)
+    assert cli.main(["run", str(tiny_file), "-q", "--out", str(tmp_path / "res")]) == 2
+    assert "of memory; run fewer replications at once (--jobs)" in capsys.readouterr().err
+    assert not calls and not (tmp_path / "res").exists()
+
+
 def _no_run(monkeypatch: pytest.MonkeyPatch) -> list[object]:
     """Record any call to :func:`flowsim.experiment.run`: a refused run must not reach it."""
     calls: list[object] = []
@@ -241,6 +258,17 @@ def test_check_refuses_a_batch_past_the_budget(
     assert "past the budget of 100 patients" in capsys.readouterr().err and not calls
     monkeypatch.undo()
     assert cli.main(["check", str(batch), "-q"]) == 0
+
+
+def test_check_refuses_an_out_folder_holding_its_batch_before_simulating(
+    tiny_file: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    batch = tmp_path / "batch.yaml"
+    batch.write_text(f"replications: 3\nseed: 4\njobs: 1\nscenarios:\n  - file: {tiny_file.name}\n")
+    calls = _no_run(monkeypatch)
+    assert cli.main(["check", str(batch), "-q", "--out", str(tmp_path), "--overwrite"]) == 2
+    assert "holds the input file" in capsys.readouterr().err and not calls
+    assert batch.exists() and tiny_file.exists()
 
 
 # -- 1c. worker processes can be given a memory limit ----------------------------------------
