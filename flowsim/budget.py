@@ -109,8 +109,8 @@ def estimate(
     scenarios: Scenario | Sequence[Scenario], replications: int, patients: bool, workers: int = 1
 ) -> WorkEstimate:
     """Estimate the work of ``replications`` of each scenario (``patients``: the patient-visit
-    table is asked for) run by ``workers`` processes at once. Cheap: no simulation, and no
-    array longer than the run has days."""
+    table is asked for) run by ``workers`` processes of this machine at once (0: they run
+    elsewhere). Cheap: no simulation, and no array longer than the run has days."""
     items = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
     total_patients = total_visits = largest = series_rows = 0.0
     for s in items:
@@ -130,7 +130,7 @@ def estimate(
         scenarios=len(items),
         series_rows=series_rows,
         visit_rows=total_visits if patients else 0.0,
-        workers=max(1, workers),
+        workers=max(0, workers),
     )
 
 

@@ -280,7 +280,8 @@ def _cmd_check(args: argparse.Namespace) -> int:
     inputs = [args.batch, *(args.batch.parent / e.file for e in b.scenarios)]
     if args.out is not None:
         check_out_folder(args.out, inputs, args.overwrite)
-    work = estimate(loaded.scenarios, b.replications, patients=False, workers=_workers(jobs))
+    workers = _workers(jobs, args.scheduler)
+    work = estimate(loaded.scenarios, b.replications, patients=False, workers=workers)
     check_budget(work, args.max_patients, memory_bytes=physical_memory())
     if args.out is not None:
         remove_leftovers(args.out)
@@ -368,7 +369,8 @@ class RunPlan:
         overwrite = bool(args.overwrite) or (args.resume and checkpoint_folder(out).exists())
         check_out_folder(out, paths, overwrite)
         reps = args.replications or scenarios[0].run.replications
-        work = estimate(scenarios, reps, bool(args.patients), workers=_workers(args.jobs))
+        workers = _workers(args.jobs, args.scheduler)
+        work = estimate(scenarios, reps, bool(args.patients), workers=workers)
         check_budget(work, args.max_patients, memory_bytes=physical_memory())
         return cls(
             scenarios=scenarios,
@@ -477,8 +479,11 @@ def _version() -> str:
     return __version__
 
 
-def _workers(jobs: int) -> int:
-    """The worker processes ``--jobs`` asks for (0: one per core)."""
+def _workers(jobs: int, scheduler: str | None) -> int:
+    """The worker processes on this machine that ``--jobs`` asks for (0: one per core); none
+    when the replications run on a Dask cluster elsewhere."""
+    if scheduler is not None:
+        return 0
     return jobs if jobs > 0 else (os.cpu_count() or 1)
 
 

@@ -89,8 +89,11 @@ def check_out_folder(
     repository's root, a file, a folder of other things (``overwrite`` replaces only an empty
     folder or an earlier results folder), or one under a file or an unwritable folder."""
     target = Path(out)
-    where = target.resolve()
-    here = Path.cwd().resolve()
+    try:
+        where = target.resolve()
+        here = Path.cwd().resolve()
+    except (OSError, RuntimeError) as e:  # a name too long, a loop of links
+        raise OutputError(f"{target}: cannot be used as a results folder ({e})") from e
     for place, called in ((here, "the current folder"), (_home(), "your home folder")):
         if place is not None and (where == place or where in place.parents):
             what = "is" if where == place else "holds"
@@ -102,8 +105,8 @@ def check_out_folder(
         path = Path(f).resolve()
         if where == path or where in path.parents:
             raise OutputError(
-                f"{target}: holds the input file {f}, which --overwrite would delete; "
-                "choose another --out"
+                f"{target}: {'is' if where == path else 'holds'} the input file {f}; results "
+                "go in a folder of their own, e.g. --out results/run1"
             )
     if target.name in ("", ".", ".."):
         raise OutputError(f"{target}: name the results folder itself, e.g. --out results/run1")
