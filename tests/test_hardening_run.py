@@ -316,10 +316,19 @@ def test_a_replication_past_the_worker_memory_limit_fails_alone() -> None:
     assert report["done"] == [0, 2]
 
 
+def _address_space_mb() -> int:
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return 64 * 1024
+    return next(int(x.split()[1]) for x in status.splitlines() if x.startswith("VmSize:")) // 1024
+
+
 def test_a_memory_limit_runs_in_workers_with_the_same_results(tiny_file: Path) -> None:
     s = flowsim.load_scenario(tiny_file)
     plain = flowsim.run(s, replications=2, jobs=1)
-    limited = flowsim.run(s, replications=2, jobs=1, memory_limit_mb=64 * 1024)
+    limit = _address_space_mb() + 4096  # a worker starts as a copy of this process
+    limited = flowsim.run(s, replications=2, jobs=1, memory_limit_mb=limit)
     pd.testing.assert_frame_equal(plain.kpis, limited.kpis)
     with pytest.raises(flowsim.FlowsimError, match="needs worker processes"):
         flowsim.run(s, replications=2, backend="serial", memory_limit_mb=1024)
@@ -329,7 +338,7 @@ def test_a_memory_limit_runs_in_workers_with_the_same_results(tiny_file: Path) -
 
 
 @pytest.mark.slow
-def test_the_local_dask_cluster_listens_on_loopback_only() -> None:
+def test_the_local_dask_cluster_listens_on_loopback_only_and_takes_a_memory_limit() -> None:
     psutil = pytest.importorskip("psutil")
     pytest.importorskip("distributed")
 
@@ -339,8 +348,10 @@ def test_the_local_dask_cluster_listens_on_loopback_only() -> None:
 
     me = psutil.Process()
     before = listening(me)
-    cluster = experiment.local_cluster(1)
+    cluster = experiment.local_cluster(1, memory_limit_mb=4096)
     try:
+        [worker] = cluster.scheduler_info["workers"].values()
+        assert worker["memory_limit"] == 4096 * 2**20  # the limit reaches Dask's workers too
         assert cluster.scheduler_address.startswith("tcp://127.0.0.1:")
         assert cluster.dashboard_link.startswith("http://127.0.0.1:")
         opened = listening(me) - before
