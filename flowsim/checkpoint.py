@@ -39,16 +39,19 @@ def checkpoint_folder(out: str | Path) -> Path:
 
 
 class Checkpoint:
-    """The finished replications of one planned run, one file each."""
+    """The finished replications of one planned run, one file each. Nothing is made on disk until
+    the first replication is saved, so a run refused before it starts leaves nothing behind."""
 
-    def __init__(self, folder: Path, plan: dict[str, Any]):
+    def __init__(self, folder: Path, plan: dict[str, Any], started: bool = True):
         self.folder = folder
         self.plan = plan
+        self._started = started
 
     @classmethod
     def open(cls, out: str | Path, plan: dict[str, Any], resume: bool) -> Checkpoint:
-        """Start a checkpoint for results folder ``out``. With ``resume``, keep what an earlier
-        run of the same plan saved (refusing one made for another plan); without, start afresh."""
+        """The checkpoint for results folder ``out``. With ``resume``, keep what an earlier run
+        of the same plan saved (refusing one made for another plan); without, an earlier one is
+        replaced when this run saves its first replication."""
         folder = checkpoint_folder(out)
         plan_file = folder / PLAN
         if folder.exists() and resume and plan_file.exists():
@@ -67,17 +70,30 @@ class Checkpoint:
                     "files and options, or without --resume to start again"
                 )
             return cls(folder, plan)
-        if folder.exists():
-            shutil.rmtree(folder)
-        folder.mkdir(parents=True)
-        _write_atomic(plan_file, (json.dumps(plan, indent=2, sort_keys=True) + "\n").encode())
-        return cls(folder, plan)
+        return cls(folder, plan, started=False)
+
+    def _start(self) -> None:
+        """Make the folder and its plan, replacing an earlier run's checkpoint."""
+        try:
+            if self.folder.exists():
+                shutil.rmtree(self.folder)
+            self.folder.mkdir(parents=True)
+            _write_atomic(
+                self.folder / PLAN,
+                (json.dumps(self.plan, indent=2, sort_keys=True) + "\n").encode(),
+            )
+        except OSError as e:
+            shutil.rmtree(self.folder, ignore_errors=True)
+            raise CheckpointError(self.folder, e) from e
+        self._started = True
 
     def _file(self, scenario: int, replication: int) -> Path:
         return self.folder / f"s{scenario}-r{replication}.npz"
 
     def load(self, scenario: int, replication: int) -> ReplicationResult | None:
         """The saved result of ``replication`` of the ``scenario``-th scenario, if any."""
+        if not self._started:
+            return None
         path = self._file(scenario, replication)
         if not path.exists():
             return None
@@ -90,19 +106,40 @@ class Checkpoint:
             ) from e
 
     def save(self, scenario: int, replication: int, result: ReplicationResult) -> None:
-        _write_atomic(self._file(scenario, replication), _encode(result))
+        if not self._started:
+            self._start()
+        try:
+            _write_atomic(self._file(scenario, replication), _encode(result))
+        except OSError as e:
+            raise CheckpointError(self.folder, e) from e
 
     def remove(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+class CheckpointError(FlowsimError):
+    """A finished replication could not be saved (a full disk, a read-only folder): the run stops
+    rather than go on without being able to resume."""
+
+    def __init__(self, folder: Path, cause: OSError):
+        super().__init__(
+            f"{folder}: cannot save finished replications ({cause.strerror or cause}); the run "
+            "stopped and wrote no results. Free some space (or choose another --out) and run "
+            "again; add --resume to keep the replications already saved"
+        )
+
+
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.partial")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _encode(result: ReplicationResult) -> bytes:

@@ -14,19 +14,34 @@ import math
 import os
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from .backends import BACKENDS
 from .batch import broken_bounds, load_batch
+from .budget import (
+    CLI_MAX_PATIENTS,
+    MAX_DAYS,
+    MAX_JOBS,
+    MAX_REPLICATIONS,
+    check_budget,
+    estimate,
+    physical_memory,
+)
 from .checkpoint import Checkpoint, checkpoint_folder
 from .errors import FlowsimError, ReplicationError, ScenarioError
 from .kpis import HEADLINE as KPI_HEADLINE
 from .kpis import KPIS, headline_kpis, kpi_definition, kpi_markdown
 from .loader import load_scenario, scenario_hash
-from .output import command_line, write_results
+from .output import (
+    OutputError,
+    check_out_folder,
+    command_line,
+    remove_leftovers,
+    write_results,
+)
 from .scenario import Scenario, with_run_length
 
 if TYPE_CHECKING:
@@ -57,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return FAILED
     except FlowsimError as e:
         print(f"flowsim: error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a file that cannot be read or written: said plainly, not a traceback
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"flowsim: error: {where}{e.strerror or e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         kept = e.out if isinstance(e, _Interrupted) else None
@@ -92,9 +111,10 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--replications",
             "-r",
-            type=_positive_int,
+            type=_replications,
             metavar="N",
-            help="replications per scenario (default: the first scenario's)",
+            help="replications per scenario (default: the first scenario's; at most "
+            f"{MAX_REPLICATIONS:,})",
         )
         sp.add_argument(
             "--seed",
@@ -105,22 +125,22 @@ def _parser() -> argparse.ArgumentParser:
         sp.add_argument(
             "--jobs",
             "-j",
-            type=_non_negative_int,
+            type=_jobs,
             default=0,
             metavar="J",
-            help="worker processes; 0 (default) means one per core",
+            help=f"worker processes; 0 (default) means one per core (at most {MAX_JOBS})",
         )
         sp.add_argument(
             "--days",
-            type=_positive_float,
+            type=_days,
             metavar="D",
-            help="days measured after warm-up, for every scenario",
+            help=f"days measured after warm-up, for every scenario (at most {MAX_DAYS})",
         )
         sp.add_argument(
             "--warmup-days",
-            type=_non_negative_float,
+            type=_warmup_days,
             metavar="W",
-            help="warm-up days, for every scenario",
+            help=f"warm-up days, for every scenario (at most {MAX_DAYS})",
         )
         sp.add_argument(
             "--out", "-o", type=Path, metavar="DIR", help="results folder (default: results/<time>)"
@@ -140,7 +160,18 @@ def _parser() -> argparse.ArgumentParser:
             help="carry on an interrupted run into the same --out, keeping the "
             "replications it finished",
         )
+        max_patients_option(sp)
         backend_options(sp)
+
+    def max_patients_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--max-patients",
+            type=_positive_int,
+            default=CLI_MAX_PATIENTS,
+            metavar="N",
+            help="refuse a run expected to simulate more than N patients in all, over every "
+            f"scenario and replication (default {CLI_MAX_PATIENTS:,})",
+        )
 
     def backend_options(sp: argparse.ArgumentParser) -> None:
         sp.add_argument(
@@ -178,10 +209,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sp = sub.add_parser("check", help="run a batch file; exit 1 if a KPI leaves its bounds")
     sp.add_argument("batch", type=Path, metavar="BATCH")
-    sp.add_argument("--jobs", "-j", type=_non_negative_int, default=None, metavar="J")
+    sp.add_argument("--jobs", "-j", type=_jobs, default=None, metavar="J")
     sp.add_argument("--out", "-o", type=Path, metavar="DIR", help="also write the results")
     sp.add_argument("--overwrite", action="store_true")
     sp.add_argument("--quiet", "-q", action="store_true")
+    max_patients_option(sp)
     backend_options(sp)
     sp.set_defaults(func=_cmd_check)
 
@@ -245,6 +277,14 @@ def _cmd_check(args: argparse.Namespace) -> int:
     loaded = load_batch(args.batch)
     b = loaded.batch
     jobs = args.jobs if args.jobs is not None else b.jobs
+    inputs = [args.batch, *(args.batch.parent / e.file for e in b.scenarios)]
+    if args.out is not None:
+        check_out_folder(args.out, inputs, args.overwrite)
+    workers = _workers(jobs, args.scheduler)
+    work = estimate(loaded.scenarios, b.replications, patients=False, workers=workers)
+    check_budget(work, args.max_patients, memory_bytes=physical_memory())
+    if args.out is not None:
+        remove_leftovers(args.out)
     results = run(
         loaded.scenarios,
         replications=b.replications,
@@ -264,6 +304,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
             args.out,
             overwrite=args.overwrite,
             extra={"command": command_line(), "batch": str(args.batch)},
+            inputs=inputs,
         )
     if len(results.failures):
         return _failed(results)
@@ -313,22 +354,24 @@ class RunPlan:
     out: Path
     overwrite: bool
     resume: bool
+    max_patients: int = CLI_MAX_PATIENTS
 
     @classmethod
     def from_args(cls, args: argparse.Namespace, paths: list[Path]) -> RunPlan:
         """Load the scenarios at ``paths`` (every problem reported together) and settle the
-        options; raises if the results folder cannot be used."""
+        options; raises if the results folder cannot or must not be used, or if the run is
+        expected to be bigger than the budget: all before anything runs."""
         scenarios = _load_all(paths, args.days, args.warmup_days)
         if args.resume and args.out is None:
             raise FlowsimError("--resume needs the --out folder of the run to carry on")
         out: Path = args.out or Path("results") / time.strftime("%Y%m%d-%H%M%S")
         # On --resume the folder, if any, holds this run's results up to a failure: replace it.
         overwrite = bool(args.overwrite) or (args.resume and checkpoint_folder(out).exists())
-        if out.exists() and (not out.is_dir() or any(out.iterdir())) and not overwrite:
-            raise FlowsimError(
-                f"{out}: exists and is not an empty folder; choose another --out "
-                "or pass --overwrite to replace it"
-            )
+        check_out_folder(out, paths, overwrite)
+        reps = args.replications or scenarios[0].run.replications
+        workers = _workers(args.jobs, args.scheduler)
+        work = estimate(scenarios, reps, bool(args.patients), workers=workers)
+        check_budget(work, args.max_patients, memory_bytes=physical_memory())
         return cls(
             scenarios=scenarios,
             files={s.name: str(p) for s, p in zip(scenarios, paths, strict=True)},
@@ -342,6 +385,7 @@ class RunPlan:
             out=out,
             overwrite=overwrite,
             resume=bool(args.resume),
+            max_patients=args.max_patients,
         )
 
     def checkpoint_key(self) -> dict[str, object]:
@@ -368,6 +412,7 @@ def _run_and_write(plan: RunPlan, compare: bool) -> int:
     from .experiment import run
 
     try:
+        remove_leftovers(plan.out)
         checkpoint = Checkpoint.open(plan.out, plan.checkpoint_key(), resume=plan.resume)
         reps = plan.replications or plan.scenarios[0].run.replications
         results = run(
@@ -388,13 +433,20 @@ def _run_and_write(plan: RunPlan, compare: bool) -> int:
             _print_comparison(comparison, sys.stdout)
         else:
             _print_summary(results, sys.stdout)
-        files = write_results(
-            results,
-            plan.out,
-            overwrite=plan.overwrite,
-            comparison=comparison,
-            extra={"command": command_line()},
-        )
+        try:
+            files = write_results(
+                results,
+                plan.out,
+                overwrite=plan.overwrite,
+                comparison=comparison,
+                extra={"command": command_line()},
+                inputs=list(plan.files.values()),
+            )
+        except OutputError as e:
+            raise OutputError(
+                f"{e}; the finished replications are kept: once this is fixed, add "
+                f"--out {plan.out} --resume to the same command to write them"
+            ) from e
     except KeyboardInterrupt:
         raise _Interrupted(plan.out) from None
     if not len(results.failures):
@@ -425,6 +477,14 @@ def _version() -> str:
     from . import __version__
 
     return __version__
+
+
+def _workers(jobs: int, scheduler: str | None) -> int:
+    """The worker processes on this machine that ``--jobs`` asks for (0: one per core); none
+    when the replications run on a Dask cluster elsewhere."""
+    if scheduler is not None:
+        return 0
+    return jobs if jobs > 0 else (os.cpu_count() or 1)
 
 
 def _backend(backend: str | None, scheduler: str | None) -> str | None:
@@ -565,6 +625,43 @@ def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
         print(pd.DataFrame(rows).to_string(index=False), file=out)
 
 
+def _bounded_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        v = int(text)
+        if not low <= v <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low} to {high:,}")
+        return v
+
+    return parse
+
+
+def _bounded_float(low: float, high: float, low_included: bool) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        v = float(text)
+        if not (math.isfinite(v) and (v >= low if low_included else v > low) and v <= high):
+            raise argparse.ArgumentTypeError(
+                f"must be {'from' if low_included else 'above'} {low:g} "
+                f"{'to' if low_included else 'and at most'} {high:g}"
+            )
+        return v
+
+    return parse
+
+
+_replications = _bounded_int(1, MAX_REPLICATIONS)
+_replications.__name__ = "replications"  # argparse names the type in "invalid ... value"
+_jobs = _bounded_int(0, MAX_JOBS)
+_jobs.__name__ = "jobs"
+_days = _bounded_float(0, MAX_DAYS, low_included=False)
+_days.__name__ = "days"
+_warmup_days = _bounded_float(0, MAX_DAYS, low_included=True)
+_warmup_days.__name__ = "days"
+_window = _bounded_int(1, MAX_DAYS)
+_window.__name__ = "days"
+_look_ahead = _bounded_int(0, MAX_REPLICATIONS)
+_look_ahead.__name__ = "replications"
+
+
 def _positive_int(text: str) -> int:
     v = int(text)
     if v < 1:
@@ -575,20 +672,6 @@ def _positive_int(text: str) -> int:
 def _non_negative_int(text: str) -> int:
     v = int(text)
     if v < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return v
-
-
-def _positive_float(text: str) -> float:
-    v = float(text)
-    if not (v > 0 and math.isfinite(v)):
-        raise argparse.ArgumentTypeError("must be above 0")
-    return v
-
-
-def _non_negative_float(text: str) -> float:
-    v = float(text)
-    if not (v >= 0 and math.isfinite(v)):
         raise argparse.ArgumentTypeError("must be 0 or more")
     return v
 
@@ -632,7 +715,7 @@ def _add_model_checks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sp.add_argument(
         "--jobs",
         "-j",
-        type=_non_negative_int,
+        type=_jobs,
         default=0,
         metavar="J",
         help="worker processes; 0 (default) means one per core",
@@ -648,22 +731,22 @@ def _add_model_checks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="KPI",
         help="the KPI to study day by day, e.g. occupancy_mean.wards",
     )
-    sp.add_argument("--replications", "-r", type=_positive_int, metavar="N")
+    sp.add_argument("--replications", "-r", type=_replications, metavar="N")
     sp.add_argument("--seed", type=_non_negative_int, metavar="S")
     sp.add_argument(
         "--days",
-        type=_positive_float,
+        type=_days,
         metavar="D",
         help="days to run from empty (default: the scenario's warm-up + length)",
     )
     sp.add_argument(
         "--window",
-        type=_positive_int,
+        type=_window,
         default=7,
         metavar="W",
         help="Welch moving-average half-window, in days (default 7)",
     )
-    sp.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="J")
+    sp.add_argument("--jobs", "-j", type=_jobs, default=0, metavar="J")
     sp.add_argument(
         "--out",
         "-o",
@@ -694,7 +777,7 @@ def _add_model_checks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     sp.add_argument(
         "--max",
-        type=_positive_int,
+        type=_replications,
         default=100,
         metavar="N",
         dest="max_reps",
@@ -702,13 +785,13 @@ def _add_model_checks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     sp.add_argument(
         "--look-ahead",
-        type=_non_negative_int,
+        type=_look_ahead,
         default=5,
         metavar="K",
         help="replications beyond the answer that must keep the precision (5)",
     )
     sp.add_argument("--seed", type=_non_negative_int, metavar="S")
-    sp.add_argument("--jobs", "-j", type=_non_negative_int, default=0, metavar="J")
+    sp.add_argument("--jobs", "-j", type=_jobs, default=0, metavar="J")
     sp.add_argument(
         "--out", "-o", type=Path, metavar="FILE.csv", help="write the cumulative table as CSV"
     )

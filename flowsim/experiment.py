@@ -11,7 +11,10 @@ interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -103,6 +106,7 @@ def run(
     backend: str | None = None,
     scheduler: str | None = None,
     checkpoint: Checkpoint | None = None,
+    memory_limit_mb: int | None = None,
 ) -> Results:
     """Run ``replications`` of each scenario with master ``seed``.
 
@@ -114,6 +118,12 @@ def run(
     kept; :class:`ReplicationError` is raised only when none succeeded. With ``checkpoint``,
     replications already saved there are not run again and each new one is saved as it ends.
     Settings left as ``None`` come from the first scenario's ``run`` block.
+
+    ``memory_limit_mb`` caps the address space of each worker process (where the system allows
+    it), so that a replication too big for the host fails alone, as a ``MemoryError`` in
+    ``Results.failures``, instead of taking the host down; replications then always run in
+    worker processes (or on a local Dask cluster's workers), never in this one. Worker
+    processes die with the process that started them, even when it is killed.
     """
     items = [scenarios] if isinstance(scenarios, Scenario) else list(scenarios)
     if not items:
@@ -131,9 +141,14 @@ def run(
         raise FlowsimError("replications must be at least 1")
     workers = jobs if jobs > 0 else (os.cpu_count() or 1)
     if backend is None:
-        backend = "serial" if workers == 1 else "processes"
+        backend = "serial" if workers == 1 and memory_limit_mb is None else "processes"
     if backend not in BACKENDS:
         raise FlowsimError(f"unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}")
+    if memory_limit_mb is not None and (memory_limit_mb < 1 or backend == "serial"):
+        raise FlowsimError(
+            "a memory limit needs worker processes (the processes or dask backend) and at "
+            "least 1 MB"
+        )
     if scheduler is not None and backend != "dask":
         raise FlowsimError("a scheduler address is only used by the dask backend")
 
@@ -151,7 +166,7 @@ def run(
     if progress:
         progress(done, total)
     work = [(items[i], r, master, patients) for i, r in todo]
-    for k, outcome in _execute(work, backend, workers, scheduler):
+    for k, outcome in _execute(work, backend, workers, scheduler, memory_limit_mb):
         i, r = todo[k]
         if isinstance(outcome, BaseException):
             failed[(i, r)] = outcome
@@ -190,16 +205,27 @@ Work = tuple[Scenario, int, int, bool]
 
 
 def _execute(
-    work: list[Work], backend: str, workers: int, scheduler: str | None
+    work: list[Work],
+    backend: str,
+    workers: int,
+    scheduler: str | None,
+    memory_limit_mb: int | None = None,
 ) -> Iterator[Outcome]:
     """Run every item of ``work`` on ``backend``, yielding outcomes as they finish."""
     if not work:
         return
-    if backend == "serial" or (backend == "processes" and min(workers, len(work)) == 1):
+    in_this_process = backend == "serial" or (
+        backend == "processes" and min(workers, len(work)) == 1 and memory_limit_mb is None
+    )
+    if in_this_process:
         for k, item in enumerate(work):
             yield k, _attempt(*item)
     elif backend == "processes":
-        with ProcessPoolExecutor(max_workers=min(workers, len(work))) as pool:
+        with ProcessPoolExecutor(
+            max_workers=min(workers, len(work)),
+            initializer=_start_worker,
+            initargs=(os.getpid(), memory_limit_mb),
+        ) as pool:
             futures = {pool.submit(_in_worker, *item): k for k, item in enumerate(work)}
             try:
                 for fut in as_completed(futures):
@@ -209,11 +235,89 @@ def _execute(
                 for fut in futures:
                     fut.cancel()
     else:
-        yield from _execute_dask(work, workers, scheduler)
+        yield from _execute_dask(work, workers, scheduler, memory_limit_mb)
+
+
+_memory_limit_mb: int | None = None
+"""This worker process's memory limit, if it has one (for the message when it is reached)."""
+
+
+def _start_worker(parent: int, memory_limit_mb: int | None) -> None:
+    """Set up a worker process of a pool started by process ``parent``: it dies with it, and its
+    address space is capped at ``memory_limit_mb`` if given."""
+    global _memory_limit_mb
+    _die_with_parent(parent)
+    if memory_limit_mb is not None:
+        _memory_limit_mb = memory_limit_mb
+        _limit_memory(memory_limit_mb)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker die when the process that started its pool does, even by SIGKILL (which
+    gives the pool no chance to stop its workers): on Linux the kernel sends SIGKILL; elsewhere a
+    thread watches for the parent to change."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # 1: PR_SET_PDEATHSIG
+                # The parent may have died before the line above: then nobody will signal us.
+                if os.getppid() != parent and not _alive(parent):
+                    os._exit(1)
+                return
+        except (OSError, AttributeError):
+            pass  # no usable libc: watch instead
+    first = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == first:
+            threading.Event().wait(1.0)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="flowsim-parent-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _limit_memory(memory_limit_mb: int) -> None:
+    """Cap this process's address space, where the system allows it (not on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return
+    limit = memory_limit_mb * 1024 * 1024
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    # A system that does not cap address space (macOS) refuses: the worker runs without the cap.
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def _in_worker(s: Scenario, r: int, seed: int, patients: bool) -> ReplicationResult:
-    return run_replication(s, r, seed, patients)
+    try:
+        return run_replication(s, r, seed, patients)
+    except MemoryError as e:
+        limit = f"the {_memory_limit_mb} MB a worker may use" if _memory_limit_mb else "memory"
+        raise MemoryError(
+            f"this replication needed more than {limit}; run fewer days, fewer patients "
+            "(lower arrival rates) or without the patient-visit table"
+        ) from e
 
 
 def _attempt(s: Scenario, r: int, seed: int, patients: bool) -> ReplicationResult | Exception:
@@ -223,7 +327,26 @@ def _attempt(s: Scenario, r: int, seed: int, patients: bool) -> ReplicationResul
         return e
 
 
-def _execute_dask(work: list[Work], workers: int, scheduler: str | None) -> Iterator[Outcome]:
+def local_cluster(workers: int, memory_limit_mb: int | None = None) -> Any:
+    """A local Dask cluster of ``workers`` single-threaded worker processes whose scheduler,
+    workers and dashboard listen on 127.0.0.1 only: the dashboard has no login, so it must not
+    be reachable from the network."""
+    import distributed
+
+    dask: Any = distributed  # Dask's API is untyped
+    return dask.LocalCluster(
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        **({} if memory_limit_mb is None else {"memory_limit": f"{memory_limit_mb}MiB"}),
+    )
+
+
+def _execute_dask(
+    work: list[Work], workers: int, scheduler: str | None, memory_limit_mb: int | None = None
+) -> Iterator[Outcome]:
     try:
         import distributed
     except ImportError as e:
@@ -234,12 +357,7 @@ def _execute_dask(work: list[Work], workers: int, scheduler: str | None) -> Iter
     cluster = None
     try:
         if scheduler is None:
-            cluster = dask.LocalCluster(
-                n_workers=min(workers, len(work)),
-                threads_per_worker=1,
-                processes=True,
-                dashboard_address=":0",
-            )
+            cluster = local_cluster(min(workers, len(work)), memory_limit_mb)
             client = dask.Client(cluster)
         else:
             client = dask.Client(scheduler, timeout="30s")

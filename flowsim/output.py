@@ -15,7 +15,7 @@ import platform
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -69,36 +69,176 @@ def manifest(results: Results, extra: dict[str, object] | None = None) -> dict[s
     }
 
 
+RESULTS_MARK = "manifest.json"
+"""The file every results folder holds: ``--overwrite`` replaces only a folder that has it."""
+
+
+REPOSITORY_MARKS = (".git", "pyproject.toml")
+"""What makes a folder a repository's root, which is never a results folder."""
+
+
+class OutputError(FlowsimError):
+    """The results folder cannot be written; nothing was (the finished replications are kept)."""
+
+
+def check_out_folder(
+    out: str | Path, inputs: Sequence[str | Path] = (), overwrite: bool = False
+) -> None:
+    """Refuse, before anything runs, a results folder that must not or cannot be written: one
+    that is or holds an input file, the current or home folder (or a folder holding them), a
+    repository's root, a file, a folder of other things (``overwrite`` replaces only an empty
+    folder or an earlier results folder), or one under a file or an unwritable folder."""
+    target = Path(out)
+    try:
+        where = target.resolve()
+        here = Path.cwd().resolve()
+    except (OSError, RuntimeError) as e:  # a name too long, a loop of links
+        raise OutputError(f"{target}: cannot be used as a results folder ({e})") from e
+    for place, called in ((here, "the current folder"), (_home(), "your home folder")):
+        if place is not None and (where == place or where in place.parents):
+            what = "is" if where == place else "holds"
+            raise OutputError(
+                f"{target}: {what} {called}; results go in a folder of their own, "
+                "e.g. --out results/run1"
+            )
+    for f in inputs:
+        path = Path(f).resolve()
+        if where == path or where in path.parents:
+            raise OutputError(
+                f"{target}: {'is' if where == path else 'holds'} the input file {f}; results "
+                "go in a folder of their own, e.g. --out results/run1"
+            )
+    if target.name in ("", ".", ".."):
+        raise OutputError(f"{target}: name the results folder itself, e.g. --out results/run1")
+    if any((where / mark).exists() for mark in REPOSITORY_MARKS):
+        raise OutputError(f"{target}: is a repository; choose another --out")
+    if target.exists() or target.is_symlink():
+        if not target.is_dir():
+            raise OutputError(
+                f"{target}: exists and is not a folder; choose another --out "
+                "(--overwrite replaces only a results folder)"
+            )
+        try:
+            full = any(target.iterdir())
+        except OSError as e:
+            raise OutputError(f"{target}: cannot read this folder ({_reason(e)})") from e
+        if full and not overwrite:
+            raise OutputError(
+                f"{target}: exists and is not an empty folder; choose another --out "
+                "or pass --overwrite to replace it"
+            )
+        if full and not (target / RESULTS_MARK).is_file():
+            raise OutputError(
+                f"{target}: is not a flowsim results folder (it has no {RESULTS_MARK}), so "
+                "--overwrite will not replace it; choose another --out"
+            )
+    ancestor = where.parent
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise OutputError(f"{target}: cannot be made, because {ancestor} is a file")
+    refused = None
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        refused = "a read-only file system, or no permission"
+    else:
+        # Some folders say they are writable and are not (/proc, some network mounts): try.
+        try:
+            os.rmdir(tempfile.mkdtemp(prefix=f".{target.name}.probe-", dir=ancestor))
+        except OSError as e:
+            refused = _reason(e)
+    if refused is not None:
+        raise OutputError(f"{target}: cannot write in {ancestor} ({refused}); choose another --out")
+
+
+def remove_leftovers(out: str | Path) -> list[Path]:
+    """Remove what writes into ``out`` that were killed left beside it: ``.OUT.partial-PID-*``
+    folders of results half-written by a process that is gone, and ``.OUT.old-PID-*`` folders of
+    replaced results once the new folder is in place. Returns what was removed."""
+    target = Path(out)
+    parent = target.parent
+    removed: list[Path] = []
+    try:
+        entries = list(parent.iterdir()) if parent.is_dir() else []
+    except OSError:
+        return removed
+    for p in entries:
+        for kind in ("partial", "old"):
+            prefix = f".{target.name}.{kind}-"
+            if not p.name.startswith(prefix):
+                continue
+            pid = p.name[len(prefix) :].split("-", 1)[0]
+            if not pid.isdigit() or not _writer_gone(int(pid)):
+                continue
+            if kind == "old" and not target.is_dir():
+                continue  # the earlier results, not yet replaced: keep them
+            shutil.rmtree(p, ignore_errors=True)
+            removed.append(p)
+    return removed
+
+
+def _writer_gone(pid: int) -> bool:
+    if os.name == "nt" or pid == os.getpid():
+        return False  # Windows's os.kill would end the process, not look for it
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # alive, another user's
+    return False
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):
+        return None
+
+
+def _reason(e: OSError) -> str:
+    return e.strerror or str(e)
+
+
 def write_results(
     results: Results,
     out: str | Path,
     overwrite: bool = False,
     comparison: pd.DataFrame | None = None,
     extra: dict[str, object] | None = None,
+    inputs: Sequence[str | Path] = (),
 ) -> list[str]:
-    """Write ``results`` into folder ``out`` atomically; return the file names written."""
+    """Write ``results`` into folder ``out`` atomically; return the file names written. A folder
+    that :func:`check_out_folder` refuses is refused here too, before anything is written; a
+    write that fails (a full disk) raises :class:`OutputError` and leaves nothing behind."""
     target = Path(out)
-    if target.exists() and not target.is_dir():
-        raise FlowsimError(f"{target}: exists and is not a folder")
-    if target.exists() and any(target.iterdir()) and not overwrite:
-        raise FlowsimError(
-            f"{target}: folder exists and is not empty; choose another --out or "
-            "pass --overwrite to replace it"
+    check_out_folder(target, inputs, overwrite)
+    remove_leftovers(target)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(
+            tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}-", dir=target.parent)
         )
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.partial-", dir=target.parent))
+    except OSError as e:
+        raise OutputError(f"{target}: cannot write the results: {_reason(e)}") from e
     umask = os.umask(0)
     os.umask(umask)
-    os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
     try:
+        os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
         written = _write_all(results, staging, comparison, extra)
         if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+            old = Path(
+                tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent)
+            )
             os.replace(target, old / target.name)
             os.replace(staging, target)
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(staging, target)
+    except OSError as e:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise OutputError(
+            f"{target}: cannot write the results ({_reason(e)}); nothing was written"
+        ) from e
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

@@ -98,8 +98,16 @@ def test_results_folder_is_not_overwritten_by_default(
     assert cli.main(["run", str(tiny_file), "--out", str(out), "-q"]) == 2
     assert "--overwrite" in capsys.readouterr().err
     assert (out / "keep.txt").read_text() == "earlier work"
+    # --overwrite replaces only a results folder (one with a manifest), never other work ...
+    assert cli.main(["run", str(tiny_file), "--out", str(out), "-q", "--overwrite"]) == 2
+    assert "not a flowsim results folder" in capsys.readouterr().err
+    assert (out / "keep.txt").read_text() == "earlier work"
+    # ... which it does replace.
+    (out / "keep.txt").unlink()
+    assert cli.main(["run", str(tiny_file), "--out", str(out), "-q"]) == 0
+    (out / "extra.txt").write_text("from the earlier run")
     assert cli.main(["run", str(tiny_file), "--out", str(out), "-q", "--overwrite"]) == 0
-    assert not (out / "keep.txt").exists() and (out / "kpis.csv").exists()
+    assert not (out / "extra.txt").exists() and (out / "kpis.csv").exists()
 
 
 def test_interrupted_write_leaves_no_partial_results(
@@ -166,6 +174,7 @@ def test_the_run_plan_is_settled_once_and_leaves_the_options_alone(
     (tmp_path / ".res.checkpoint").mkdir()
     out.mkdir()
     (out / "kpis.csv").write_text("from the interrupted run")
+    (out / "manifest.json").write_text("{}")
     assert cli.RunPlan.from_args(resume, resume.scenarios).overwrite
     # ... but a plain run does not.
     plain = cli._parser().parse_args(["run", str(tiny_file), "--out", str(out)])

@@ -268,10 +268,11 @@ def test_a_saved_replication_reads_back_field_for_field(tiny_file: Path, tmp_pat
             assert value == again, name
 
 
-def test_a_checkpoint_file_holding_code_is_refused(tmp_path: Path) -> None:
+def test_a_checkpoint_file_holding_code_is_refused(tiny_file: Path, tmp_path: Path) -> None:
     from flowsim.checkpoint import Checkpoint
 
     saved = Checkpoint.open(tmp_path / "out", {"seed": 7}, resume=False)
+    saved.save(0, 1, experiment.run_replication(flowsim.load_scenario(tiny_file), 1, 7))
     # An object array can only be stored by pickling it; reading it back must not unpickle.
     header = '{"places": {"array": "places", "text": true}}'
     np.savez(
