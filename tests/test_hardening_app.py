@@ -378,3 +378,40 @@ def test_a_deeply_nested_upload_is_refused_alone() -> None:
     errors = [unescaped(e.value) for e in at.error]
     assert len(errors) == 1 and errors[0].startswith("deep.yaml is not a valid scenario"), errors
     assert "fine" in at.selectbox(key="pathway_scenario").options
+
+
+# -- the app's run budget ---------------------------------------------------------------------
+def test_a_run_past_the_apps_budget_is_refused_before_it_starts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The reproduction: an upload asking for a million walk-ins a day drove the server to ~19 GB.
+    simulated: list[object] = []
+    monkeypatch.setattr(results_store, "run", lambda *a, **k: simulated.append(a))
+    results_store.clear()
+    at = _page()
+    at.multiselect(key="changes").set_value([])
+    flood = b"extends: baseline.yaml\narrivals:\n  walk_in: {per_day: 1000000}\n"
+    _upload(at, ("flood.yaml", flood))
+    _tiny(at)
+    at.button(key="run").click().run()
+    assert not at.exception
+    shown = unescaped("\n".join(e.value for e in at.error))
+    assert "past the budget of 2,000,000 patients" in shown, shown
+    assert "run it from the command line" in shown
+    assert not simulated
+
+
+def test_the_apps_workers_run_with_a_memory_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: dict[str, object] = {}
+
+    def fake_run(scenarios: object, **kwargs: object) -> None:
+        asked.update(kwargs)
+
+    monkeypatch.setattr(results_store, "run", fake_run)
+    base = load_scenario(SCENARIOS / "baseline.yaml")
+    results_store.run_in_app([base], replications=2, seed=1, progress=None)
+    limit = results_store.worker_memory_limit_mb()
+    if limit is None:
+        pytest.skip("this system does not say a process's size")
+    assert asked["memory_limit_mb"] == limit
+    assert limit >= results_store.WORKER_ALLOWANCE_MB

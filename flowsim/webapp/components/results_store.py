@@ -5,6 +5,7 @@ what pages draw from a result (tables, charts, downloads), worked out once per r
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -14,11 +15,17 @@ from typing import Any, TypeVar, cast
 import streamlit as st
 import yaml
 
+from flowsim.budget import APP_MAX_PATIENTS, check_budget, estimate, physical_memory
 from flowsim.experiment import Progress, Results, run
 from flowsim.loader import load_scenario
 from flowsim.scenario import Scenario
 
 T = TypeVar("T")
+
+WORKER_ALLOWANCE_MB = 4096
+"""Memory each worker process may take on top of the server's own size when it was started
+(a replication within the app's budget needs at most about 2 GB): past it the replication fails
+with a message and the server carries on."""
 
 CACHE_ENTRIES = 16
 _STORE_LOCK = threading.Lock()
@@ -90,7 +97,31 @@ def run_in_app(
     """The app's one call of :func:`flowsim.experiment.run`. This is the place for the app's
     limits on a run: its budget (refuse a run past the app's own, smaller, budget before it
     starts) and the memory limit of its worker processes (``memory_limit_mb``)."""
-    return run(scenarios, replications=replications, seed=seed, jobs=0, progress=progress)
+    workers = os.cpu_count() or 1
+    work = estimate(scenarios, replications, patients=False, workers=workers)
+    check_budget(work, APP_MAX_PATIENTS, how="", memory_bytes=physical_memory())
+    return run(
+        scenarios,
+        replications=replications,
+        seed=seed,
+        jobs=0,
+        progress=progress,
+        memory_limit_mb=worker_memory_limit_mb(),
+    )
+
+
+def worker_memory_limit_mb() -> int | None:
+    """The address-space limit of the app's worker processes: a worker is forked from the
+    server, so it starts at the server's size, plus :data:`WORKER_ALLOWANCE_MB`. None where the
+    system does not say the server's size (Linux does), and no limit is set."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) // 1024 + WORKER_ALLOWANCE_MB
+    except OSError:
+        pass
+    return None
 
 
 def memo(key: str, what: str, make: Callable[[], T]) -> T:
