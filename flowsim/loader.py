@@ -345,7 +345,7 @@ def _confined(base: Path, name: str, root: Path, called: str, say_outside: bool)
         raise ExtendsRefused(f"cannot read {name}: {getattr(e, 'strerror', None) or e}") from None
     if not inside:
         raise ExtendsRefused(
-            f"{name} is outside {called}; a base must be inside it"
+            f"{name} is outside {called}; only files inside it are read"
             + (" (see --scenarios-root)" if say_outside else "")
         )
     if real.suffix.lower() not in SCENARIO_SUFFIXES:

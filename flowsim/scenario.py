@@ -187,6 +187,12 @@ class ArrivalStream(_Frozen):
         "their wait to reach the handover stage counts as ambulance handover delay",
     )
 
+    @field_validator("hourly_profile", "weekday_factors")
+    @classmethod
+    def _finite_total(cls, v: list[float]) -> list[float]:
+        _finite_sum(v, "the values")
+        return v
+
     @field_validator("class_mix")
     @classmethod
     def _mix_sums_to_one(cls, v: dict[str, float]) -> dict[str, float]:
@@ -194,8 +200,6 @@ class ArrivalStream(_Frozen):
 
     @model_validator(mode="after")
     def _profiles_not_all_zero(self) -> ArrivalStream:
-        _finite_sum(self.hourly_profile, "hourly_profile's values")
-        _finite_sum(self.weekday_factors, "weekday_factors' values")
         if self.per_day > 0 and sum(self.hourly_profile) == 0:
             raise ValueError("hourly_profile is all zero, so nobody could arrive")
         if self.per_day > 0 and sum(self.weekday_factors) == 0:
@@ -343,9 +347,14 @@ class DischargeWindow(_Frozen):
     hours: list[NonNegative] = Field(min_length=24, max_length=24)
     days: dict[Weekday, Probability] = Field(default_factory=dict)
 
+    @field_validator("hours")
+    @classmethod
+    def _finite_hours(cls, v: list[float]) -> list[float]:
+        _finite_sum(v, "the hours")
+        return v
+
     @model_validator(mode="after")
     def _some_hour(self) -> DischargeWindow:
-        _finite_sum(self.hours, "hours")
         if sum(self.hours) <= 0:
             raise ValueError("hours are all zero, so nobody could ever be discharged")
         if self.days and all(self.days.get(d, 1.0) == 0 for d in WEEKDAYS):

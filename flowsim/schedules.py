@@ -53,8 +53,9 @@ def hourly_rates(scenario: Scenario, stream: ArrivalStream) -> np.ndarray:
     week = np.asarray(stream.weekday_factors, dtype=float)
     if stream.per_day == 0:
         return np.zeros(n_days * 24)
-    hours = hours / hours.mean()
-    week = week / week.mean()
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        hours = hours / hours.mean()
+        week = week / week.mean()
     # Validation keeps these sums finite; were one to overflow, the shape would silently become
     # all zero (no arrivals): stop rather than report a wrong answer.
     if not (np.isfinite(hours).all() and np.isfinite(week).all() and hours.any() and week.any()):
