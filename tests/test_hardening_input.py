@@ -54,7 +54,7 @@ def _validate(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]
     return code, out.out + out.err
 
 
-# -- 2. file disclosure through extends ------------------------------------------------------------
+# -- 2. file disclosure through extends ---
 @pytest.mark.parametrize("target", ["../outside/secret.yaml", "../outside/shadow"])
 def test_extends_outside_the_root_is_refused_without_showing_the_file(
     layout: Path, capsys: pytest.CaptureFixture[str], target: str
@@ -192,7 +192,7 @@ def test_load_scenario_takes_a_root(tmp_path: Path) -> None:
     assert load_scenario(over, root=tmp_path).name == "over"
 
 
-# -- 6. tracebacks instead of messages --------------------------------------------------------------
+# -- 6. tracebacks instead of messages ---
 def _problems(f: Path, root: Path | None = None) -> list[str]:
     with pytest.raises(ScenarioError) as info:
         load_scenario(f, root=root)
@@ -317,7 +317,7 @@ def test_a_thousand_limited_places_in_a_chain_do_not_exhaust_recursion() -> None
     assert problems[0][0] == ("places", "p0") and "deadlock" in problems[0][1]
 
 
-# -- 10. paths that never end: linear -----------------------------------------------------------
+# -- 10. paths that never end: linear ---
 def test_can_every_path_end_is_linear_in_the_stages() -> None:
     # Stage i goes to i+1 and the last one exits: a fixed-point sweep in file order learns one
     # stage per sweep (quadratic: seconds at 5,000 stages); one search back from exit does not.
@@ -338,7 +338,7 @@ def test_can_every_path_end_is_linear_in_the_stages() -> None:
     assert [p[0] for p in problems] == [("stages", "loop", "next")]
 
 
-# -- 7. accepted, then failing or wrong at run time -------------------------------------------------
+# -- 7. accepted, then failing or wrong at run time ---
 def _with(tmp_path: Path, path: tuple[str, ...], value: object) -> Path:
     data = yaml.safe_load(TINY)
     at = data
