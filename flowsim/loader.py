@@ -194,9 +194,12 @@ def _build(
         out: dict[str, Any] = {}
         written: set[str] = set()
         for key_node, value_node, was_merged in _pairs(node, path, filename, inner):
-            if not isinstance(key_node, yaml.ScalarNode):
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                 _raise(filename, key_node.start_mark, "a key must be a plain name")
-            key = loader.construct_object(key_node)
+            try:
+                key = loader.construct_object(key_node)
+            except (yaml.constructor.ConstructorError, ValueError):
+                _raise(filename, key_node.start_mark, "a key must be a plain name")
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 _raise(filename, key_node.start_mark, f"a key must be a name, got {key!r}")
             key = str(key)
