@@ -66,8 +66,12 @@ ODD_VALUES: list[Any] = [
     "nowhere",
     "../../../../etc/passwd",
 ]
-ODD_TEXT = [":", "[", "]", "{", "}", "&", "*", "!", "|", ">", "'", '"', "%", "@", "`", "\t", "- ",
-            "\x0c", "\x00", "\x85", "\u2028", "\ufeff", "<<: *nowhere", "!!python/object:os.system"]  # fmt: skip
+ODD_TEXT = [
+    *":[]{}&*!|>'\"%@`\t\x0c\x00\x85\u2028\ufeff",
+    "- ",
+    "<<: *nowhere",
+    "!!python/object:os.system",
+]
 FILE_LINE = re.compile(r"^(?P<file>[^\n]+?\.ya?ml):\d+(:\d+)?: ")
 
 
