@@ -28,6 +28,7 @@ from pydantic import (
 
 from .distributions import Distribution, Minutes
 from .durations import DURATION_HINT
+from .errors import FlowsimError
 
 MAX_RUN_DAYS = 3_660
 """The longest run length or warm-up, in days (ten years: trusts plan one winter to a few
@@ -475,7 +476,15 @@ class Scenario(_Frozen):
 
 
 def with_run_length(s: Scenario, days: float | None, warmup_days: float | None) -> Scenario:
-    """``s`` with its run length and/or warm-up replaced (in days); ``None`` keeps its own."""
+    """``s`` with its run length and/or warm-up replaced (in days); ``None`` keeps its own.
+
+    Raises :class:`~flowsim.errors.FlowsimError` past :data:`MAX_RUN_DAYS` (the copy is not
+    validated again, so the bound a file keeps is checked here)."""
+    for what, value in (("run length", days), ("warm-up", warmup_days)):
+        if value is not None and not (0 <= value <= MAX_RUN_DAYS):
+            raise FlowsimError(
+                f"a {what} of {value:g} days is outside the limit of 0 to {MAX_RUN_DAYS:,} days"
+            )
     update: dict[str, float] = {}
     if days is not None:
         update["length"] = days * 1440.0

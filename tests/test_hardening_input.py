@@ -426,3 +426,16 @@ def test_the_shipped_scenarios_keep_within_every_bound() -> None:
     for f in [*SCENARIOS.glob("*.yaml"), *SCENARIOS.glob("changes/*.yaml")]:
         if "batch" not in f.name:
             load_scenario(f, root=SCENARIOS)
+
+
+@pytest.mark.parametrize("days", [1e6, float("inf"), float("nan")])
+def test_a_run_length_given_apart_from_the_file_is_bounded_too(days: float) -> None:
+    from flowsim.errors import FlowsimError
+    from flowsim.scenario import with_run_length
+
+    s = load_scenario(yaml.safe_load(TINY))
+    with pytest.raises(FlowsimError, match="outside the limit"):
+        with_run_length(s, days, None)
+    with pytest.raises(FlowsimError, match="outside the limit"):
+        with_run_length(s, None, days)
+    assert with_run_length(s, 3660, 0).run.length == 3660 * 1440.0
