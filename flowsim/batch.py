@@ -14,8 +14,17 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from .errors import Problem, ScenarioError
-from .loader import load_scenario, read_yaml, validation_problems
-from .scenario import Scenario, with_run_length
+from .loader import (
+    ExtendsRefused,
+    InsideRoot,
+    Unreadable,
+    default_root,
+    load_scenario,
+    read_regular_file,
+    read_yaml,
+    validation_problems,
+)
+from .scenario import MAX_ITEMS, MAX_RUN_DAYS, Scenario, with_run_length
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -48,12 +57,14 @@ class BatchEntry(_Frozen):
 class Batch(_Frozen):
     """Run settings shared by every scenario of the batch, and the scenarios with their bounds."""
 
-    replications: int = Field(default=5, ge=1)
+    replications: int = Field(default=5, ge=1, le=100_000)
     seed: int = Field(default=12345, ge=0)
-    days: float | None = Field(default=None, gt=0)
-    warmup_days: float | None = Field(default=None, ge=0)
-    jobs: int = Field(default=0, ge=0, description="worker processes; 0 means one per core")
-    scenarios: list[BatchEntry] = Field(min_length=1)
+    days: float | None = Field(default=None, gt=0, le=MAX_RUN_DAYS, allow_inf_nan=False)
+    warmup_days: float | None = Field(default=None, ge=0, le=MAX_RUN_DAYS, allow_inf_nan=False)
+    jobs: int = Field(
+        default=0, ge=0, le=1024, description="worker processes; 0 means one per core"
+    )
+    scenarios: list[BatchEntry] = Field(min_length=1, max_length=MAX_ITEMS)
 
 
 @dataclass
@@ -70,16 +81,23 @@ def kpi_names(s: Scenario) -> set[str]:
     return registry_names(s)
 
 
-def load_batch(path: str | Path) -> LoadedBatch:
-    """Read and check a batch file and the scenarios it names (relative to the batch file)."""
+def load_batch(path: str | Path, root: str | Path | None = None) -> LoadedBatch:
+    """Read and check a batch file and the scenarios it names (relative to the batch file).
+
+    The scenarios, and the files they extend, must be ``.yaml``/``.yml`` files inside ``root``
+    (by default the current folder if the batch file is inside it, else the batch file's own
+    folder), so that a batch in a pull request cannot make CI read the runner's other files."""
     p = Path(path)
     name = str(path)
+    where = InsideRoot(Path(root) if root is not None else default_root(p))
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError([Problem(name, None, None, "", f"cannot read: {e}")]) from None
+        text = read_regular_file(p).decode("utf-8")
+    except UnicodeDecodeError:
+        raise ScenarioError(
+            [Problem(name, None, None, "", "not a text file (not UTF-8)")]
+        ) from None
+    except Unreadable as e:  # its reasons never hold the file's content
+        raise ScenarioError([Problem(name, None, None, "", str(e))]) from None
     data, marks = read_yaml(text, name)
     if not isinstance(data, dict):
         raise ScenarioError([Problem(name, 1, 1, "", "a batch file must be a mapping of fields")])
@@ -91,7 +109,14 @@ def load_batch(path: str | Path) -> LoadedBatch:
     scenarios: list[Scenario] = []
     for i, entry in enumerate(batch.scenarios):
         try:
-            s = load_scenario(p.parent / entry.file)
+            f, line, col = marks.get(("scenarios", i, "file"), (name, None, None))
+            try:
+                where.resolve(entry.file, p)
+            except ExtendsRefused as e:
+                raise ScenarioError(
+                    [Problem(f, line, col, f"scenarios.{i}.file", str(e))]
+                ) from None
+            s = load_scenario(p.parent / entry.file, root=where.root)
         except ScenarioError as e:
             problems.extend(e.problems)
             continue

@@ -188,19 +188,31 @@ def _parser() -> argparse.ArgumentParser:
             "Dask cluster of --jobs workers)",
         )
 
+    def root_option(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument(
+            "--scenarios-root",
+            type=Path,
+            metavar="DIR",
+            help="extends may only read .yaml/.yml files inside DIR (default: the current "
+            "folder if the file is inside it, else the file's own folder)",
+        )
+
     sp = sub.add_parser("run", help="run scenarios and write tidy results")
     sp.add_argument("scenarios", nargs="+", type=Path, metavar="SCENARIO")
     run_options(sp)
+    root_option(sp)
     sp.set_defaults(func=_cmd_run)
 
     sp = sub.add_parser("compare", help="run a baseline and changes; paired differences with CIs")
     sp.add_argument("baseline", type=Path, metavar="BASELINE")
     sp.add_argument("changes", nargs="+", type=Path, metavar="CHANGE")
     run_options(sp)
+    root_option(sp)
     sp.set_defaults(func=_cmd_compare)
 
     sp = sub.add_parser("validate", help="check scenario files; exit 2 listing every problem")
     sp.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    root_option(sp)
     sp.set_defaults(func=_cmd_validate)
 
     sp = sub.add_parser("schema", help="print the JSON Schema of scenario files")
@@ -215,6 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     sp.add_argument("--quiet", "-q", action="store_true")
     max_patients_option(sp)
     backend_options(sp)
+    root_option(sp)
     sp.set_defaults(func=_cmd_check)
 
     sp = sub.add_parser("kpis", help="list the KPIs with their units and definitions")
@@ -245,7 +258,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     bad = 0
     for f in args.files:
         try:
-            s = load_scenario(f)
+            s = load_scenario(f, root=args.scenarios_root)
         except ScenarioError as e:
             bad += 1
             for problem in e.problems:
@@ -274,7 +287,7 @@ def _cmd_schema(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from .experiment import run
 
-    loaded = load_batch(args.batch)
+    loaded = load_batch(args.batch, root=args.scenarios_root)
     b = loaded.batch
     jobs = args.jobs if args.jobs is not None else b.jobs
     inputs = [args.batch, *(args.batch.parent / e.file for e in b.scenarios)]
@@ -361,7 +374,9 @@ class RunPlan:
         """Load the scenarios at ``paths`` (every problem reported together) and settle the
         options; raises if the results folder cannot or must not be used, or if the run is
         expected to be bigger than the budget: all before anything runs."""
-        scenarios = _load_all(paths, args.days, args.warmup_days)
+        scenarios = _load_all(
+            paths, args.days, args.warmup_days, getattr(args, "scenarios_root", None)
+        )
         if args.resume and args.out is None:
             raise FlowsimError("--resume needs the --out folder of the run to carry on")
         out: Path = args.out or Path("results") / time.strftime("%Y%m%d-%H%M%S")
@@ -456,12 +471,14 @@ def _run_and_write(plan: RunPlan, compare: bool) -> int:
 
 
 # -- helpers ---------------------------------------------------------------------------------
-def _load_all(paths: list[Path], days: float | None, warmup_days: float | None) -> list[Scenario]:
+def _load_all(
+    paths: list[Path], days: float | None, warmup_days: float | None, root: Path | None = None
+) -> list[Scenario]:
     problems = []
     scenarios = []
     for path in paths:
         try:
-            s = load_scenario(path)
+            s = load_scenario(path, root=root)
         except ScenarioError as e:
             problems.extend(e.problems)
             continue

@@ -17,6 +17,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSeriali
 
 from .durations import DURATION_HINT, format_duration, parse_duration
 
+MAX_CV = 100.0
+"""The largest coefficient of variation (sd / mean) of a lognormal or gamma duration. Lengths
+of stay have about 1 to 3; far beyond, the shape parameter underflows to zero."""
+MAX_EMPIRICAL = 10_000
+"""The most values of an empirical distribution (a histogram has tens)."""
+MAX_PHASES = 1_000
+"""The most phases of an Erlang distribution."""
+
 Minutes = Annotated[
     float,
     BeforeValidator(parse_duration),
@@ -75,6 +83,11 @@ class _MeanSd(_Dist):
     def _positive_mean(self) -> _MeanSd:
         if self.mean <= 0 and self.sd > 0:
             raise ValueError("mean must be above zero when sd is above zero")
+        if self.sd > MAX_CV * self.mean:
+            raise ValueError(
+                f"sd is more than {MAX_CV:g} times the mean, beyond any real duration "
+                "(and the shape parameter could not be computed)"
+            )
         return self
 
 
@@ -107,7 +120,7 @@ class Erlang(_Dist):
     """The sum of ``k`` exponential phases with the given overall mean."""
 
     dist: Literal["erlang"]
-    k: int = Field(ge=1)
+    k: int = Field(ge=1, le=MAX_PHASES, description=f"phases, at most {MAX_PHASES:,}")
     mean: Minutes
 
     def expected(self) -> float:
@@ -164,8 +177,10 @@ class Empirical(_Dist):
     """Durations drawn from observed values, with optional weights (e.g. a histogram's midpoints)."""  # noqa: E501
 
     dist: Literal["empirical"]
-    values: list[Minutes] = Field(min_length=1)
-    weights: list[Annotated[float, Field(ge=0)]] | None = None
+    values: list[Minutes] = Field(
+        min_length=1, max_length=MAX_EMPIRICAL, description=f"at most {MAX_EMPIRICAL:,} values"
+    )
+    weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
 
     @model_validator(mode="after")
     def _weights_match(self) -> Empirical:
@@ -174,7 +189,10 @@ class Empirical(_Dist):
                 raise ValueError(
                     f"weights has {len(self.weights)} entries but values has {len(self.values)}"
                 )
-            if sum(self.weights) <= 0:
+            total = sum(self.weights)
+            if not math.isfinite(total):
+                raise ValueError("weights add up to more than a number can hold; scale them down")
+            if total <= 0:
                 raise ValueError("weights must not all be zero")
         return self
 

@@ -34,22 +34,36 @@ MINUTES_PER_UNIT: dict[str, float] = {
 
 _PART = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([a-z]+)\s*")
 
-DURATION_HINT = "a duration such as 45min, 4h, 7d or 1d 6h (a bare number is minutes)"
+MAX_DURATION_DAYS = 3_660
+"""The longest duration, in days (ten years): no stay, delay or run is longer."""
+DURATION_HINT = (
+    "a duration such as 45min, 4h, 7d or 1d 6h (a bare number is minutes; at most "
+    f"{MAX_DURATION_DAYS:,} days)"
+)
 
 
 def parse_duration(value: object) -> float:
     """Return ``value`` in minutes; raise ``ValueError`` naming the accepted forms."""
     if isinstance(value, bool):
-        raise ValueError(f"expected {DURATION_HINT}, got {value!r}")
+        raise ValueError(f"expected {DURATION_HINT}, got {_shown(value)}")
     if isinstance(value, (int, float)):
         minutes = float(value)
     elif isinstance(value, str):
         minutes = _parse_text(value)
     else:
-        raise ValueError(f"expected {DURATION_HINT}, got {value!r}")
+        raise ValueError(f"expected {DURATION_HINT}, got {_shown(value)}")
     if not math.isfinite(minutes) or minutes < 0:
-        raise ValueError(f"a duration must be zero or more and finite, got {value!r}")
+        raise ValueError(f"a duration must be zero or more and finite, got {_shown(value)}")
+    if minutes > MAX_DURATION_DAYS * 1440.0:
+        raise ValueError(
+            f"a duration must be at most {MAX_DURATION_DAYS:,} days, got {_shown(value)}"
+        )
     return minutes
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else f"{text[:50]}... ({len(text):,} characters)"
 
 
 def _parse_text(text: str) -> float:
@@ -62,13 +76,13 @@ def _parse_text(text: str) -> float:
         pass
     if s.startswith("-"):
         # "-5min" should hear that durations cannot be negative, not that 5min is unreadable.
-        raise ValueError(f"a duration must be zero or more and finite, got {text!r}")
+        raise ValueError(f"a duration must be zero or more and finite, got {_shown(text)}")
     total = 0.0
     pos = 0
     while pos < len(s):
         m = _PART.match(s, pos)
         if m is None or m.group(2) not in MINUTES_PER_UNIT:
-            raise ValueError(f"expected {DURATION_HINT}, got {text!r}")
+            raise ValueError(f"expected {DURATION_HINT}, got {_shown(text)}")
         total += float(m.group(1)) * MINUTES_PER_UNIT[m.group(2)]
         pos = m.end()
     return total

@@ -3,6 +3,7 @@ expected, so that ``flowsim validate`` can list them all and exit 2 instead of a
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -27,7 +28,18 @@ class Problem:
             if self.column is not None:
                 where += f":{self.column}"
         field = f" {self.path}:" if self.path else ""
-        return f"{where}:{field} {self.message}"
+        return _one_line(f"{where}:{field} {self.message}")
+
+
+def _one_line(text: str) -> str:
+    """``text`` with line breaks and other control characters escaped: a value echoed from a
+    file must not start a line of its own (a forged message in a CI log) or hide text."""
+    return "".join(
+        c
+        if c == " " or unicodedata.category(c)[0] not in "CZ"
+        else c.encode("unicode_escape").decode()
+        for c in text
+    )
 
 
 class FlowsimError(Exception):

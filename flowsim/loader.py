@@ -9,15 +9,21 @@ with ``x-`` are ignored: they hold YAML anchors (``&hourly``) that several field
 
 The parts other readers build on: :func:`read_yaml` (plain data and where each value was
 written), :func:`apply_extends` with an :class:`ExtendsPolicy` that decides which files
-``extends`` may read (:class:`BesideTheFile` for the command line, :class:`InsideFolder` for
-uploads), :func:`validation_problems` (pydantic's errors as ``file:line:column`` problems) and
-:func:`dump_yaml`.
+``extends`` may read (:class:`InsideRoot` for files, by default, :class:`InsideFolder` for
+uploads), :func:`read_regular_file` (which refuses devices, pipes and folders before opening
+them), :func:`validation_problems` (pydantic's errors as ``file:line:column`` problems) and
+:func:`dump_yaml`. Depth, size and ``extends`` chains are bounded, so no file can exhaust
+memory or Python's recursion, and no message shows the content of a file that is not a
+scenario.
 """
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +33,7 @@ import yaml
 from pydantic import ValidationError
 
 from .errors import Problem, ScenarioError
-from .scenario import Scenario, network_problems
+from .scenario import MAX_NAME_CHARS, Scenario, network_problems
 
 Path_ = tuple[str | int, ...]
 Marks = dict[Path_, tuple[str, int | None, int | None]]
@@ -35,6 +41,38 @@ Marks = dict[Path_, tuple[str, int | None, int | None]]
 that was not read from a file)."""
 
 MAX_FILE_BYTES = 2_000_000
+"""A scenario file larger than this is refused before it is read (a trust's is a few kB)."""
+MAX_DEPTH = 50
+"""How deeply values may nest (a scenario nests about 6 deep); deeper YAML is refused before it
+can exhaust Python's recursion."""
+MAX_EXTENDS = 20
+"""How many files an ``extends`` chain may pass through (a change of a change of the baseline
+is 3)."""
+MAX_PATH_CHARS = 255
+"""The longest ``extends`` path (a file name's limit on common file systems)."""
+SCENARIO_SUFFIXES = (".yaml", ".yml")
+"""What a file named by ``extends`` (or by a batch file) must end with."""
+
+
+class _Composer(yaml.SafeLoader):  # type: ignore[misc,unused-ignore]  # PyYAML has no types here
+    """PyYAML's safe composer, refusing nesting deeper than :data:`MAX_DEPTH` before it recurses
+    (its composer calls itself once per level, so very deep YAML would end in RecursionError)."""
+
+    _depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH + 1:  # + 1: a scalar at the deepest level is allowed
+                raise _TooDeep(self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+class _TooDeep(Exception):
+    def __init__(self, mark: Any):
+        self.mark = mark
 
 
 def read_yaml(text: str, filename: str) -> tuple[Any, Marks]:
@@ -55,7 +93,13 @@ def read_yaml(text: str, filename: str) -> tuple[Any, Marks]:
                 ]
             )
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Composer)
+    except _TooDeep as e:
+        return _raise(filename, e.mark, f"values are nested more than {MAX_DEPTH} deep")
+    except RecursionError:  # not expected past the depth bound; never a traceback all the same
+        raise ScenarioError(
+            [Problem(filename, None, None, "", f"values are nested more than {MAX_DEPTH} deep")]
+        ) from None
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         context = e.context
@@ -69,6 +113,22 @@ def read_yaml(text: str, filename: str) -> tuple[Any, Marks]:
             context += f" (from line {e.context_mark.line + 1})"
         msg = " ".join(x for x in (context, e.problem) if x)
         return _raise(filename, mark, f"not valid YAML: {msg}")
+    except yaml.reader.ReaderError as e:
+        # A control character (a form feed pasted from a document): say where, and which.
+        before = text[: e.position]
+        line = before.count("\n") + 1
+        col = e.position - (before.rfind("\n") + 1) + 1
+        raise ScenarioError(
+            [
+                Problem(
+                    filename,
+                    line,
+                    col,
+                    "",
+                    f"the character U+{e.character:04X} is not allowed in YAML; delete it",
+                )
+            ]
+        ) from None
     except yaml.YAMLError as e:
         raise ScenarioError([Problem(filename, None, None, "", f"not valid YAML: {e}")]) from None
     if node is None or (node.tag == "tag:yaml.org,2002:null" and node.value == ""):  # or "---"
@@ -104,6 +164,13 @@ def _build(
     _open: frozenset[int] = frozenset(),
 ) -> Any:
     marks[path] = (filename, node.start_mark.line + 1, node.start_mark.column + 1)
+    if len(path) > MAX_DEPTH:
+        # Each alias is within the bound, but one may be used inside another.
+        _raise(
+            filename,
+            node.start_mark,
+            f"values are nested more than {MAX_DEPTH} deep once aliases are expanded",
+        )
     if len(marks) > MAX_NODES:
         # Aliases are expanded into plain data, so a few lines of nested aliases could blow up.
         _raise(
@@ -127,9 +194,12 @@ def _build(
         out: dict[str, Any] = {}
         written: set[str] = set()
         for key_node, value_node, was_merged in _pairs(node, path, filename, inner):
-            if not isinstance(key_node, yaml.ScalarNode):
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag not in _PLAIN_TAGS:
                 _raise(filename, key_node.start_mark, "a key must be a plain name")
-            key = loader.construct_object(key_node)
+            try:
+                key = loader.construct_object(key_node)
+            except (yaml.constructor.ConstructorError, ValueError):
+                _raise(filename, key_node.start_mark, "a key must be a plain name")
             if not isinstance(key, (str, int)) or isinstance(key, bool):
                 _raise(filename, key_node.start_mark, f"a key must be a name, got {key!r}")
             key = str(key)
@@ -209,14 +279,33 @@ class ExtendsPolicy(Protocol):
 
 @dataclass(frozen=True)
 class BesideTheFile:
-    """``extends`` names a path relative to the folder of the file that names it; any path that
-    exists is read (the ``flowsim`` command's rule: the files are the user's own)."""
+    """``extends`` names a path relative to the folder of the file that names it; any regular
+    file that exists is read. Only for files a user trusts entirely: the default for files is
+    :class:`InsideRoot`."""
+
+    def resolve(self, name: str, naming_file: Path) -> Path:
+        _check_written_name(name)
+        base = naming_file.parent / name
+        try:
+            if not base.exists():
+                raise ExtendsRefused(f"no such file: {base}")
+        except OSError as e:
+            raise ExtendsRefused(f"cannot read {name}: {e.strerror}") from None
+        return base
+
+
+@dataclass(frozen=True)
+class InsideRoot:
+    """``extends`` is read relative to the file that names it, and must name a regular
+    ``.yaml``/``.yml`` file inside ``root`` once symbolic links are followed (the rule for files:
+    a scenario from a pull request must not reach the runner's other files)."""
+
+    root: Path
 
     def resolve(self, name: str, naming_file: Path) -> Path:
         base = naming_file.parent / name
-        if not base.exists():
-            raise ExtendsRefused(f"no such file: {base}")
-        return base
+        _check_written_name(name)
+        return _confined(base, name, self.root, f"the scenarios root {self.root}", True)
 
 
 @dataclass(frozen=True)
@@ -229,26 +318,93 @@ class InsideFolder:
     called: str = "the scenarios folder"
 
     def resolve(self, name: str, naming_file: Path) -> Path:
+        _check_written_name(name)
         base = naming_file.parent / name
-        if not base.resolve().is_relative_to(self.folder.resolve()) or not base.is_file():
-            raise ExtendsRefused(f"no such file in {self.called}: {name}")
-        return base
+        try:
+            return _confined(base, name, self.folder, self.called, False)
+        except ExtendsRefused:
+            # Outside, missing or not a file alike: the server's files are not for a browser to map.
+            raise ExtendsRefused(f"no such file in {self.called}: {name}") from None
+
+
+def _check_written_name(name: str) -> None:
+    if not name.strip():
+        raise ExtendsRefused("extends is empty; give the base scenario's file, e.g. baseline.yaml")
+    if len(name) > MAX_PATH_CHARS:
+        raise ExtendsRefused(
+            f"the file name is {len(name):,} characters long; the limit is {MAX_PATH_CHARS}"
+        )
+    if "\0" in name:
+        raise ExtendsRefused("the file name contains a NUL character")
+
+
+def _confined(base: Path, name: str, root: Path, called: str, say_outside: bool) -> Path:
+    """``base`` if it is a regular scenario file inside ``root`` (symbolic links followed);
+    otherwise raise :class:`ExtendsRefused` saying why, without reading it."""
+    try:
+        real = base.resolve()
+        inside = real.is_relative_to(root.resolve())
+    except (OSError, RuntimeError) as e:  # a name too long for the system, a loop of links
+        raise ExtendsRefused(f"cannot read {name}: {getattr(e, 'strerror', None) or e}") from None
+    if not inside:
+        raise ExtendsRefused(
+            f"{name} is outside {called}; only files inside it are read"
+            + (" (see --scenarios-root)" if say_outside else "")
+        )
+    if real.suffix.lower() not in SCENARIO_SUFFIXES:
+        raise ExtendsRefused(f"{name} is not a .yaml or .yml file")
+    try:
+        mode = os.stat(real).st_mode
+    except FileNotFoundError:
+        raise ExtendsRefused(f"no such file: {base}") from None
+    except OSError as e:
+        raise ExtendsRefused(f"cannot read {name}: {e.strerror}") from None
+    if not stat.S_ISREG(mode):
+        raise ExtendsRefused(f"{name} {_not_regular(mode)}")
+    return real
+
+
+def _not_regular(mode: int) -> str:
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    return "is not a regular file (a device, pipe or socket); only files are read"
+
+
+def default_root(top: str | Path) -> Path:
+    """The scenarios root for a file named on the command line: the current folder if the file is
+    inside it (``flowsim compare scenarios/baseline.yaml scenarios/changes/*.yaml`` from a
+    checkout), else the file's own folder. ``extends`` may not read outside the root."""
+    here = Path(os.path.abspath("."))
+    at = Path(os.path.abspath(top))
+    return here if at.is_relative_to(here) else at.parent
 
 
 def read_scenario_data(
     path: str | Path,
-    policy: ExtendsPolicy = BesideTheFile(),
+    policy: ExtendsPolicy | None = None,
+    root: str | Path | None = None,
 ) -> tuple[dict[str, Any], Marks]:
     """Read a scenario file and its ``extends`` chain into merged data and marks; ``policy``
-    decides which files ``extends`` may read."""
-    return _read_chain(Path(path), str(path), policy, ())
+    decides which files ``extends`` may read (by default :class:`InsideRoot` of ``root``, itself
+    by default :func:`default_root` of ``path``)."""
+    if policy is None:
+        policy = InsideRoot(Path(root) if root is not None else default_root(path))
+    name = str(path)
+    return _read_chain(Path(path), _read_file_or_problem(Path(path), name), name, policy, ())
+
+
+def _read_file_or_problem(p: Path, name: str) -> bytes:
+    try:
+        return read_regular_file(p)
+    except Unreadable as e:
+        raise ScenarioError([Problem(name, None, None, "", str(e))]) from None
 
 
 def _read_chain(
-    p: Path, name: str, policy: ExtendsPolicy, chain: tuple[Path, ...]
+    p: Path, raw: bytes, name: str, policy: ExtendsPolicy, chain: tuple[Path, ...]
 ) -> tuple[dict[str, Any], Marks]:
     resolved = p.resolve()
-    data, marks = read_scenario_bytes(_read_file(p, name), name)
+    data, marks = read_scenario_bytes(raw, name)
     if resolved in chain:
         # Read again, so it extends something: point at that line, where the loop can be broken.
         cycle = " -> ".join(c.name for c in (*chain, resolved))
@@ -280,39 +436,65 @@ def _extend(
     f, line, col = marks[("extends",)]
     if not isinstance(parent, str):
         raise ScenarioError([Problem(f, line, col, "extends", "expected a file name")])
+    if len(chain) >= MAX_EXTENDS:
+        raise ScenarioError(
+            [
+                Problem(
+                    f,
+                    line,
+                    col,
+                    "extends",
+                    f"the extends chain is longer than {MAX_EXTENDS} files",
+                )
+            ]
+        )
     try:
         base_path = policy.resolve(parent, written_at)
-    except ExtendsRefused as e:
+        raw = read_regular_file(base_path)
+    except (ExtendsRefused, Unreadable) as e:
         raise ScenarioError([Problem(f, line, col, "extends", str(e))]) from None
-    base, base_marks = _read_chain(base_path, str(base_path), policy, chain)
+    base, base_marks = _read_chain(base_path, raw, str(base_path), policy, chain)
     merged, merged_marks = _overlay(base, base_marks, data, marks)
     if "name" not in data:
         merged["name"] = _default_name(written_at)
     return merged, merged_marks
 
 
-def _read_file(p: Path, name: str) -> bytes:
+class Unreadable(Exception):
+    """A file that is not read, and why (never its content)."""
+
+
+def read_regular_file(p: Path, limit: int = MAX_FILE_BYTES) -> bytes:
+    """The bytes of ``p`` if it is a regular file of at most ``limit`` bytes. Anything else
+    (a folder, a device such as /dev/zero, a FIFO that would block, a socket) is refused before
+    it is opened; the file is opened without blocking and checked again, as it may have been
+    swapped in between."""
     try:
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ScenarioError(
-                [
-                    Problem(
-                        name,
-                        None,
-                        None,
-                        "",
-                        f"file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}",
-                    )
-                ]
-            )
-        return p.read_bytes()
+        mode = os.stat(p).st_mode
+        if not stat.S_ISREG(mode):
+            raise Unreadable(_not_regular(mode))
+        flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+        fd = os.open(p, flags)
     except FileNotFoundError:
-        raise ScenarioError([Problem(name, None, None, "", "no such file")]) from None
-    except IsADirectoryError:
-        raise ScenarioError([Problem(name, None, None, "", "is a folder, not a file")]) from None
+        raise Unreadable("no such file") from None
     except OSError as e:
-        raise ScenarioError([Problem(name, None, None, "", f"cannot read: {e.strerror}")]) from None
+        reason = "the file name is too long" if e.errno == errno.ENAMETOOLONG else e.strerror
+        raise Unreadable(f"cannot read: {reason}") from None
+    except ValueError:  # a NUL in the name
+        raise Unreadable("cannot read: the file name contains a NUL character") from None
+    with os.fdopen(fd, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise Unreadable(_not_regular(st.st_mode))
+        if st.st_size > limit:
+            raise Unreadable(f"file is {st.st_size:,} bytes; the limit is {limit:,}")
+        try:
+            raw = fh.read(limit + 1)
+        except OSError as e:
+            raise Unreadable(f"cannot read: {e.strerror}") from None
+    if len(raw) > limit:  # it grew while being read
+        raise Unreadable(f"file is over {limit:,} bytes, the limit")
+    return raw
 
 
 def _overlay(
@@ -365,12 +547,31 @@ def read_scenario_bytes(raw: bytes, name: str) -> tuple[dict[str, Any], Marks]:
         )
     for key in [k for k in data if k.startswith("x-")]:
         del data[key]  # extension fields: a place to define YAML anchors shared below
+    if data and not any(k in _SCENARIO_KEYS for k in data):
+        # Some other YAML file (a CI config, a credentials file): neither its keys nor its
+        # values are shown, as they may be secrets.
+        _, line, col = marks[()]
+        raise ScenarioError(
+            [
+                Problem(
+                    name,
+                    line,
+                    col,
+                    "",
+                    "not a scenario file (none of its top-level keys is a scenario field)",
+                )
+            ]
+        )
     return data, marks
 
 
+_SCENARIO_KEYS = frozenset(Scenario.model_fields) | {"extends"}
+
+
 def _default_name(p: Path) -> str:
-    stem = "".join(c if c.isalnum() or c == "_" else "_" for c in p.stem)
-    return stem if stem and not stem[0].isdigit() else f"s_{stem}"
+    stem = "".join(c if c.isascii() and (c.isalnum() or c == "_") else "_" for c in p.stem)
+    stem = stem if stem and not stem[0].isdigit() else f"s_{stem}"
+    return stem[:MAX_NAME_CHARS]
 
 
 def validate_data(data: Mapping[str, Any], marks: Marks, filename: str) -> Scenario:
@@ -385,8 +586,15 @@ def validate_data(data: Mapping[str, Any], marks: Marks, filename: str) -> Scena
     return scenario
 
 
-def load_scenario(source: str | Path | Mapping[str, Any], name: str | None = None) -> Scenario:
-    """Load and validate a scenario from a YAML file or from a mapping (e.g. in a notebook)."""
+def load_scenario(
+    source: str | Path | Mapping[str, Any],
+    name: str | None = None,
+    root: str | Path | None = None,
+) -> Scenario:
+    """Load and validate a scenario from a YAML file or from a mapping (e.g. in a notebook).
+
+    ``extends`` may only read ``.yaml``/``.yml`` files inside ``root`` (by default the current
+    folder if the file is inside it, else the file's own folder: see :func:`default_root`)."""
     if isinstance(source, Mapping):
         data = dict(source)
         if name is not None:
@@ -404,7 +612,7 @@ def load_scenario(source: str | Path | Mapping[str, Any], name: str | None = Non
                 ]
             )
         return validate_data(data, _unplaced_marks(data, "<dict>"), "<dict>")
-    data, marks = read_scenario_data(source)
+    data, marks = read_scenario_data(source, root=root)
     if name is not None:
         data["name"] = name
     return validate_data(data, marks, str(source))
@@ -478,7 +686,10 @@ def _message(err: Any) -> str:
         and got is not None
         and repr(got) not in msg
     ):
-        msg += f" (got {got!r})"
+        shown = repr(got)
+        if len(shown) > 60:  # a value may be a whole paragraph; the line says where it is
+            shown = f"{shown[:50]}... ({len(shown):,} characters)"
+        msg += f" (got {shown})"
     return msg
 
 

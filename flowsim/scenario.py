@@ -27,6 +27,12 @@ from pydantic import (
 )
 
 from .distributions import Distribution, Minutes
+from .durations import DURATION_HINT
+from .errors import FlowsimError
+
+MAX_RUN_DAYS = 3_660
+"""The longest run length or warm-up, in days (ten years: trusts plan one winter to a few
+years ahead)."""
 
 Weekday = Literal["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 WEEKDAYS: tuple[Weekday, ...] = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -36,7 +42,30 @@ EXIT = "exit"
 """The reserved routing target for leaving the modelled system (home, transfer, death)."""
 
 _NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
-Name = Annotated[str, Field(pattern=_NAME, description="a name of letters, digits and _")]
+MAX_NAME_CHARS = 64
+"""The longest name (of a scenario, stage, place...): a scenario's name becomes a file name, and
+names head tables and charts."""
+MAX_ITEMS = 500
+"""The most stages, places, staff groups, classes or arrival streams in one scenario (the
+largest trust's pathway has a few dozen of each)."""
+MAX_DATED = 100
+"""The most dated surges or capacity changes on one arrival stream, place or staff group, and the
+most shifts in one roster."""
+MAX_PER_DAY = 100_000
+"""The most arrivals a day by one stream (the largest English ED sees about 1,000)."""
+MAX_SURGE = 100.0
+"""The largest surge factor (the worst winter days are about 1.5 times an ordinary day)."""
+MAX_COUNT = 100_000
+"""The largest capacity or staff count (the largest hospital has about 2,500 beds)."""
+Name = Annotated[
+    str,
+    Field(
+        pattern=_NAME,
+        max_length=MAX_NAME_CHARS,
+        description=f"a name of letters, digits and _ (at most {MAX_NAME_CHARS} characters)",
+    ),
+]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 Probability = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
@@ -80,7 +109,15 @@ class DateRange(_Frozen):
 class Surge(DateRange):
     """Demand multiplied by ``factor`` on the days of the range (a flu fortnight, a heatwave)."""
 
-    factor: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    factor: Annotated[
+        float,
+        Field(
+            gt=0,
+            le=MAX_SURGE,
+            allow_inf_nan=False,
+            description=f"demand multiplier on the surge days (at most {MAX_SURGE:g})",
+        ),
+    ]
 
 
 class CapacityChange(DateRange):
@@ -88,8 +125,8 @@ class CapacityChange(DateRange):
     norovirus, +20 escalation beds) or set ``to_capacity`` outright. Changes to the same place
     on the same day add up."""
 
-    change: int | None = None
-    to_capacity: Annotated[int, Field(ge=0)] | None = None
+    change: Annotated[int, Field(ge=-MAX_COUNT, le=MAX_COUNT)] | None = None
+    to_capacity: Count | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> CapacityChange:
@@ -105,6 +142,13 @@ class PatientClass(_Frozen):
     label: str = ""
 
 
+def _finite_sum(values: list[float], what: str) -> None:
+    # Each value is finite, but their sum may not be (1e308 + 1e308), and a rate divided by an
+    # infinite total is silently zero.
+    if not math.isfinite(sum(values)):
+        raise ValueError(f"{what} add up to more than a number can hold; scale them down")
+
+
 def _mapping_sums_to_one(mix: dict[str, float], what: str) -> dict[str, float]:
     total = math.fsum(mix.values())
     if mix and abs(total - 1.0) > 1e-6:
@@ -117,7 +161,10 @@ class ArrivalStream(_Frozen):
     rate follows the day of week, the hour of day and any dated surges. Its patients are ED
     attendances if they arrive by ambulance (``handover``) or their first stage is in an ED place."""  # noqa: E501
 
-    per_day: NonNegative = Field(description="mean arrivals per day over an ordinary week")
+    per_day: Annotated[float, Field(ge=0, le=MAX_PER_DAY, allow_inf_nan=False)] = Field(
+        description="mean arrivals per day over an ordinary week "
+        f"(at most {MAX_PER_DAY:,}; the largest English ED sees about 1,000)"
+    )
     hourly_profile: list[NonNegative] = Field(
         default_factory=lambda: [1.0] * 24,
         min_length=24,
@@ -130,14 +177,22 @@ class ArrivalStream(_Frozen):
         max_length=7,
         description="7 relative daily volumes, Monday first; only their shape matters",
     )
-    surges: dict[Name, Surge] = Field(default_factory=dict)
-    class_mix: dict[Name, Probability] = Field(min_length=1)
+    surges: dict[Name, Surge] = Field(
+        default_factory=dict, max_length=MAX_DATED, description=f"at most {MAX_DATED}"
+    )
+    class_mix: dict[Name, Probability] = Field(min_length=1, max_length=MAX_ITEMS)
     first_stage: Name
     handover: bool = Field(
         default=False,
         description="patients arrive by ambulance: they are ED attendances from arrival, and "
         "their wait to reach the handover stage counts as ambulance handover delay",
     )
+
+    @field_validator("hourly_profile", "weekday_factors")
+    @classmethod
+    def _finite_total(cls, v: list[float]) -> list[float]:
+        _finite_sum(v, "the values")
+        return v
 
     @field_validator("class_mix")
     @classmethod
@@ -150,6 +205,13 @@ class ArrivalStream(_Frozen):
             raise ValueError("hourly_profile is all zero, so nobody could arrive")
         if self.per_day > 0 and sum(self.weekday_factors) == 0:
             raise ValueError("weekday_factors is all zero, so nobody could arrive")
+        if self.per_day > 0:
+            # The busiest hour's rate, with every surge at once: it must be a finite number.
+            peak = self.per_day * (max(self.hourly_profile) * 24 / sum(self.hourly_profile))
+            peak *= max(self.weekday_factors) * 7 / sum(self.weekday_factors)
+            peak *= math.prod(s.factor for s in self.surges.values())
+            if not math.isfinite(peak):
+                raise ValueError("the busiest hour's arrival rate is too large to compute")
         return self
 
 
@@ -167,7 +229,9 @@ class Place(_Frozen):
     or an unlimited area such as a waiting room. A patient keeps their place until the next one
     is granted (blocking)."""
 
-    capacity: Annotated[int, Field(ge=0)] | Literal["unlimited"]
+    capacity: Count | Literal["unlimited"] = Field(
+        description=f"how many at once (at most {MAX_COUNT:,}), or unlimited"
+    )
     area: Literal["ed", "sdec", "assessment", "ward", "other"] = Field(
         default="other",
         description="ed places count towards time in department; assessment and ward places "
@@ -180,7 +244,9 @@ class Place(_Frozen):
         "whoever asked first (beds, so that a decision to admit is not overtaken forever)",
     )
     open_hours: OpeningHours | None = None
-    changes: dict[Name, CapacityChange] = Field(default_factory=dict)
+    changes: dict[Name, CapacityChange] = Field(
+        default_factory=dict, max_length=MAX_DATED, description=f"at most {MAX_DATED}"
+    )
 
     @property
     def unlimited(self) -> bool:
@@ -199,7 +265,7 @@ class Shift(_Frozen):
 
     start: ClockTime
     end: ClockTime
-    count: Annotated[int, Field(ge=0)]
+    count: Count
     days: list[Weekday] = Field(default_factory=lambda: list(WEEKDAYS), min_length=1)
 
     @model_validator(mode="after")
@@ -215,13 +281,15 @@ class Staff(_Frozen):
     add up. A patient already with a clinician when a shift ends is finished (shift-change
     policy); nobody new is started until the count allows."""
 
-    count: Annotated[int, Field(ge=0)] | None = None
-    per_hour: list[Annotated[int, Field(ge=0)]] | None = Field(
-        default=None, min_length=24, max_length=24
+    count: Count | None = None
+    per_hour: list[Count] | None = Field(default=None, min_length=24, max_length=24)
+    per_hour_on: dict[Weekday, list[Count]] = Field(default_factory=dict)
+    shifts: dict[Name, Shift] = Field(
+        default_factory=dict, max_length=MAX_DATED, description=f"at most {MAX_DATED}"
     )
-    per_hour_on: dict[Weekday, list[Annotated[int, Field(ge=0)]]] = Field(default_factory=dict)
-    shifts: dict[Name, Shift] = Field(default_factory=dict)
-    changes: dict[Name, CapacityChange] = Field(default_factory=dict)
+    changes: dict[Name, CapacityChange] = Field(
+        default_factory=dict, max_length=MAX_DATED, description=f"at most {MAX_DATED}"
+    )
     label: str = ""
 
     @field_validator("per_hour_on")
@@ -256,7 +324,7 @@ class Staff(_Frozen):
 class LeaveWithoutBeingSeen(_Frozen):
     """Patients of ``classes`` who have waited ``patience`` for this stage leave the department."""
 
-    classes: list[Name] = Field(min_length=1)
+    classes: list[Name] = Field(min_length=1, max_length=MAX_ITEMS)
     patience: Distribution
 
 
@@ -279,6 +347,12 @@ class DischargeWindow(_Frozen):
 
     hours: list[NonNegative] = Field(min_length=24, max_length=24)
     days: dict[Weekday, Probability] = Field(default_factory=dict)
+
+    @field_validator("hours")
+    @classmethod
+    def _finite_hours(cls, v: list[float]) -> list[float]:
+        _finite_sum(v, "the hours")
+        return v
 
     @model_validator(mode="after")
     def _some_hour(self) -> DischargeWindow:
@@ -303,9 +377,9 @@ class Stage(_Frozen):
     place: Name | None = None
     staff: Name | None = None
     duration: Distribution
-    duration_by_class: dict[Name, Distribution] = Field(default_factory=dict)
-    next: Routing = Field(default_factory=dict)
-    next_by_class: dict[Name, Routing] = Field(default_factory=dict)
+    duration_by_class: dict[Name, Distribution] = Field(default_factory=dict, max_length=MAX_ITEMS)
+    next: Routing = Field(default_factory=dict, max_length=MAX_ITEMS)
+    next_by_class: dict[Name, Routing] = Field(default_factory=dict, max_length=MAX_ITEMS)
     milestone: Literal["triage", "clinician", "handover"] | None = Field(
         default=None,
         description="what starting this stage means for the ED measures: triage, first "
@@ -344,8 +418,12 @@ class Stage(_Frozen):
 class RunSettings(_Frozen):
     """How long to simulate and how often: results are measured after ``warmup``."""
 
-    warmup: Minutes = Field(default=14 * 1440.0)
-    length: Minutes = Field(default=91 * 1440.0)
+    warmup: Minutes = Field(
+        default=14 * 1440.0, description=f"{DURATION_HINT}; at most {MAX_RUN_DAYS:,} days"
+    )
+    length: Minutes = Field(
+        default=91 * 1440.0, description=f"{DURATION_HINT}; at most {MAX_RUN_DAYS:,} days"
+    )
     replications: int = Field(default=10, ge=1, le=100_000)
     seed: int = Field(default=20_250_106, ge=0)
 
@@ -354,6 +432,13 @@ class RunSettings(_Frozen):
     def _positive(cls, v: float) -> float:
         if v <= 0:
             raise ValueError("the run length must be above zero")
+        return v
+
+    @field_validator("length", "warmup")
+    @classmethod
+    def _at_most(cls, v: float) -> float:
+        if v > MAX_RUN_DAYS * 1440.0:
+            raise ValueError(f"at most {MAX_RUN_DAYS:,} days (ten years) may be simulated")
         return v
 
 
@@ -368,11 +453,21 @@ class Scenario(_Frozen):
         "surges and changes fall on the right days from it",
     )
     run: RunSettings = Field(default_factory=RunSettings)
-    classes: dict[Name, PatientClass] = Field(min_length=1)
-    arrivals: dict[Name, ArrivalStream] = Field(min_length=1)
-    places: dict[Name, Place] = Field(default_factory=dict)
-    staff: dict[Name, Staff] = Field(default_factory=dict)
-    stages: dict[Name, Stage] = Field(min_length=1)
+    classes: dict[Name, PatientClass] = Field(
+        min_length=1, max_length=MAX_ITEMS, description=f"at most {MAX_ITEMS}"
+    )
+    arrivals: dict[Name, ArrivalStream] = Field(
+        min_length=1, max_length=MAX_ITEMS, description=f"at most {MAX_ITEMS}"
+    )
+    places: dict[Name, Place] = Field(
+        default_factory=dict, max_length=MAX_ITEMS, description=f"at most {MAX_ITEMS}"
+    )
+    staff: dict[Name, Staff] = Field(
+        default_factory=dict, max_length=MAX_ITEMS, description=f"at most {MAX_ITEMS}"
+    )
+    stages: dict[Name, Stage] = Field(
+        min_length=1, max_length=MAX_ITEMS, description=f"at most {MAX_ITEMS}"
+    )
 
     @property
     def horizon(self) -> float:
@@ -381,7 +476,15 @@ class Scenario(_Frozen):
 
 
 def with_run_length(s: Scenario, days: float | None, warmup_days: float | None) -> Scenario:
-    """``s`` with its run length and/or warm-up replaced (in days); ``None`` keeps its own."""
+    """``s`` with its run length and/or warm-up replaced (in days); ``None`` keeps its own.
+
+    Raises :class:`~flowsim.errors.FlowsimError` past :data:`MAX_RUN_DAYS` (the copy is not
+    validated again, so the bound a file keeps is checked here)."""
+    for what, value in (("run length", days), ("warm-up", warmup_days)):
+        if value is not None and not (0 <= value <= MAX_RUN_DAYS):
+            raise FlowsimError(
+                f"a {what} of {value:g} days is outside the limit of 0 to {MAX_RUN_DAYS:,} days"
+            )
     update: dict[str, float] = {}
     if days is not None:
         update["length"] = days * 1440.0
@@ -472,16 +575,19 @@ def _successors(stage: Stage) -> set[str]:
 
 
 def _paths_that_never_end(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
-    # A stage can end if some route with positive probability reaches exit.
+    # A stage can end if some route with positive probability reaches exit: one search backwards
+    # from exit, so the work grows with the number of routes, not its square.
+    before: dict[str, list[str]] = {}
+    for name, stage in s.stages.items():
+        for target in _successors(stage):
+            before.setdefault(target, []).append(name)
     can_end = {EXIT}
-    changed = True
-    succ = {name: _successors(stage) for name, stage in s.stages.items()}
-    while changed:
-        changed = False
-        for name, nxt in succ.items():
-            if name not in can_end and nxt & can_end:
+    frontier = [EXIT]
+    while frontier:
+        for name in before.get(frontier.pop(), ()):
+            if name not in can_end:
                 can_end.add(name)
-                changed = True
+                frontier.append(name)
     for name in s.stages:
         if name not in can_end:
             yield (
@@ -535,16 +641,22 @@ def _blocking_cycles(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
     stack: list[str] = []
     reported: set[frozenset[str]] = set()
 
-    def visit(p: str) -> Iterator[list[str]]:
-        state[p] = 1
-        stack.append(p)
-        for q in sorted(edges.get(p, ())):
-            if state.get(q) == 1:
+    def visit(start: str) -> Iterator[list[str]]:
+        # Depth-first without recursion: a chain of a thousand places must not exhaust Python's.
+        state[start] = 1
+        stack.append(start)
+        todo = [iter(sorted(edges.get(start, ())))]
+        while todo:
+            q = next(todo[-1], None)
+            if q is None:
+                todo.pop()
+                state[stack.pop()] = 2
+            elif state.get(q) == 1:
                 yield stack[stack.index(q) :] + [q]
             elif q not in state:
-                yield from visit(q)
-        stack.pop()
-        state[p] = 2
+                state[q] = 1
+                stack.append(q)
+                todo.append(iter(sorted(edges.get(q, ()))))
 
     for p in sorted(edges):
         if p not in state:

@@ -53,11 +53,24 @@ def hourly_rates(scenario: Scenario, stream: ArrivalStream) -> np.ndarray:
     week = np.asarray(stream.weekday_factors, dtype=float)
     if stream.per_day == 0:
         return np.zeros(n_days * 24)
-    hours = hours / hours.mean()
-    week = week / week.mean()
+    with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+        hours = hours / hours.mean()
+        week = week / week.mean()
+    # Validation keeps these sums finite; were one to overflow, the shape would silently become
+    # all zero (no arrivals): stop rather than report a wrong answer.
+    if not (np.isfinite(hours).all() and np.isfinite(week).all() and hours.any() and week.any()):
+        raise ArithmeticError(
+            "hourly_profile or weekday_factors cannot be normalised (their sum overflows)"
+        )
     weekday = (scenario.start.weekday() + np.arange(n_days)) % 7
     per_day = stream.per_day * week[weekday] * surge_factors(scenario, stream)
     rates: np.ndarray = (per_day[:, None] * hours[None, :] / DAY).ravel()
+    # Validation bounds every factor; should a rate still overflow, stop rather than go on.
+    if not np.isfinite(rates).all():
+        raise ArithmeticError(
+            f"the arrival rates of a stream with per_day {stream.per_day:g} are not finite "
+            "(a surge factor out of range)"
+        )
     return rates
 
 

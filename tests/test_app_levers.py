@@ -147,7 +147,7 @@ def test_downloaded_overlay_validates_and_runs_with_the_cli(
 def test_overlay_of_a_baseline_in_a_subfolder_extends_by_its_relative_path(
     scenarios_copy: Path,
 ) -> None:
-    base = load_scenario(scenarios_copy / "changes" / "escalation_beds.yaml")
+    base = load_scenario(scenarios_copy / "changes" / "escalation_beds.yaml", root=scenarios_copy)
     levers = lever_defaults(base, name="escalation_and_noon").model_copy(
         update={"before_noon_share": {"ward_stay": 0.3, "amu_stay": 0.2727}}
     )
@@ -155,7 +155,7 @@ def test_overlay_of_a_baseline_in_a_subfolder_extends_by_its_relative_path(
     assert "extends: changes/escalation_beds.yaml" in text
     path = scenarios_copy / "escalation_and_noon.yaml"
     path.write_text(text)
-    s = load_scenario(path)
+    s = load_scenario(path, root=scenarios_copy)
     assert "escalation" in s.places["wards"].changes  # from the baseline it extends
     assert before_noon(s.stages["ward_stay"].discharge_window.hours) == pytest.approx(0.3, abs=1e-3)
 

@@ -149,7 +149,7 @@ def test_an_interrupted_run_names_the_folder_to_resume_into(
 def test_an_interrupt_before_the_run_does_not_promise_kept_replications(
     tiny_file: Path, tmp_path: Path, monkeypatch, capsys
 ) -> None:
-    def interrupted(path, name=None):
+    def interrupted(path, name=None, root=None):
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "load_scenario", interrupted)

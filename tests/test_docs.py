@@ -135,7 +135,7 @@ def test_readme_first_change_idea_is_the_shipped_one_with_two_doctors(tmp_path) 
     path = tmp_path / "changes" / "two_evening_doctors.yaml"
     path.parent.mkdir()
     path.write_text(example.replace("../baseline.yaml", str(SCENARIOS / "baseline.yaml")))
-    mine = flowsim.load_scenario(path)
+    mine = flowsim.load_scenario(path, root=SCENARIOS)
     shipped = flowsim.load_scenario(SCENARIOS / "changes" / "extra_evening_doctor.yaml")
     assert mine.name == "two_evening_doctors"
     assert mine.staff["ed_doctor"].shifts["extra_evening"].count == 2
@@ -157,7 +157,7 @@ def test_model_page_overlay_example_is_the_shipped_change(tmp_path) -> None:
     path = tmp_path / "extra_evening_doctor.yaml"
     path.write_text(example.replace("../baseline.yaml", str(SCENARIOS / "baseline.yaml")))
     shipped = flowsim.load_scenario(SCENARIOS / "changes" / "extra_evening_doctor.yaml")
-    assert flowsim.load_scenario(path).model_dump(exclude={"description"}) == (
+    assert flowsim.load_scenario(path, root=SCENARIOS).model_dump(exclude={"description"}) == (
         shipped.model_dump(exclude={"description"})
     )
 
@@ -200,7 +200,7 @@ def test_model_page_duration_examples_mean_what_it_says(tmp_path, duration: str)
         f"extends: {SCENARIOS / 'baseline.yaml'}\nname: example\n"
         f"stages:\n  minors_treatment:\n    duration: {duration}\n"
     )
-    loaded = flowsim.load_scenario(path).stages["minors_treatment"].duration
+    loaded = flowsim.load_scenario(path, root=SCENARIOS).stages["minors_treatment"].duration
     said = re.search(r"dist: (\w+)", duration)
     assert loaded.dist == (said.group(1) if said else "fixed")
 

@@ -326,7 +326,7 @@ def test_extends_a_file_in_another_folder(tmp_path: Path) -> None:
     write(tmp_path / "base", "b.yaml", MINIMAL)
     (tmp_path / "changes").mkdir()
     over = write(tmp_path / "changes", "c.yaml", "extends: ../base/b.yaml\n")
-    assert load_scenario(over).name == "c"
+    assert load_scenario(over, root=tmp_path).name == "c"
 
 
 def test_overlay_errors_point_at_the_overlay(tmp_path: Path) -> None:
@@ -394,7 +394,7 @@ def test_a_list_an_overlay_replaces_keeps_none_of_the_base_positions(tmp_path: P
 
 
 def test_an_extends_policy_decides_which_files_may_be_read(tmp_path: Path) -> None:
-    from flowsim.loader import ExtendsRefused, InsideFolder, read_scenario_data
+    from flowsim.loader import BesideTheFile, ExtendsRefused, InsideFolder, read_scenario_data
 
     class SameFolderTree:
         """Only files in the folder of the file that names them, or below it."""
@@ -408,7 +408,8 @@ def test_an_extends_policy_decides_which_files_may_be_read(tmp_path: Path) -> No
     (tmp_path / "changes").mkdir()
     write(tmp_path, "base.yaml", MINIMAL)
     over = write(tmp_path / "changes", "c.yaml", "name: c\nextends: ../base.yaml\n")
-    assert read_scenario_data(over)[0]["name"] == "c"  # the command line reads any path
+    assert read_scenario_data(over, BesideTheFile())[0]["name"] == "c"  # any path
+    assert read_scenario_data(over, root=tmp_path)[0]["name"] == "c"  # inside the root
     for policy, says in [
         (SameFolderTree(), "../base.yaml is outside"),
         (InsideFolder(tmp_path / "changes"), "no such file in the scenarios folder: ../base.yaml"),

@@ -26,7 +26,7 @@ def test_a_base_that_extends_outside_the_folder_is_refused_at_its_line(tmp_path:
     folder.mkdir()
     inner = folder / "inner.yaml"
     inner.write_text("name: inner\nextends: ../outside.yaml\n")
-    assert load_scenario(inner).name == "inner"  # the command line reads it
+    assert load_scenario(inner, root=tmp_path).name == "inner"  # the command line, so rooted
     with pytest.raises(ScenarioError) as info:
         load_upload(b"extends: inner.yaml\n", "up.yaml", folder)
     assert [str(p) for p in info.value.problems] == [

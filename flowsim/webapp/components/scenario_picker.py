@@ -47,8 +47,8 @@ def shipped_files(folder: Path) -> dict[str, Path]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _load_file(path: str, text: str) -> Scenario:
-    # Keyed on the text too, so an edited file is read again.
-    return load_scenario(path)
+    # Keyed on the text too, so an edited file is read again. extends stays in the folder.
+    return load_scenario(path, root=scenarios_folder())
 
 
 def load_file(path: Path, folder: Path) -> Scenario:
