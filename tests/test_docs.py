@@ -234,3 +234,17 @@ def test_documented_commands_and_options_exist(capsys) -> None:
             helps[command] = _help(capsys, command)
         for option in re.findall(r"(?<![\w-])(--[a-z][a-z-]*)", rest.split("#")[0]):
             assert option in helps[command], f"{page}: flowsim {command} has no {option}"
+
+
+def test_the_limits_in_the_safety_page_are_the_ones_the_code_keeps() -> None:
+    import importlib
+
+    rows = re.findall(
+        r"^\| `(flowsim[\w.]+)\.(\w+)` \| ([\d.]+) \|", (DOCS / "safety.md").read_text(), re.M
+    )
+    assert len(rows) >= 20, "the table of limits is missing or unreadable"
+    for module, name, value in rows:
+        actual = getattr(importlib.import_module(module), name)
+        assert float(actual) == float(value), (
+            f"docs/safety.md: {module}.{name} is {actual}, not {value}"
+        )
