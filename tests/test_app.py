@@ -76,6 +76,7 @@ def test_what_the_measures_mean_lists_the_kpi_registry() -> None:
     assert (row["Measure"], row["Unit"], row["Better when"]) == ("Within 4 hours", "%", "higher")
 
 
+@pytest.mark.slow
 def test_run_of_baseline_and_a_shipped_change_shows_the_table_and_charts(
     monkeypatch, fresh_results
 ) -> None:
@@ -140,6 +141,7 @@ def test_an_over_size_upload_is_refused_with_a_message() -> None:
     assert any("uploads are limited to" in e for e in _errors(at))
 
 
+@pytest.mark.slow
 def test_a_built_variant_downloads_as_yaml_that_validates_and_runs(tmp_path: Path) -> None:
     at = _page()
     at.text_input(key=LEVER + "name").set_value("busier_with_beds")
@@ -225,6 +227,7 @@ def test_dated_levers_write_escalation_beds_and_a_surge() -> None:
     assert overlay["arrivals"]["walk_in"]["surges"]["app_surge"]["factor"] == 1.25
 
 
+@pytest.mark.slow
 def test_failed_replications_are_named_above_the_results(monkeypatch, fresh_results) -> None:
     import dataclasses
 

@@ -274,6 +274,7 @@ def test_zero_capacity_keeps_patients_in_the_system() -> None:
 
 
 # -- functional -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_more_beds_mean_less_boarding_and_shorter_stays_in_the_department() -> None:
     # Paired over 10 replications (common random numbers): the 95% CI of each difference
     # (50 beds minus 40 beds) must lie wholly below zero.
@@ -286,6 +287,7 @@ def test_more_beds_mean_less_boarding_and_shorter_stays_in_the_department() -> N
     assert abs(diff.loc["occupancy_mean.beds", "difference"]) < 1.0
 
 
+@pytest.mark.slow
 def test_more_doctors_mean_shorter_time_to_clinician() -> None:
     # 2 doctors are busy 94% of the time, 3 doctors 63%; paired 95% CIs over 6 replications.
     res = flowsim.run([ed_ward(60, 2), ed_ward(60, 3)], replications=6, seed=2)

@@ -13,7 +13,11 @@ import copy
 import os
 import random
 import re
+import resource
 import shutil
+import signal
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +36,33 @@ MUTANTS = int(os.environ.get("FUZZ_MUTANTS", "320"))
 MAX_ARRIVALS = 3_000
 """A valid mutant expected to bring more patients than this in its short run is not run (the
 bounds keep it finite; the test keeps it quick)."""
+
+SECONDS_PER_MUTANT = 20.0
+"""No mutant may take longer than this to validate and run (a few hundredths of a second is usual):
+past it, the loader hangs on some input."""
+MEMORY_GROWTH_MB = 1024
+"""The whole fuzz may raise the test process's peak memory by no more than this."""
+
+
+@contextmanager
+def _time_bound(what: str) -> Iterator[None]:
+    """Fail, naming ``what``, if the block takes longer than :data:`SECONDS_PER_MUTANT`."""
+
+    def hung(signum: int, frame: object) -> None:
+        raise TimeoutError(f"{what}: still going after {SECONDS_PER_MUTANT:g} s")
+
+    previous = signal.signal(signal.SIGALRM, hung)
+    signal.setitimer(signal.ITIMER_REAL, SECONDS_PER_MUTANT)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux: kB
+
 
 ODD_VALUES: list[Any] = [
     None,
@@ -163,6 +194,7 @@ def _expected_arrivals(s: Scenario) -> float:
     return total
 
 
+@pytest.mark.slow
 def test_mutants_of_the_shipped_scenarios_are_accepted_or_refused_with_lines(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -173,6 +205,7 @@ def test_mutants_of_the_shipped_scenarios_are_accepted_or_refused_with_lines(
     texts = {rel: (SCENARIOS / rel).read_text(encoding="utf-8") for rel in sources}
     rng = random.Random(SEED)
     valid = refused = ran = 0
+    peak_before = _peak_mb()
     for n in range(MUTANTS):
         rel = rng.choice(sources)
         text = texts[rel]
@@ -185,7 +218,8 @@ def test_mutants_of_the_shipped_scenarios_are_accepted_or_refused_with_lines(
             text = _mutate_text(rng, text)
         mutant = folder / rel.parent / f"mutant_{n}.yaml"
         mutant.write_bytes(text.encode("utf-8", errors="surrogatepass"))
-        code = cli.main(["validate", str(mutant.relative_to(tmp_path))])
+        with _time_bound(f"mutant {n} of {rel}, validating"):
+            code = cli.main(["validate", str(mutant.relative_to(tmp_path))])
         out = capsys.readouterr()
         assert code in (0, 2), f"mutant {n} of {rel}: exit {code}\n{out.err}"
         if code == 2:
@@ -198,10 +232,13 @@ def test_mutants_of_the_shipped_scenarios_are_accepted_or_refused_with_lines(
         valid += 1
         s = with_run_length(load_scenario(mutant), 1, 0)
         if _expected_arrivals(s) <= MAX_ARRIVALS:
-            result = run_replication(s, 0, 1)
+            with _time_bound(f"mutant {n} of {rel}, running"):
+                result = run_replication(s, 0, 1)
             assert result.scenario == s.name
             ran += 1
         mutant.unlink()
     print(f"\nfuzz (seed {SEED}): {MUTANTS} mutants, {valid} valid ({ran} run), {refused} refused")
+    grown = _peak_mb() - peak_before
+    assert grown < MEMORY_GROWTH_MB, f"the fuzz raised peak memory by {grown:.0f} MB"
     # Both outcomes must be exercised, or the mutator has stopped testing something.
     assert valid >= MUTANTS // 20 and refused >= MUTANTS // 2

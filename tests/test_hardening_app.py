@@ -181,6 +181,7 @@ def test_the_page_never_shows_the_servers_folders(own_folder: Path) -> None:
     assert str(own_folder.parent) not in shown and "/deep/server" not in shown, shown
 
 
+@pytest.mark.slow
 def test_a_failure_message_quoting_a_server_path_shows_it_relative(
     own_folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -232,6 +233,7 @@ def test_renaming_never_makes_a_clash() -> None:
     assert renamed[5] == "b" * 40 and len(renamed[6]) == 40  # never longer than a valid name
 
 
+@pytest.mark.slow
 def test_uploads_named_baseline_and_baseline_2_run_beside_the_baseline() -> None:
     results_store.clear()
     at = _page()

@@ -81,6 +81,7 @@ def mmc(
         (1, 0.90, 6.0, 60),  # W_q = 54 min
     ],
 )
+@pytest.mark.slow
 def test_mmc_mean_wait_matches_erlang_c(c: int, rho: float, mean_service: float, days: int) -> None:
     lam = rho * c / mean_service
     scenario = mmc(lam, mean_service, c, days, warmup_days=2)
@@ -94,6 +95,7 @@ def test_mmc_mean_wait_matches_erlang_c(c: int, rho: float, mean_service: float,
     assert m == pytest.approx(theory, rel=0.10)
 
 
+@pytest.mark.slow
 def test_littles_law_in_an_mm1_place() -> None:
     lam, mean_service = 0.8 / 15.0, 15.0  # rho = 0.8: L = 4, W = 75 min
     scenario = mmc(lam, mean_service, 1, days=100, warmup_days=3, place=True)
