@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -219,28 +218,23 @@ def _expected_visits(s: Scenario, arrivals: list[float]) -> float:
 
 def _visits_from(s: Scenario, c: str, index: dict[str, int], start: np.ndarray) -> float:
     """Total expected visits of patients of class ``c`` entering at ``start``: the solution ``v``
-    of ``v = start + P^T v`` for the class's routing ``P`` (sparse, so 10,000 stages are cheap).
+    of ``v = start + P^T v`` for the class's routing ``P``. Dense: a scenario has at most
+    :data:`flowsim.scenario.MAX_ITEMS` stages, a few milliseconds' solve, and NumPy is loaded
+    already (SciPy's sparse solver would cost more to import than to use).
     A routing with no way out (refused by validation) counts every stage once per patient."""
-    from scipy.sparse import csc_matrix, identity
-    from scipy.sparse.linalg import spsolve
-
-    rows, cols, probs = [], [], []
+    n = len(index)
+    transfer = np.zeros((n, n))
     for name, stage in s.stages.items():
         for target, p in stage.routing_for(c).items():
             if target != EXIT and target in index and p > 0:
-                rows.append(index[target])
-                cols.append(index[name])
-                probs.append(p)
-    n = len(index)
+                transfer[index[target], index[name]] += p
     fallback = float(start.sum()) * n
-    if not probs:
+    if not transfer.any():
         return float(start.sum())
-    transfer = csc_matrix((probs, (rows, cols)), shape=(n, n))
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")  # a singular system is answered by the fallback
+    with np.errstate(all="ignore"):
         try:
-            visits = np.asarray(spsolve((identity(n, format="csc") - transfer), start))
-        except (RuntimeError, ValueError, ArithmeticError):
+            visits = np.linalg.solve(np.eye(n) - transfer, start)
+        except np.linalg.LinAlgError:  # singular: a loop with no way out
             return fallback
     total = float(visits.sum())
     if not math.isfinite(total) or (visits < -1e-9 * max(1.0, total)).any():
