@@ -439,3 +439,39 @@ def test_a_run_length_given_apart_from_the_file_is_bounded_too(days: float) -> N
     with pytest.raises(FlowsimError, match="outside the limit"):
         with_run_length(s, None, days)
     assert with_run_length(s, 3660, 0).run.length == 3660 * 1440.0
+
+
+# -- item 1: the size-driving reproductions are refused at their line, before anything runs ----
+def _ten_thousand_stages() -> str:
+    data = yaml.safe_load(TINY)
+    data["stages"] = {
+        f"s{i}": {"duration": "1min", "next": {f"s{i + 1}": 1.0}} for i in range(9999)
+    }
+    data["stages"]["s9999"] = {"duration": "1min"}
+    data["arrivals"]["walk_in"]["first_stage"] = "s0"
+    data["places"] = {}
+    data["staff"] = {}
+    return yaml.safe_dump(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        (TINY.replace("per_day: 120", "per_day: 1000000"), "arrivals.walk_in.per_day"),
+        (TINY.replace("per_day: 120", "per_day: 1e7"), "arrivals.walk_in.per_day"),
+        (TINY.replace("length: 3d", "length: 1000000d"), "run.length"),
+        (_ten_thousand_stages(), "stages"),
+    ],
+    ids=["per_day 1e6", "per_day 1e7", "length 1000000d", "10,000 stages"],
+)
+def test_a_scenario_that_would_exhaust_memory_is_refused_at_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str, where: str
+) -> None:
+    f = tmp_path / "huge.yaml"
+    f.write_text(text)
+    started = time.perf_counter()
+    assert cli.main(["validate", str(f)]) == 2
+    assert time.perf_counter() - started < 10  # refused while reading, not after building
+    err = capsys.readouterr().err
+    assert "huge.yaml:" in err and f": {where}" in err, err
+    assert all(line.split(":")[1].isdigit() for line in err.splitlines()), err  # file:line
