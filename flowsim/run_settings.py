@@ -177,10 +177,12 @@ def warmup_study(
 
 
 def welch_chart(advice: WarmupAdvice, path: str) -> bool:
-    """Write Welch's curve as an HTML chart (Altair, from the ``app`` extra); return False,
-    writing nothing, if Altair is not installed."""
+    """Write Welch's curve as one self-contained HTML file, Vega inlined, that opens offline
+    (Altair and vl-convert, from the ``app`` extra); return False, writing nothing, if they are
+    not installed."""
     try:
         import altair as alt
+        import vl_convert  # noqa: F401 - what inlines Vega into the file
     except ImportError:
         return False
     data = advice.series[["day", "mean", "welch"]].melt("day", var_name="line", value_name="v")
@@ -202,7 +204,7 @@ def welch_chart(advice: WarmupAdvice, path: str) -> bool:
         title=f"Welch plot of {advice.kpi} (window {advice.window} days); dashed: MSER-5",
         width=640,
         height=320,
-    ).save(path)
+    ).save(path, inline=True)  # Vega inside the file: it opens offline, and loads nothing
     return True
 
 

@@ -3,6 +3,8 @@ hand, and the confidence-interval method for replications against a known varian
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -172,3 +174,20 @@ def test_cli_warmup_and_replications(tmp_path, capsys) -> None:  # type: ignore[
     assert "replications needed:" in capsys.readouterr().out
     assert main(["warmup", str(f), "--kpi", "wait_mean.see"]) == 2  # not measurable by day
     assert "cannot be measured day by day" in capsys.readouterr().err
+
+
+def test_the_welch_chart_is_one_file_that_loads_nothing_from_the_network(tmp_path: Path) -> None:
+    import re
+
+    import yaml
+
+    f = tmp_path / "mm1.yaml"
+    f.write_text(yaml.safe_dump(_mm1()))
+    out = tmp_path / "welch.csv"
+    argv = ["warmup", str(f), "--kpi", "occupancy_mean.room", "-r", "2", "--days", "20"]
+    assert main([*argv, "--jobs", "1", "--out", str(out)]) == 0
+    html = out.with_suffix(".html").read_text()
+    # Before, the page loaded Vega from a CDN and was blank offline.
+    sources = re.findall(r"<(?:script|link|img)\b[^>]*\b(?:src|href)=[\"']?([^\"' >]+)", html)
+    assert not [s for s in sources if re.match(r"(https?:)?//", s)], sources
+    assert "vegaEmbed" in html and "Welch plot of occupancy_mean.room" in html
