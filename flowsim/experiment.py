@@ -221,11 +221,7 @@ def _execute(
         for k, item in enumerate(work):
             yield k, _attempt(*item)
     elif backend == "processes":
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(work)),
-            initializer=_start_worker,
-            initargs=(os.getpid(), memory_limit_mb),
-        ) as pool:
+        with worker_pool(min(workers, len(work)), memory_limit_mb) as pool:
             futures = {pool.submit(_in_worker, *item): k for k, item in enumerate(work)}
             try:
                 for fut in as_completed(futures):
@@ -240,6 +236,14 @@ def _execute(
 
 _memory_limit_mb: int | None = None
 """This worker process's memory limit, if it has one (for the message when it is reached)."""
+
+
+def worker_pool(workers: int, memory_limit_mb: int | None = None) -> ProcessPoolExecutor:
+    """A pool of ``workers`` local processes that die with this one (even when it is killed),
+    each capped at ``memory_limit_mb`` if given: every pool flowsim starts is made here."""
+    return ProcessPoolExecutor(
+        max_workers=workers, initializer=_start_worker, initargs=(os.getpid(), memory_limit_mb)
+    )
 
 
 def _start_worker(parent: int, memory_limit_mb: int | None) -> None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -27,7 +26,7 @@ import pandas as pd
 
 from .engine import simulate
 from .errors import FlowsimError
-from .experiment import run_replication
+from .experiment import run_replication, worker_pool
 from .kpis import KPIS, compute_kpis
 from .scenario import Scenario
 from .stats import CONFIDENCE, mean_ci
@@ -132,7 +131,7 @@ def daily_series(
     if workers == 1:
         cols = [_daily(s, r, master, kpi) for r in range(reps)]
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with worker_pool(workers) as pool:
             cols = list(pool.map(_daily, [s] * reps, range(reps), [master] * reps, [kpi] * reps))
     if np.all(np.isnan(cols)):
         raise FlowsimError(f"scenario '{scenario.name}' has no KPI '{kpi}'")
@@ -270,7 +269,7 @@ def replications_needed(
     master = seed if seed is not None else scenario.run.seed
     workers = max(1, jobs if jobs > 0 else (os.cpu_count() or 1))
     values: dict[str, list[float]] = {k: [] for k in kpis}
-    pool = ProcessPoolExecutor(max_workers=workers) if workers > 1 else None
+    pool = worker_pool(workers) if workers > 1 else None
     try:
         n = 0
         advice = replications_table({k: [np.nan] for k in kpis}, precision, look_ahead)

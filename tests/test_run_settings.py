@@ -191,3 +191,21 @@ def test_the_welch_chart_is_one_file_that_loads_nothing_from_the_network(tmp_pat
     sources = re.findall(r"<(?:script|link|img)\b[^>]*\b(?:src|href)=[\"']?([^\"' >]+)", html)
     assert not [s for s in sources if re.match(r"(https?:)?//", s)], sources
     assert "vegaEmbed" in html and "Welch plot of occupancy_mean.room" in html
+
+
+def test_warmup_and_replications_use_pools_whose_workers_die_with_the_run(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from flowsim import experiment, run_settings
+
+    made: list[int] = []
+
+    def spy(workers: int, memory_limit_mb: int | None = None):  # type: ignore[no-untyped-def]
+        made.append(workers)
+        return experiment.worker_pool(workers, memory_limit_mb)
+
+    monkeypatch.setattr(run_settings, "worker_pool", spy)
+    s = load_scenario(_mm1())
+    warmup_study(s, "occupancy_mean.room", replications=2, days=25, window=1, jobs=2)
+    replications_needed(s, ["arrivals"], precision=0.5, max_replications=2, look_ahead=0, jobs=2)
+    assert made == [2, 2]
