@@ -544,8 +544,9 @@ def _progress(quiet: bool, total: int) -> Progress | None:
 class _PlainProgress:
     """A line at each tenth of the work: quiet enough for CI logs."""
 
-    def __init__(self) -> None:
+    def __init__(self, line: str = "{done}/{total} replications done") -> None:
         self.last = -1
+        self.line = line
         self.started = time.perf_counter()
 
     def __call__(self, done: int, total: int) -> None:
@@ -554,7 +555,7 @@ class _PlainProgress:
             self.last = step
             elapsed = time.perf_counter() - self.started
             print(
-                f"flowsim: {done}/{total} replications done ({elapsed:.0f} s)",
+                f"flowsim: {self.line.format(done=done, total=total)} ({elapsed:.0f} s)",
                 file=sys.stderr,
                 flush=True,
             )
@@ -627,19 +628,37 @@ def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
         print(f"\n{scenario} minus baseline (paired over {n} replications, 95% CI):", file=out)
         rows = []
         for _, r in g.iterrows():
+            d = _decimals(r["ci_low"], r["ci_high"])
             rows.append(
                 {
                     "kpi": r["kpi"],
+                    "unit": r["unit"],
+                    "better": r["better_when"] if r["better_when"] != "neither" else "",
                     "baseline": _fmt(r["baseline_mean"]),
                     "change": _fmt(r["scenario_mean"]),
-                    "difference": (
-                        f"{r['difference']:+,.2f}" if r["difference"] == r["difference"] else "-"
-                    ),
-                    "95% CI": f"{_fmt(r['ci_low'])} to {_fmt(r['ci_high'])}",
+                    "difference": _fixed(r["difference"], d, sign=True),
+                    "95% CI": f"{_fixed(r['ci_low'], d)} to {_fixed(r['ci_high'], d)}",
                     "": r["verdict"],
                 }
             )
         print(pd.DataFrame(rows).to_string(index=False), file=out)
+
+
+def _decimals(low: float, high: float, most: int = 6) -> int:
+    """Decimals enough for a confidence interval to read as it is: a bound that is not zero does
+    not print as 0.0 (so an interval that excludes zero never reads "0.0 to 0.1" beside
+    "worse"), and two different bounds do not print alike; at least 1, at most ``most``."""
+    for d in range(1, most + 1):
+        a, b = round(low, d), round(high, d)
+        if (low == 0 or a != 0) and (high == 0 or b != 0) and (low == high or a != b):
+            return d
+    return most
+
+
+def _fixed(x: float, decimals: int, sign: bool = False) -> str:
+    if x != x:
+        return "-"
+    return f"{x:{'+' if sign else ''},.{decimals}f}"
 
 
 def _bounded_int(low: int, high: int) -> Callable[[str], int]:
@@ -812,6 +831,7 @@ def _add_model_checks(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     sp.add_argument(
         "--out", "-o", type=Path, metavar="FILE.csv", help="write the cumulative table as CSV"
     )
+    sp.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     sp.set_defaults(func=_cmd_replications)
 
 
@@ -898,8 +918,16 @@ def _cmd_replications(args: argparse.Namespace) -> int:
     from .run_settings import replications_needed
 
     scenario = load_scenario(args.scenario)
+    shown = None if args.quiet else _PlainProgress("{done} replications run (at most {total})")
     advice = replications_needed(
-        scenario, args.kpi, args.precision, args.max_reps, args.look_ahead, args.seed, args.jobs
+        scenario,
+        args.kpi,
+        args.precision,
+        args.max_reps,
+        args.look_ahead,
+        args.seed,
+        args.jobs,
+        progress=None if shown is None else (lambda n: shown(n, args.max_reps)),
     )
     last = advice.table[advice.table["replications"] == advice.table["replications"].max()]
     for row in last.itertuples():

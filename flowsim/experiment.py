@@ -26,7 +26,7 @@ import pandas as pd
 from .backends import BACKENDS
 from .checkpoint import Checkpoint
 from .errors import FlowsimError, ReplicationError
-from .kpis import TIME_IN_DEPARTMENT_STEP, verdict
+from .kpis import TIME_IN_DEPARTMENT_STEP, kpi_info, verdict
 from .replication import ReplicationResult as ReplicationResult
 from .replication import run_replication as run_replication
 from .scenario import Scenario
@@ -70,10 +70,15 @@ class Results:
         return summarise(self.kpis)
 
     def compare(self, baseline: str | None = None) -> pd.DataFrame:
-        """Paired differences (scenario minus baseline, replication by replication) with 95% CIs
-        and a verdict: better, worse, or no clear difference (see :func:`flowsim.kpis.verdict`)."""
+        """Paired differences (scenario minus baseline, replication by replication) with 95% CIs,
+        each KPI's ``unit`` and ``better_when`` (higher, lower or neither, from the registry
+        :data:`flowsim.kpis.KPIS`), and a verdict: better, worse, or no clear difference (see
+        :func:`flowsim.kpis.verdict`)."""
         base = baseline if baseline is not None else next(iter(self.scenarios))
         table = paired_differences(self.kpis, base)
+        info = [kpi_info(str(k)) for k in table["kpi"]]
+        table["unit"] = [i.unit if i is not None else "" for i in info]
+        table["better_when"] = [i.better if i is not None else "" for i in info]
         table["verdict"] = [
             verdict(k, lo, hi)
             for k, lo, hi in zip(table["kpi"], table["ci_low"], table["ci_high"], strict=True)

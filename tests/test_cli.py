@@ -206,7 +206,32 @@ def test_compare_reports_paired_differences(
     row = comparison.set_index("kpi").loc["occupancy_mean.cubicles"]
     assert row["n"] == 4
     assert row["difference"] == pytest.approx(row["scenario_mean"] - row["baseline_mean"])
-    assert "more_beds minus baseline" in capsys.readouterr().out
+    assert (row["unit"], row["better_when"]) == ("patients", "neither")
+    four = comparison.set_index("kpi").loc["four_hour_pct"]
+    assert (four["unit"], four["better_when"]) == ("%", "higher")
+    printed = capsys.readouterr().out
+    assert "more_beds minus baseline" in printed
+    header = next(line for line in printed.splitlines() if line.lstrip().startswith("kpi"))
+    assert header.split()[:5] == ["kpi", "unit", "better", "baseline", "change"]
+    four_hours = next(line for line in printed.splitlines() if "four_hour_pct" in line)
+    assert " % " in four_hours and " higher " in four_hours
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "shown"),
+    [
+        (0.04, 0.13, "0.04 to 0.13"),  # excludes zero: never "0.0 to 0.1"
+        (-0.004, -0.0031, "-0.004 to -0.003"),
+        (-1.25, 3.5, "-1.2 to 3.5"),  # crosses zero: one decimal is enough
+        (0.0, 0.0, "0.0 to 0.0"),
+        (12.31, 12.34, "12.31 to 12.34"),  # two bounds never print alike
+    ],
+)
+def test_a_confidence_interval_prints_with_the_decimals_it_needs(
+    low: float, high: float, shown: str
+) -> None:
+    d = cli._decimals(low, high)
+    assert f"{cli._fixed(low, d)} to {cli._fixed(high, d)}" == shown
 
 
 def test_days_and_warmup_override_the_scenario(tiny_file: Path, tmp_path: Path) -> None:

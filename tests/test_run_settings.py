@@ -171,7 +171,9 @@ def test_cli_warmup_and_replications(tmp_path, capsys) -> None:  # type: ignore[
         )
         == 0
     )
-    assert "replications needed:" in capsys.readouterr().out
+    shown = capsys.readouterr()
+    assert "replications needed:" in shown.out
+    assert "replications run (at most 10)" in shown.err  # progress, on stderr
     assert main(["warmup", str(f), "--kpi", "wait_mean.see"]) == 2  # not measurable by day
     assert "cannot be measured day by day" in capsys.readouterr().err
 
