@@ -30,6 +30,15 @@ VERDICT_COLOURS = {
     "lower": "#56B4E9",
     "": "#999999",
 }
+VERDICT_SHAPES = {
+    "better": "triangle-up",
+    "worse": "triangle-down",
+    "no clear difference": "circle",
+    "higher": "diamond",
+    "lower": "diamond",
+    "": "circle",
+}
+"""Marker shapes by verdict, so that a chart printed in black and white still tells them apart."""
 OCCUPANCY_LINES = (92, 95, 100)
 FONT = 13
 
@@ -267,7 +276,8 @@ def forest_data(comparison: pd.DataFrame, kpi: str) -> pd.DataFrame:
 def forest_plot(comparison: pd.DataFrame, kpi: str = "four_hour_pct") -> alt.LayerChart:
     """Each change's paired difference from the baseline in ``kpi``, with its 95% CI, against a
     zero line: one row per change, sorted by effect (best first), coloured by verdict (and the
-    verdict said in the tooltip and legend, so colour is never the only cue)."""
+    verdict also shown by the marker's shape and in the tooltip and legend, so that colour is
+    never the only cue)."""
     data = forest_data(comparison, kpi)
     info = kpi_info(kpi)
     unit = info.unit if info is not None else ""
@@ -278,6 +288,11 @@ def forest_plot(comparison: pd.DataFrame, kpi: str = "four_hour_pct") -> alt.Lay
         "verdict:N",
         title="Verdict",
         scale=alt.Scale(domain=present, range=[VERDICT_COLOURS[v] for v in present]),
+    )
+    shape = alt.Shape(
+        "verdict:N",
+        title="Verdict",
+        scale=alt.Scale(domain=present, range=[VERDICT_SHAPES[v] for v in present]),
     )
     y = alt.Y("scenario:N", title=None, sort=list(data["scenario"]), axis=alt.Axis(labelLimit=400))
     tooltip = [
@@ -300,8 +315,8 @@ def forest_plot(comparison: pd.DataFrame, kpi: str = "four_hour_pct") -> alt.Lay
     )
     point = (
         alt.Chart(data)
-        .mark_point(filled=True, size=110, shape="diamond")
-        .encode(x="difference:Q", y=y, color=colour, tooltip=tooltip)
+        .mark_point(filled=True, size=110)
+        .encode(x="difference:Q", y=y, color=colour, shape=shape, tooltip=tooltip)
     )
     zero = (
         alt.Chart(pd.DataFrame({"zero": [0.0]}))

@@ -172,3 +172,5 @@ def test_forest_plot_has_a_zero_rule_and_verdict_colours() -> None:
     }
     assert colours["better"] == "#009E73" and colours["worse"] == "#D55E00"
     assert "points" in ci["encoding"]["x"]["title"]
+    shapes = point["encoding"]["shape"]["scale"]
+    assert len(set(shapes["range"])) == 3  # told apart in black and white too
