@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from .kpis import better_direction, kpi_info, label
 from .stats import CONFIDENCE
 
 # Okabe & Ito (2008): blue, orange, bluish green, reddish purple, vermilion, sky blue, yellow,
@@ -29,6 +30,15 @@ VERDICT_COLOURS = {
     "lower": "#56B4E9",
     "": "#999999",
 }
+VERDICT_SHAPES = {
+    "better": "triangle-up",
+    "worse": "triangle-down",
+    "no clear difference": "circle",
+    "higher": "diamond",
+    "lower": "diamond",
+    "": "circle",
+}
+"""Marker shapes by verdict, so that a chart printed in black and white still tells them apart."""
 OCCUPANCY_LINES = (92, 95, 100)
 FONT = 13
 
@@ -243,3 +253,78 @@ def over_time_chart(
         )
     )
     return _style(alt.layer(area, line).properties(title=title), height=260)
+
+
+def forest_data(comparison: pd.DataFrame, kpi: str) -> pd.DataFrame:
+    """The rows of a comparison for one KPI, the changes sorted by effect: the best change
+    first (the largest rise when higher is better, the largest fall when lower is better)."""
+    d = comparison.loc[
+        comparison["kpi"].astype(str) == kpi,
+        ["scenario", "difference", "ci_low", "ci_high", "verdict"],
+    ].copy()
+    d["scenario"] = d["scenario"].astype(str)
+    d["verdict"] = d["verdict"].fillna("").astype(str)
+    direction = better_direction(kpi) or 1
+    d["_effect"] = direction * d["difference"]
+    return (
+        d.sort_values("_effect", ascending=False, kind="stable", na_position="last")
+        .drop(columns="_effect")
+        .reset_index(drop=True)
+    )
+
+
+def forest_plot(comparison: pd.DataFrame, kpi: str = "four_hour_pct") -> alt.LayerChart:
+    """Each change's paired difference from the baseline in ``kpi``, with its 95% CI, against a
+    zero line: one row per change, sorted by effect (best first), coloured by verdict (and the
+    verdict also shown by the marker's shape and in the tooltip and legend, so that colour is
+    never the only cue)."""
+    data = forest_data(comparison, kpi)
+    info = kpi_info(kpi)
+    unit = info.unit if info is not None else ""
+    unit_text = "percentage points" if unit == "%" else unit
+    title = f"{label(kpi)}: change from the baseline" + (f" ({unit_text})" if unit_text else "")
+    present = [v for v in VERDICT_COLOURS if v and v in set(data["verdict"])]
+    colour = alt.Color(
+        "verdict:N",
+        title="Verdict",
+        scale=alt.Scale(domain=present, range=[VERDICT_COLOURS[v] for v in present]),
+    )
+    shape = alt.Shape(
+        "verdict:N",
+        title="Verdict",
+        scale=alt.Scale(domain=present, range=[VERDICT_SHAPES[v] for v in present]),
+    )
+    y = alt.Y("scenario:N", title=None, sort=list(data["scenario"]), axis=alt.Axis(labelLimit=400))
+    tooltip = [
+        alt.Tooltip("scenario:N", title="Change"),
+        alt.Tooltip("difference:Q", format="+.2f", title="Difference"),
+        alt.Tooltip("ci_low:Q", format="+.2f", title="95% CI low"),
+        alt.Tooltip("ci_high:Q", format="+.2f", title="95% CI high"),
+        alt.Tooltip("verdict:N", title="Verdict"),
+    ]
+    ci = (
+        alt.Chart(data)
+        .mark_rule(strokeWidth=3)
+        .encode(
+            x=alt.X("ci_low:Q", title=title, scale=alt.Scale(zero=True)),
+            x2="ci_high:Q",
+            y=y,
+            color=colour,
+            tooltip=tooltip,
+        )
+    )
+    point = (
+        alt.Chart(data)
+        .mark_point(filled=True, size=110)
+        .encode(x="difference:Q", y=y, color=colour, shape=shape, tooltip=tooltip)
+    )
+    zero = (
+        alt.Chart(pd.DataFrame({"zero": [0.0]}))
+        .mark_rule(color="#333333", strokeDash=[4, 3])
+        .encode(x="zero:Q")
+    )
+    height = max(90, 40 * len(data))
+    return _style(
+        alt.layer(zero, ci, point).properties(title="Difference from the baseline, with 95% CI"),
+        height=height,
+    )

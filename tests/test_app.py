@@ -99,8 +99,8 @@ def test_run_of_baseline_and_a_shipped_change_shows_the_table_and_charts(
     assert set(table["Verdict"]) <= VERDICTS
     row = table[table["kpi"] == "four_hour_pct"].iloc[0]
     assert row["95% CI low"] <= row["Change"] <= row["95% CI high"]
-    # KPI spread, occupancy, time in department, boarders, ambulance queue.
-    assert len(at.get("vega_lite_chart")) == 5
+    # Difference chart, KPI spread, occupancy, time in department, boarders, ambulance queue.
+    assert len(at.get("vega_lite_chart")) == 6
     assert len(at.get("graphviz_chart")) == 1
     labels = {b.label for b in at.get("download_button")}
     assert {

@@ -122,3 +122,55 @@ def test_ed_band_averages_within_each_day_then_across_replications() -> None:
     band = charts.ed_band(ed, "boarders")
     assert band["mean"].tolist() == [4.0, 6.0]  # day 1: reps 2 and 6; day 2: 4 and 8
     assert len(charts.ed_band(ed, "boarders", "h")) == 48
+
+
+def _comparison():
+    rows = [
+        ("small", "four_hour_pct", 0.5, -0.5, 1.5, "no clear difference"),
+        ("big", "four_hour_pct", 3.0, 2.0, 4.0, "better"),
+        ("bad", "four_hour_pct", -2.0, -3.0, -1.0, "worse"),
+        ("big", "handover_mean", -5.0, -6.0, -4.0, "better"),
+        ("bad", "handover_mean", 4.0, 3.0, 5.0, "worse"),
+        ("small", "handover_mean", -1.0, -2.0, 0.5, "no clear difference"),
+    ]
+    return pd.DataFrame(
+        rows, columns=["scenario", "kpi", "difference", "ci_low", "ci_high", "verdict"]
+    )
+
+
+def _layers(spec: dict) -> list[dict]:
+    return spec["layer"]
+
+
+def test_forest_plot_sorts_changes_best_first_by_the_kpis_direction() -> None:
+    spec = charts.forest_plot(_comparison(), "four_hour_pct").to_dict()
+    ci = _layers(spec)[1]
+    assert ci["encoding"]["y"]["sort"] == ["big", "small", "bad"]
+    # Lower is better for handover: the biggest fall comes first.
+    spec = charts.forest_plot(_comparison(), "handover_mean").to_dict()
+    assert _layers(spec)[1]["encoding"]["y"]["sort"] == ["big", "small", "bad"]
+    assert list(charts.forest_data(_comparison(), "handover_mean")["difference"]) == [
+        -5.0,
+        -1.0,
+        4.0,
+    ]
+
+
+def test_forest_plot_has_a_zero_rule_and_verdict_colours() -> None:
+    spec = charts.forest_plot(_comparison(), "four_hour_pct").to_dict()
+    zero, ci, point = _layers(spec)
+    assert zero["mark"]["type"] == "rule" and zero["encoding"]["x"]["field"] == "zero"
+    datasets = spec["datasets"]
+    assert [r["zero"] for r in datasets[zero["data"]["name"]]] == [0.0]
+    assert ci["mark"]["type"] == "rule" and ci["encoding"]["x2"]["field"] == "ci_high"
+    scale = point["encoding"]["color"]["scale"]
+    colours = dict(zip(scale["domain"], scale["range"], strict=True))
+    assert colours == {
+        "better": charts.VERDICT_COLOURS["better"],
+        "worse": charts.VERDICT_COLOURS["worse"],
+        "no clear difference": charts.VERDICT_COLOURS["no clear difference"],
+    }
+    assert colours["better"] == "#009E73" and colours["worse"] == "#D55E00"
+    assert "points" in ci["encoding"]["x"]["title"]
+    shapes = point["encoding"]["shape"]["scale"]
+    assert len(set(shapes["range"])) == 3  # told apart in black and white too

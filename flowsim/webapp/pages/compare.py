@@ -22,6 +22,7 @@ from flowsim.scenario import Scenario, with_run_length
 
 from ..components.definitions import show_definitions
 from ..components.downloads import downloads, show_downloads
+from ..components.headline import HEADLINE_KPIS, show_headline
 from ..components.pathway_view import show_pathway
 from ..components.progress import replication_progress
 from ..components.results_store import memo, run_key, simulate, stored
@@ -139,14 +140,6 @@ def show_results(results: Results, key: str) -> None:
     s0 = results.scenarios[base]
     start = s0.start + dt.timedelta(minutes=s0.run.warmup)
     end = s0.start + dt.timedelta(minutes=s0.horizon) - dt.timedelta(days=1)
-    st.caption(
-        f"Measured {start:%d %b %Y} to {end:%d %b %Y} ({s0.run.length / 1440:g} days "
-        f"after {s0.run.warmup / 1440:g} days' warm-up), {results.replications} "
-        f"replications of each scenario, seed {results.seed}. Each change is compared "
-        "with the baseline replication by replication (they share their random "
-        "numbers), so the differences are paired; the 95% confidence interval says how "
-        "sure the difference is."
-    )
     if len(results.failures):
         lines = "\n".join(
             f"- {plain(r.scenario)}, replication {r.replication} (seed {r.seed}): "
@@ -158,6 +151,16 @@ def show_results(results: Results, key: str) -> None:
             f"table and chart below:\n\n{lines}"
         )
     comparison = memo(key, "comparison", lambda: results.compare(base))
+    show_headline(comparison, base, names[1:])
+    show_forest(comparison, key)
+    st.caption(
+        f"Measured {start:%d %b %Y} to {end:%d %b %Y} ({s0.run.length / 1440:g} days "
+        f"after {s0.run.warmup / 1440:g} days' warm-up), {results.replications} "
+        f"replications of each scenario, seed {results.seed}. Each change is compared "
+        "with the baseline replication by replication (they share their random "
+        "numbers), so the differences are paired; the 95% confidence interval says how "
+        "sure the difference is."
+    )
     st.subheader(f"Each change against {plain(base)}")
     every = st.toggle("Show every measure", key="every")
     table = memo(key, f"table.{every}", lambda: kpi_table(comparison, every))
@@ -271,6 +274,20 @@ def show_results(results: Results, key: str) -> None:
 
     st.subheader("Downloads")
     show_downloads(memo(key, "downloads", lambda: downloads(results, comparison)))
+
+
+def show_forest(comparison: pd.DataFrame, key: str) -> None:
+    """The difference chart: each change's paired difference for a chosen headline measure."""
+    present = set(comparison["kpi"].astype(str))
+    choices = [k for k in HEADLINE_KPIS if k in present]
+    if not choices:
+        return
+    kpi = st.selectbox(
+        "Measure for the difference chart", choices, 0, key="forest_kpi", format_func=label
+    )
+    st.altair_chart(
+        memo(key, f"forest.{kpi}", lambda: charts.forest_plot(comparison, kpi)), width="stretch"
+    )
 
 
 def spread_choices(kpis: pd.DataFrame) -> list[str]:
