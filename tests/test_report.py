@@ -91,3 +91,15 @@ def test_a_folder_that_is_not_results_exits_2(tmp_path: Path, capsys) -> None:
     assert cli.main(["report", str(tmp_path), "--out", str(out)]) == 2
     assert "not a flowsim results folder" in capsys.readouterr().err
     assert not out.exists() and not list(tmp_path.glob(".r.html*"))
+
+
+def test_a_results_folder_missing_a_file_exits_2(tmp_path: Path, capsys) -> None:
+    folder = tmp_path / "res"
+    folder.mkdir()
+    manifest = {"scenarios": [{"name": "tiny"}], "files": ["summary.csv", "manifest.json"]}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    out = tmp_path / "r.html"
+    assert cli.main(["report", str(folder), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "missing" in err and "summary.csv" in err
+    assert not out.exists()

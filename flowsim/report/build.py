@@ -195,7 +195,7 @@ def time_in_department_chart(band: pd.DataFrame, scenarios: Sequence[str]) -> An
         "hours:Q",
         title="Hours from arrival to leaving the ED",
         scale=alt.Scale(domain=[0, 12], nice=False),
-        axis=alt.Axis(values=list(range(0, 13, 2))),
+        axis=alt.Axis(values=list(range(0, 13, 2)), format="d"),
     )
     y = alt.Y("mean:Q", title="% of attendances gone", scale=alt.Scale(domain=[0, 100]))
     colour = alt.Color("scenario:N", scale=charts.scenario_scale(scenarios), title="Scenario")
