@@ -237,6 +237,20 @@ def _parser() -> argparse.ArgumentParser:
         help="print the KPI table as Markdown (the text of docs/kpis.md)",
     )
     sp.set_defaults(func=_cmd_kpis)
+
+    sp = sub.add_parser(
+        "report", help="write one offline HTML report (and PNGs) from a results folder"
+    )
+    sp.add_argument("results", type=Path, metavar="RESULTS_DIR")
+    sp.add_argument(
+        "--out",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="the HTML file to write (default: report.html in RESULTS_DIR)",
+    )
+    sp.add_argument("--png", type=Path, metavar="DIR", help="also write one PNG per chart in DIR")
+    sp.set_defaults(func=_cmd_report)
     _add_model_checks(sub)
 
     from .appcli import add_app_command
@@ -332,6 +346,15 @@ def _cmd_check(args: argparse.Namespace) -> int:
         f"{args.batch}: all {checked} bounds hold ({len(loaded.scenarios)} scenarios, "
         f"{b.replications} replications each, seed {b.seed})"
     )
+    return 0
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from .report import build_report
+
+    out = args.out if args.out is not None else args.results / "report.html"
+    written = build_report(args.results, out, args.png)
+    print(f"wrote {len(written)} file{'s' if len(written) != 1 else ''}: {written[0]}")
     return 0
 
 
