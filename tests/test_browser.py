@@ -87,7 +87,7 @@ def test_default_comparison_in_chromium(app_url: str, tmp_path: Path) -> None:
             run = page.get_by_role("button", name="Run the comparison")
             run.wait_for(timeout=60_000)
             run.click()
-            page.get_by_text("Each change against baseline").wait_for(timeout=120_000)
+            page.get_by_text("Each change against baseline", exact=True).wait_for(timeout=120_000)
             table = page.locator("[data-testid='stDataFrame']").first
             table.wait_for(timeout=60_000)
             page.wait_for_function(
