@@ -33,7 +33,7 @@ from .budget import (
 from .checkpoint import Checkpoint, checkpoint_folder
 from .errors import FlowsimError, ReplicationError, ScenarioError
 from .kpis import HEADLINE as KPI_HEADLINE
-from .kpis import KPIS, headline_kpis, kpi_definition, kpi_markdown
+from .kpis import KPIS, headline_kpis, kpi_definition, kpi_markdown, shown_decimals
 from .loader import load_scenario, scenario_hash
 from .output import (
     OutputError,
@@ -651,7 +651,7 @@ def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
         print(f"\n{scenario} minus baseline (paired over {n} replications, 95% CI):", file=out)
         rows = []
         for _, r in g.iterrows():
-            d = _decimals(r["ci_low"], r["ci_high"])
+            d = shown_decimals([r["ci_low"], r["ci_high"]])
             rows.append(
                 {
                     "kpi": r["kpi"],
@@ -665,17 +665,6 @@ def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
                 }
             )
         print(pd.DataFrame(rows).to_string(index=False), file=out)
-
-
-def _decimals(low: float, high: float, most: int = 6) -> int:
-    """Decimals enough for a confidence interval to read as it is: a bound that is not zero does
-    not print as 0.0 (so an interval that excludes zero never reads "0.0 to 0.1" beside
-    "worse"), and two different bounds do not print alike; at least 1, at most ``most``."""
-    for d in range(1, most + 1):
-        a, b = round(low, d), round(high, d)
-        if (low == 0 or a != 0) and (high == 0 or b != 0) and (low == high or a != b):
-            return d
-    return most
 
 
 def _fixed(x: float, decimals: int, sign: bool = False) -> str:

@@ -10,6 +10,7 @@ the registry :data:`KPIS` (read by the CLI, the browser page, batch checks and `
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -303,6 +304,21 @@ def kpi_info(kpi: str) -> Kpi | None:
     if info is None or info.per is None or not dot or not rest:
         return None
     return info
+
+
+def shown_decimals(values: Iterable[float], least: int = 1, most: int = 6) -> int:
+    """Decimals enough to show ``values`` as they are: none that is not zero shows as zero (so a
+    confidence interval that excludes zero never reads "0.0 to 0.1" beside a verdict), and no
+    two that differ show alike; at least ``least``, at most ``most``. NaN and infinities are
+    left out of the reckoning."""
+    finite = [v for v in values if math.isfinite(v)]
+    for d in range(least, most + 1):
+        shown = [round(v, d) for v in finite]
+        if all(v == 0 or s != 0 for v, s in zip(finite, shown, strict=True)) and len(
+            set(shown)
+        ) == len(set(finite)):
+            return d
+    return most
 
 
 def kpi_definition(kpi: str) -> tuple[str, str]:

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from flowsim import cli
+from flowsim.kpis import shown_decimals
 from flowsim.schema import schema_text
 
 from .shared import SCENARIOS
@@ -230,7 +231,7 @@ def test_compare_reports_paired_differences(
 def test_a_confidence_interval_prints_with_the_decimals_it_needs(
     low: float, high: float, shown: str
 ) -> None:
-    d = cli._decimals(low, high)
+    d = shown_decimals([low, high])
     assert f"{cli._fixed(low, d)} to {cli._fixed(high, d)}" == shown
 
 

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from flowsim import charts
-from flowsim.kpis import kpi_info, label
+from flowsim.kpis import kpi_info, label, shown_decimals
 
 from .safe_text import plain
 
@@ -55,17 +55,8 @@ def duration_text(minutes: float, signed: bool = False) -> str:
     return _signed(text, minutes, signed)
 
 
-def _decimals(values: Sequence[float]) -> int:
-    """One decimal, or more where one would round a non-zero value to zero (so an interval
-    that excludes zero never reads as ``0.0 to 0.1``)."""
-    for d in (1, 2, 3):
-        if all(v == 0 or round(abs(v), d) != 0 for v in values if math.isfinite(v)):
-            return d
-    return 3
-
-
 def _number(size: float, together: Sequence[float]) -> str:
-    return f"{size:,.{_decimals(together)}f}"
+    return f"{size:,.{shown_decimals(together, most=3)}f}"
 
 
 def value_text(
@@ -85,7 +76,7 @@ def _interval(lo: float, hi: float, unit: str) -> str:
     if unit == "minutes":
         return f"{duration_text(lo)} to {duration_text(hi)}"
     word = UNIT_WORDS.get(unit, unit)
-    d = _decimals([lo, hi])
+    d = shown_decimals([lo, hi], most=3)
     lo_text = f"{MINUS if lo < 0 else ''}{abs(lo):,.{d}f}"
     hi_text = f"{MINUS if hi < 0 else ''}{abs(hi):,.{d}f}"
     return f"{lo_text} to {hi_text} {word}".rstrip()
