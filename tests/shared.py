@@ -9,8 +9,13 @@ collected (``parametrize``), which a fixture cannot serve.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import yaml
+
+from flowsim.engine import Records
+from flowsim.scenario import Scenario
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
@@ -60,3 +65,27 @@ stages:
     place: ward
     duration: {dist: lognormal, mean: 1d, sd: 12h}
 """
+
+
+def hand_made_records(scenario: Scenario, horizon: float, **fields: Any) -> Records:
+    """Records of one replication made by hand, for checking measures against worked answers:
+    nobody left, decided or seen, no waits and no pools, except the ``fields`` given (the
+    per-patient arrays sized by ``arrival``, which must be among them)."""
+    n = len(fields["arrival"])
+    stages = len(scenario.stages)
+    blank: dict[str, Any] = {
+        "scenario": scenario,
+        "replication": 0,
+        "horizon": horizon,
+        "stream": np.zeros(n, np.int16),
+        "patient_class": np.zeros(n, np.int16),
+        "ed_attendance": np.ones(n, bool),
+        "left_without_being_seen": np.zeros(n, bool),
+        "stage_wait_sum": np.zeros(stages),
+        "stage_wait_count": np.zeros(stages),
+        "delayed_minutes": 0.0,
+        "pools": {},
+    }
+    for name in ("ed_departure", "decision_to_admit", "triage", "clinician", "handover", "left"):
+        blank[name] = np.full(n, np.nan)
+    return Records(**(blank | fields))

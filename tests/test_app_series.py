@@ -14,7 +14,7 @@ from flowsim import load_scenario
 from flowsim.engine import Records, simulate
 from flowsim.kpis import compute_kpis, ed_series, time_in_department_cdf
 
-from .shared import TINY
+from .shared import TINY, hand_made_records
 
 NAN = math.nan
 DAY = 1440.0
@@ -34,29 +34,7 @@ def _scenario(length: str = "1d"):
 
 
 def _records(**arrays: np.ndarray) -> Records:
-    n = len(arrays["arrival"])
-    nan = np.full(n, NAN)
-    base = dict(
-        scenario=_scenario(),
-        replication=0,
-        horizon=2 * DAY,
-        stream=np.zeros(n, np.int16),
-        patient_class=np.zeros(n, np.int16),
-        ed_attendance=np.ones(n, bool),
-        ed_departure=nan.copy(),
-        decision_to_admit=nan.copy(),
-        triage=nan.copy(),
-        clinician=nan.copy(),
-        handover=nan.copy(),
-        left=nan.copy(),
-        left_without_being_seen=np.zeros(n, bool),
-        stage_wait_sum=np.zeros(2),
-        stage_wait_count=np.zeros(2),
-        delayed_minutes=0.0,
-        pools={},
-    )
-    base.update(arrays)
-    return Records(**base)
+    return hand_made_records(_scenario(), 2 * DAY, **arrays)
 
 
 def _hand_made() -> Records:

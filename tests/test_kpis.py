@@ -28,7 +28,7 @@ from flowsim.kpis import (
 )
 from flowsim.scenario import with_run_length
 
-from .shared import REPO, SCENARIO_FILES, SCENARIOS, TINY
+from .shared import REPO, SCENARIO_FILES, SCENARIOS, TINY, hand_made_records
 
 NAN = math.nan
 
@@ -50,8 +50,6 @@ def _records(**arrays: np.ndarray) -> Records:
     data = yaml.safe_load(TINY)
     data["run"] = {"warmup": "1d", "length": "1d"}
     s = load_scenario(data)
-    n = len(arrays["arrival"])
-    nan = np.full(n, NAN)
     day = 1440.0
     pools = {
         "cubicles": {
@@ -79,27 +77,13 @@ def _records(**arrays: np.ndarray) -> Records:
             "cap_value": np.array([2.0]),
         },
     }
-    base = dict(
-        scenario=s,
-        replication=0,
-        horizon=2 * day,
-        stream=np.zeros(n, np.int16),
-        patient_class=np.zeros(n, np.int16),
-        ed_attendance=np.ones(n, bool),
-        ed_departure=nan.copy(),
-        decision_to_admit=nan.copy(),
-        triage=nan.copy(),
-        clinician=nan.copy(),
-        handover=nan.copy(),
-        left=nan.copy(),
-        left_without_being_seen=np.zeros(n, bool),
-        stage_wait_sum=np.array([30.0, 0.0]),
-        stage_wait_count=np.array([3, 0]),
-        delayed_minutes=720.0,
-        pools=pools,
-    )
-    base.update(arrays)
-    return Records(**base)
+    fields: dict[str, object] = {
+        "stage_wait_sum": np.array([30.0, 0.0]),
+        "stage_wait_count": np.array([3, 0]),
+        "delayed_minutes": 720.0,
+        "pools": pools,
+    }
+    return hand_made_records(s, 2 * day, **(fields | arrays))
 
 
 def test_ed_measures_count_attendances_by_departure_in_the_window() -> None:
