@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,10 +21,10 @@ import pandas as pd
 from .. import charts
 from ..errors import FlowsimError
 from ..kpis import headline_kpis, label
+from . import page
 
 FOREST_KPI = "four_hour_pct"
 DASHES = [[1, 0], [8, 4], [2, 3], [8, 3, 2, 3], [12, 6], [4, 4, 1, 4]]
-SLIDE_WIDTH = 1280
 
 
 class ReportError(FlowsimError):
@@ -232,14 +230,6 @@ def _num(x: object, signed: bool = False) -> str:
     return f"{v:+,.{digits}f}" if signed else f"{v:,.{digits}f}"
 
 
-def _table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in r) + "</tr>" for r in rows
-    )
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-
-
 def verdict_rows(comparison: pd.DataFrame) -> list[list[object]]:
     """One row per change and headline KPI: the numbers of the verdict table."""
     kpis = headline_kpis(comparison["kpi"].astype(str))
@@ -262,24 +252,7 @@ def verdict_rows(comparison: pd.DataFrame) -> list[list[object]]:
     return rows
 
 
-CSS = """
-body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #000; }
-table { border-collapse: collapse; margin: 1rem 0; font-size: 0.9rem; }
-th, td { border: 1px solid #555; padding: 0.25rem 0.5rem; text-align: left; }
-th { background: #eee; }
-.chart { margin: 1.5rem 0; page-break-inside: avoid; }
-@media print { body { margin: 0; } }
-"""
-
-
-EMBED_OPTIONS = '{"actions": false, "renderer": "svg"}'
-
-
-def _json_for_script(spec: dict[str, Any]) -> str:
-    return json.dumps(spec).replace("</", "<\\/")
-
-
-def render_html(folder: Folder, figures: list[tuple[str, dict[str, Any]]], bundle: str) -> str:
+def render_html(folder: Folder, figures: list[tuple[str, dict[str, Any]]]) -> str:
     """The report as one HTML page: text, tables, and the charts drawn by the inlined Vega."""
     m = folder.manifest
     names = folder.scenarios
@@ -305,7 +278,7 @@ def render_html(folder: Folder, figures: list[tuple[str, dict[str, Any]]], bundl
             "means the interval includes zero.</p>"
         )
         parts.append(
-            _table(
+            page.table(
                 [
                     "Change",
                     "Measure",
@@ -321,14 +294,12 @@ def render_html(folder: Folder, figures: list[tuple[str, dict[str, Any]]], bundl
     else:
         parts.append("<p>This folder has no comparison (it was written by `flowsim run`).</p>")
     parts.append("<h2>Charts</h2>")
-    scripts: list[str] = []
-    for i, (title, spec) in enumerate(figures):
-        parts.append(f'<div class="chart" id="chart{i}" aria-label="{html.escape(title)}"></div>')
-        scripts.append(f'vegaEmbed("#chart{i}", {_json_for_script(spec)}, {EMBED_OPTIONS});')
+    for i, (title, _spec) in enumerate(figures):
+        parts.append(page.chart_placeholder(i, title))
     parts.append("<h2>Run settings</h2>")
     scen = m.get("scenarios", [])
     parts.append(
-        _table(
+        page.table(
             ["Scenario", "Start date", "Warm-up (days)", "Measured (days)", "Scenario hash"],
             [
                 [
@@ -350,19 +321,13 @@ def render_html(folder: Folder, figures: list[tuple[str, dict[str, Any]]], bundl
         ["Command", m.get("command", "")],
         ["Results written", m.get("created", "")],
     ]
-    parts.append(_table(["Setting", "Value"], settings))
+    parts.append(page.table(["Setting", "Value"], settings))
     parts.append("<h2>Versions</h2>")
     versions = [
         [k, m[k]] for k in ("flowsim_version", "python", "numpy", "simpy", "pandas") if k in m
     ]
-    parts.append(_table(["Software", "Version"], versions))
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        "<title>flowsim report</title>"
-        f"<style>{CSS}</style><script>{bundle}</script></head><body>"
-        + "\n".join(parts)
-        + f"<script>{chr(10).join(scripts)}</script></body></html>\n"
-    )
+    parts.append(page.table(["Software", "Version"], versions))
+    return page.render("flowsim report", parts, [spec for _title, spec in figures])
 
 
 def chart_specs(folder: Folder) -> list[tuple[str, Any]]:
@@ -385,44 +350,12 @@ def chart_specs(folder: Folder) -> list[tuple[str, Any]]:
     return out
 
 
-def _write_atomic(target: Path, write: Callable[[Path], object]) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def build_report(results: Path, out: Path, png: Path | None = None) -> list[Path]:
     """Write the report of results folder ``results`` to ``out`` (and one PNG per chart into
     ``png``); return the files written."""
     folder = read_folder(results)
+    specs = [(stem, chart.to_dict()) for stem, chart in chart_specs(folder)]
     try:
-        import vl_convert
-    except ImportError as e:
-        raise ReportError(
-            "the report needs vl-convert; install it with: pip install 'flowsim[app]'"
-        ) from e
-    built = chart_specs(folder)
-    specs = [(stem, chart.to_dict()) for stem, chart in built]
-    bundle: str = vl_convert.javascript_bundle()  # type: ignore[call-arg]
-    page = render_html(folder, specs, bundle.replace("</script", "<\\/script"))
-    written: list[Path] = []
-    try:
-        _write_atomic(out, lambda p: p.write_text(page, encoding="utf-8"))
-        written.append(out)
-        if png is not None:
-            for stem, spec in specs:
-                wide = dict(spec, width=SLIDE_WIDTH - 260)
-                data = vl_convert.vegalite_to_png(wide, scale=1)
-                target = png / f"{stem}.png"
-                _write_atomic(target, lambda p, d=data: p.write_bytes(d))  # type: ignore[misc]
-                written.append(target)
-    except OSError as e:
-        raise ReportError(f"cannot write the report: {e.strerror or e}") from e
-    return written
+        return page.write_page(out, render_html(folder, specs), specs, png)
+    except page.PageError as e:
+        raise ReportError(str(e)) from e
