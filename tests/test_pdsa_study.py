@@ -244,3 +244,31 @@ def test_predict_records_scenarios_and_a_single_weeks_distribution(
         == 0
     )
     assert again.read_text() == out.read_text()
+
+
+def test_a_change_date_before_every_week_is_refused(tmp_path: Path, capsys: Any) -> None:
+    pred = str(EXAMPLE / "prediction.json")
+    weeks = str(EXAMPLE / "observed_weeks.csv")
+    out = tmp_path / "study"
+    code = cli.main(
+        ["study", pred, "--observed", weeks, "--change-date", "2024-01-01", "-o", str(out)]
+    )
+    assert code == 2 and not out.exists()
+    assert "0 week(s) before the change date 2024-01-01" in capsys.readouterr().err
+
+
+@pytest.mark.slow  # the example's own run: about 30 seconds on two cores
+def test_the_shipped_example_is_what_its_commands_make(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
+) -> None:
+    monkeypatch.chdir(EXAMPLE.parent.parent)
+    pred = tmp_path / "prediction.json"
+    command = "predict scenarios/baseline.yaml scenarios/changes/extra_evening_doctor.yaml"
+    args = [*command.split(), "--weeks", "8", "--replications", "6", "--from", "2025-03-03"]
+    assert cli.main([*args, "--jobs", "2", "-q", "--out", str(pred)]) == 0
+    assert pred.read_text() == (EXAMPLE / "prediction.json").read_text()
+    out = tmp_path / "study"
+    study = ["study", str(pred), "--observed", str(EXAMPLE / "observed_weeks.csv")]
+    assert cli.main([*study, "--change-date", "2025-03-03", "--out", str(out), "--no-png"]) == 0
+    shipped = EXAMPLE / "study" / "points.csv"
+    assert (out / "points.csv").read_text() == shipped.read_text()
