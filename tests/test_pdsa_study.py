@@ -272,3 +272,9 @@ def test_the_shipped_example_is_what_its_commands_make(
     assert cli.main([*study, "--change-date", "2025-03-03", "--out", str(out), "--no-png"]) == 0
     shipped = EXAMPLE / "study" / "points.csv"
     assert (out / "points.csv").read_text() == shipped.read_text()
+
+
+def test_a_signal_where_no_change_was_predicted_is_worth_studying() -> None:
+    s = study_kpi(_series(STABLE, [230.0]), _pred("time_in_department_mean", -1, 200, 200), CHANGE)
+    assert s.verdict.startswith("Time in the ED, mean: concern signal (a point outside the limits)")
+    assert "where the model predicted no change" in s.verdict and "worth studying why" in s.verdict

@@ -218,11 +218,14 @@ def _verdict(
             kind, f"{kind} signal"
         )
         head = f"{label}: {said} ({RULE_WORDS[rule]}) from week {week} after the change"
-        if direction == 0 or side != direction:
+        if direction == 0:
+            return f"{head}, where the model predicted no change; {against}: worth studying why"
+        if side != direction:
             return (
                 f"{head}, the opposite of what the model predicted; {against}: worth studying why"
             )
-        assert predicted is not None
+        if predicted is None:
+            return f"{head}: the direction the model predicted"
         beyond = (observed - predicted[1]) if side > 0 else (predicted[0] - observed)
         short = (predicted[0] - observed) if side > 0 else (observed - predicted[1])
         if beyond > 0:
