@@ -278,3 +278,29 @@ def test_a_signal_where_no_change_was_predicted_is_worth_studying() -> None:
     s = study_kpi(_series(STABLE, [230.0]), _pred("time_in_department_mean", -1, 200, 200), CHANGE)
     assert s.verdict.startswith("Time in the ED, mean: concern signal (a point outside the limits)")
     assert "where the model predicted no change" in s.verdict and "worth studying why" in s.verdict
+
+
+def test_anchor_observed_moves_the_band_by_the_gap_between_baselines() -> None:
+    # The model's baseline mean is 210, the observed weeks' centre about 200: the band moves
+    # down by that gap, from 193..197 (change 195 +/- 2) to 10 lower, less the centre's offset.
+    pred = _pred("time_in_department_mean", -1, 210, 195)
+    obs = _series(STABLE, [195.0] * 3)
+    model = study_kpi(obs, pred, CHANGE)
+    moved = study_kpi(obs, pred, CHANGE, anchor="observed")
+    gap = float(np.mean(STABLE)) - 210
+    assert model.band == pytest.approx((193.0, 195.0, 197.0))
+    assert moved.band == pytest.approx((193.0 + gap, 195.0 + gap, 197.0 + gap))
+
+
+def test_a_proportion_with_denominators_gets_a_p_chart() -> None:
+    pred = _pred("four_hour_pct", 1, 72, 74, unit="%") | {"chart": "p", "label": "Within 4 hours"}
+    values = np.array([72.0, 71.0, 73.0, 72.0, 75.0])
+    dens = np.array([2000, 1000, 2000, 1000, 500.0])
+    obs = ObservedWeeks("four_hour_pct", MONDAYS[21:26], values, dens)
+    s = study_kpi(obs, pred, MONDAYS[25])
+    p = (1440 + 710 + 1460 + 720) / 6000
+    assert s.chart == "p"
+    assert s.limits.centre[0] == pytest.approx(100 * p)
+    assert s.limits.upper[4] == pytest.approx(100 * (p + 3 * np.sqrt(p * (1 - p) / 500)))
+    without = study_kpi(ObservedWeeks("four_hour_pct", obs.weeks, values, None), pred, MONDAYS[25])
+    assert without.chart == "xmr" and "XmR chart is drawn instead" in without.note
