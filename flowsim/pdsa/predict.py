@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -65,7 +66,8 @@ def _run_all(
     tasks = [(i, r) for i in range(len(scenarios)) for r in range(replications)]
     out: dict[tuple[int, int], dict[str, np.ndarray]] = {}
     total = len(tasks)
-    if jobs == 1 or total == 1:
+    workers = jobs if jobs > 0 else (os.cpu_count() or 1)
+    if workers == 1 or total == 1:
         for k, (i, r) in enumerate(tasks):
             out[(i, r)] = simulate_weeks(scenarios[i], r, seed, weeks)
             if progress:
@@ -75,7 +77,7 @@ def _run_all(
 
         from ..experiment import worker_pool
 
-        with worker_pool(min(jobs, total)) as pool:
+        with worker_pool(min(workers, total)) as pool:
             futures = {
                 pool.submit(simulate_weeks, scenarios[i], r, seed, weeks): (i, r) for i, r in tasks
             }
@@ -169,7 +171,8 @@ def predict(
 ) -> dict[str, Any]:
     """The prediction record (see the module docstring) of ``change`` against ``baseline``.
     ``baseline_weeks`` is how many weeks before the change the coach's chart will have (for the
-    weeks-needed figure); ``runs`` the number of simulated PDSA cycles behind it."""
+    weeks-needed figure); ``runs`` the number of simulated PDSA cycles behind it; ``jobs`` the
+    worker processes (0: one per core). The record is the same for any number of them."""
     from .. import __version__
 
     if weeks < 1:
@@ -294,7 +297,8 @@ def effect_sentence(kpi: dict[str, Any]) -> str:
         else ""
     )
     see = (
-        f"about {need} weeks after the change to see it on the chart{by_chance}"
+        f"about {need} week{'s' if need != 1 else ''} after the change to see it on the "
+        f"chart{by_chance}"
         if need
         else f"not expected to show on the chart within {WEEKS_AFTER} weeks"
     )
