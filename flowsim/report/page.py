@@ -8,6 +8,7 @@ under a temporary name and renamed, so no half-written page or PNG is ever left.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -55,8 +56,10 @@ def _json_for_script(spec: dict[str, Any]) -> str:
     return json.dumps(spec).replace("</", "<\\/")
 
 
+@functools.cache
 def vega_bundle() -> str:
-    """Vega, Vega-Lite and vega-embed as one script, safe to inline in a ``<script>`` element."""
+    """Vega, Vega-Lite and vega-embed as one script, safe to inline in a ``<script>`` element.
+    Kept once per process: vl-convert takes seconds to bundle it, and it never changes."""
     try:
         import vl_convert
     except ImportError as e:
