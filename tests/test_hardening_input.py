@@ -144,7 +144,7 @@ def test_extends_dev_zero_is_refused_without_reading_it(
     code, shown = _validate(capsys, "zero.yaml", *(["--scenarios-root", root] if root else []))
     assert code == 2
     assert "zero.yaml:1:1: extends: /dev/zero is " in shown
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 60  # reading /dev/zero would never end
 
 
 def test_a_device_named_yaml_inside_the_root_is_refused(
@@ -318,10 +318,8 @@ def test_a_thousand_limited_places_in_a_chain_do_not_exhaust_recursion() -> None
 
 
 # -- 10. paths that never end: linear ---
-def test_can_every_path_end_is_linear_in_the_stages() -> None:
-    # Stage i goes to i+1 and the last one exits: a fixed-point sweep in file order learns one
-    # stage per sweep (quadratic: seconds at 5,000 stages); one search back from exit does not.
-    n = 5000
+def _chain_with_a_loop(n: int) -> Scenario:
+    """Stage i goes to i+1 and the last one exits; one more stage loops on itself forever."""
     d = {"dist": "fixed", "value": 1}
     stages = {
         f"s{i}": Stage.model_validate({"duration": d, "next": {f"s{i + 1}": 1}})
@@ -329,12 +327,30 @@ def test_can_every_path_end_is_linear_in_the_stages() -> None:
     }
     stages[f"s{n - 1}"] = Stage.model_validate({"duration": d})
     stages["loop"] = Stage.model_validate({"duration": d, "next": {"loop": 1}})
-    s = Scenario.model_construct(
+    return Scenario.model_construct(
         name="chain", classes={}, arrivals={}, places={}, staff={}, stages=stages
     )
-    started = time.perf_counter()
-    problems = list(network_problems(s))
-    assert time.perf_counter() - started < 2
+
+
+def _fastest_check(s: Scenario) -> float:
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        list(network_problems(s))
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+@pytest.mark.slow
+def test_can_every_path_end_is_linear_in_the_stages() -> None:
+    # A fixed-point sweep in file order learns one stage per sweep: quadratic, so 8 times the
+    # stages take 64 times as long. One search back from exit is linear: about 8 times (12 seen,
+    # with cache effects). A ratio of two timings in one run (fastest of 3 each) is what a noisy
+    # machine keeps; an absolute time is not.
+    small, large = _chain_with_a_loop(2000), _chain_with_a_loop(16000)
+    ratio = _fastest_check(large) / _fastest_check(small)
+    assert ratio < 32, f"8x the stages took {ratio:.1f}x as long: not linear"
+    problems = list(network_problems(large))
     assert [p[0] for p in problems] == [("stages", "loop", "next")]
 
 
@@ -471,7 +487,7 @@ def test_a_scenario_that_would_exhaust_memory_is_refused_at_its_line(
     f.write_text(text)
     started = time.perf_counter()
     assert cli.main(["validate", str(f)]) == 2
-    assert time.perf_counter() - started < 10  # refused while reading, not after building
+    assert time.perf_counter() - started < 60  # refused while reading, not after building
     err = capsys.readouterr().err
     assert "huge.yaml:" in err and f": {where}" in err, err
     assert all(line.split(":")[1].isdigit() for line in err.splitlines()), err  # file:line
