@@ -178,7 +178,7 @@ def _extra(root: type[BaseModel] | None, loc: Loc) -> str:
     if parent is None or not loc:
         return msg
     known = field_names(parent)
-    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.75)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.6)
     if close:
         return (
             f"unknown field; did you mean '{close[0]}'? ({_noun(parent)} has: {', '.join(known)})"
