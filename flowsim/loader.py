@@ -39,7 +39,15 @@ from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, ScenarioError
 from .messages import describe, expected_words, plain_message
-from .scenario import EXIT, MAX_NAME_CHARS, Scenario, WholeTable, _unknown, network_problems
+from .scenario import (
+    EXIT,
+    MAX_ITEMS,
+    MAX_NAME_CHARS,
+    Scenario,
+    WholeTable,
+    _unknown,
+    network_problems,
+)
 
 Path_ = tuple[str | int, ...]
 Marks = dict[Path_, tuple[str, int | None, int | None]]
@@ -639,7 +647,8 @@ def validate_data(data: Mapping[str, Any], marks: Marks, filename: str) -> Scena
         # file all the same, so a misspelt route is reported beside a table that does not sum
         # to 1, not only once that is fixed.
         names = [_problem(loc, msg, marks, filename) for loc, msg in name_problems_in_data(data)]
-        raise ScenarioError(_dedupe(validation_problems(e, marks, filename) + names)) from None
+        problems = validation_problems(e, marks, filename, Scenario)
+        raise ScenarioError(_dedupe(problems + names)) from None
     problems = [_problem(loc, msg, marks, filename) for loc, msg in network_problems(scenario)]
     if problems:
         raise ScenarioError(_dedupe(problems))
@@ -651,11 +660,17 @@ def name_problems_in_data(data: Mapping[str, Any]) -> Iterator[tuple[Path_, str]
     stage, place, staff group or class the data does not define, worded as
     :func:`~flowsim.scenario.network_problems` words them. Used when the data is not a valid
     scenario, so those checks cannot run; values of the wrong type are left to the schema."""
-    defined = {
-        k: set(v) if isinstance(v, Mapping) else None
-        for k, v in ((k, data.get(k)) for k in ("stages", "places", "staff", "classes"))
+    sections = ("stages", "places", "staff", "classes", "arrivals")
+    if any(len(v) > MAX_ITEMS for k in sections if isinstance(v := data.get(k), Mapping)):
+        # Past the limit the file is refused for its size; a list of thousands of known names
+        # in each message would only bury that.
+        return
+    optional = {"places", "staff"}  # left out, they are empty
+    defined: dict[str, set[str] | None] = {
+        k: set(v) if isinstance(v, Mapping) else set() if v is None and k in optional else None
+        for k, v in ((k, data.get(k)) for k in sections)
     }
-    stages, places, staff, classes = (defined[k] for k in ("stages", "places", "staff", "classes"))
+    stages, places, staff, classes = (defined[k] for k in sections[:4])
 
     def check(
         path: Path_, kind: str, name: Any, known: set[str] | None
@@ -786,12 +801,12 @@ def validation_problems(
     error: ValidationError,
     marks: Marks,
     filename: str,
-    model: type[BaseModel] | None = Scenario,
+    model: type[BaseModel] | None = None,
 ) -> list[Problem]:
     """Pydantic's errors for data read with ``marks`` as ``file:line:column`` problems in plain
     words (:mod:`flowsim.messages`), each once, with field paths as the file writes them
-    (``filename`` for data that has no marks). ``model`` is the model that was validated (a
-    :class:`Scenario` by default), so messages can name its fields."""
+    (``filename`` for data that has no marks). ``model`` is the model that was validated, so
+    messages can name its fields."""
     errors = error.errors()
     # A value that fits no arm of a union (capacity: a number or unlimited) gives one error per
     # arm at the same field; they are said as one: "expected a whole number or 'unlimited'".

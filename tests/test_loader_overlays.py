@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from flowsim import loader
@@ -169,3 +170,19 @@ def test_shipped_overlays_resolve_as_they_did_by_merging(
     monkeypatch.setattr(loader, "whole_table_paths", lambda: frozenset())
     merged = scenario_hash(load_scenario(f, root=REPO))
     assert now == merged
+
+
+def test_the_example_in_the_docs_holds(tmp_path: Path) -> None:
+    model = (REPO / "docs" / "model.md").read_text()
+    section = model.split("### Tables of shares in a change file", 1)[1].split("\n### ", 1)[0]
+    base_part, change = (b.split("```", 1)[0] for b in section.split("```yaml\n")[1:3])
+    baseline = load_scenario(REPO / "scenarios" / "baseline.yaml")
+    assert yaml.safe_load(base_part)["stages"]["minors_treatment"]["next"] == (
+        baseline.stages["minors_treatment"].next
+    )
+    shutil.copy(REPO / "scenarios" / "baseline.yaml", tmp_path / "baseline.yaml")
+    (tmp_path / "changes").mkdir()
+    f = tmp_path / "changes" / "change.yaml"
+    f.write_text(change)
+    s = load_scenario(f, root=tmp_path)
+    assert s.stages["minors_treatment"].next == {"exit": 0.9, "sdec_assessment": 0.1}

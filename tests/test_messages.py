@@ -16,7 +16,7 @@ from flowsim.loader import load_scenario, name_problems_in_data
 from flowsim.messages import plain_message
 from flowsim.scenario import Scenario, network_problems
 
-from .shared import TINY
+from .shared import REPO, TINY
 
 JARGON = (
     "Input should",
@@ -356,6 +356,11 @@ def test_validate_lists_every_problem_and_exits_2(
 
 
 MISSPELLINGS = [
+    (  # no places at all: a stage's place is unknown, as the network checks say
+        "places:\n  cubicles: {capacity: 6, area: ed}\n"
+        "  ward: {capacity: 12, area: ward, queue: first_come}\n",
+        "",
+    ),
     ("first_stage: assess", "first_stage: asess"),
     ("class_mix: {urgent: 0.3, routine: 0.7}", "class_mix: {urgent: 0.3, rotine: 0.7}"),
     ("    place: cubicles", "    place: cubicle"),
@@ -395,3 +400,20 @@ def test_names_read_from_the_file_are_checked_as_the_network_checks_them(
     network = [(p, m) for p, m in network_problems(scenario) if m.startswith("unknown")]
     assert network, "the misspelling must be one the network checks find"
     assert list(name_problems_in_data(data)) == network
+
+
+def test_the_example_in_the_docs_is_what_validate_prints(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = (REPO / "docs" / "model.md").read_text()
+    section = model.split("### When a file has mistakes", 1)[1]
+    shown = section.split("```\n", 2)[1]
+    (tmp_path / "plan.yaml").write_text(
+        _edit(
+            ("{capacity: 6, area: ed}", "{capacity: ten, aera: ed}"),
+            ("next: {ward: 0.3, exit: 0.7}", "next: {wrad: 0.3, exit: 0.8}"),
+        )
+    )
+    monkeypatch.chdir(tmp_path)
+    assert cli.main(["validate", "plan.yaml"]) == 2
+    assert capsys.readouterr().err == shown
