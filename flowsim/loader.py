@@ -21,6 +21,7 @@ scenario.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
 import hashlib
@@ -648,11 +649,29 @@ def validate_data(data: Mapping[str, Any], marks: Marks, filename: str) -> Scena
         # to 1, not only once that is fixed.
         names = [_problem(loc, msg, marks, filename) for loc, msg in name_problems_in_data(data)]
         problems = validation_problems(e, marks, filename, Scenario)
+        overlay = marks.get(("extends",), (None, None, None))[0]
+        if overlay is not None:
+            problems = [_whole_table_hint(p, overlay) for p in problems]
         raise ScenarioError(_dedupe(problems + names)) from None
     problems = [_problem(loc, msg, marks, filename) for loc, msg in network_problems(scenario)]
     if problems:
         raise ScenarioError(_dedupe(problems))
     return scenario
+
+
+def _whole_table_hint(p: Problem, overlay: str) -> Problem:
+    """A table of shares a change file wrote that does not sum to 1 was most likely meant to
+    change a few entries of the base's table: say that the change file's table is the whole."""
+    path = tuple(p.path.split("."))
+    whole = whole_table_paths()
+    if (
+        p.file == overlay
+        and "must sum to 1" in p.message
+        and (_matches_any(path, whole) or _matches_any((*path, ANY_KEY), whole))
+    ):
+        hint = "; a change file's table replaces the base's whole table, so give every entry"
+        return dataclasses.replace(p, message=p.message + hint)
+    return p
 
 
 def name_problems_in_data(data: Mapping[str, Any]) -> Iterator[tuple[Path_, str]]:

@@ -78,16 +78,16 @@ def test_a_replaced_table_takes_its_errors_to_the_overlay(folder: Path) -> None:
             "stages:\n  minors_treatment:\n    next: {exit: 0.5, sdec_asessment: 0.4}\n",
         )
     shown = [(Path(p.file).name, p.line, p.path, p.message) for p in info.value.problems]
-    assert (
+    assert shown[0] == (
         "change.yaml",
         4,
         "stages.minors_treatment.next",
-        "next must sum to 1, but sums to 0.9",
-    ) in shown
-    assert any(
-        f == "change.yaml" and line == 4 and path == "stages.minors_treatment.next.sdec_asessment"
-        for f, line, path, _ in shown
+        "next must sum to 1, but sums to 0.9; a change file's table replaces the base's whole "
+        "table, so give every entry",
     )
+    assert shown[1][:3] == ("change.yaml", 4, "stages.minors_treatment.next.sdec_asessment")
+    assert shown[1][3].startswith("unknown stage 'sdec_asessment'")
+    assert len(shown) == 2
 
 
 def test_the_whole_table_fields_are_found_from_their_mark() -> None:
@@ -186,3 +186,28 @@ def test_the_example_in_the_docs_holds(tmp_path: Path) -> None:
     f.write_text(change)
     s = load_scenario(f, root=tmp_path)
     assert s.stages["minors_treatment"].next == {"exit": 0.9, "sdec_assessment": 0.1}
+
+
+def test_a_partial_table_in_a_change_file_says_to_give_every_entry(folder: Path) -> None:
+    # Merged, these two classes would have kept the base's mix summing to 1; replaced, the mix
+    # sums to 0.2, and the message says why.
+    with pytest.raises(ScenarioError) as info:
+        _load(folder, "arrivals:\n  walk_in:\n    class_mix: {P4: 0.35, P5: 0.19}\n")
+    [p] = info.value.problems
+    assert (Path(p.file).name, p.line, p.path) == ("change.yaml", 4, "arrivals.walk_in.class_mix")
+    assert p.message == (
+        "class_mix must sum to 1, but sums to 0.54; a change file's table replaces the base's "
+        "whole table, so give every entry"
+    )
+
+
+def test_a_table_of_the_base_that_does_not_sum_gets_no_overlay_hint(tmp_path: Path) -> None:
+    base = (REPO / "scenarios" / "baseline.yaml").read_text()
+    broken = base.replace("class_mix: {P3: 1.0}", "class_mix: {P3: 0.9}")
+    assert broken != base
+    (tmp_path / "baseline.yaml").write_text(broken)
+    with pytest.raises(ScenarioError) as info:
+        _load(tmp_path, "name: change\n")
+    [p] = info.value.problems
+    assert p.message == "class_mix must sum to 1, but sums to 0.9"
+    assert Path(p.file).name == "baseline.yaml"
