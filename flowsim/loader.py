@@ -6,14 +6,17 @@ into plain data ourselves, so that duplicate keys are refused and every value ke
 was written. An overlay file names its base with ``extends:``; mappings merge key by key, anything
 else (lists, scalars) is replaced, so a change idea is a few lines. Tables of shares that sum to
 1 (``next``, each class's table in ``next_by_class``, ``class_mix``: every field marked
-:class:`~flowsim.scenario.WholeTable`) are replaced whole. Top-level keys starting
-with ``x-`` are ignored: they hold YAML anchors (``&hourly``) that several fields reuse.
+:class:`~flowsim.scenario.WholeTable`, found by :func:`whole_table_paths`) are replaced whole.
+Top-level keys starting with ``x-`` are ignored: they hold YAML anchors (``&hourly``) that
+several fields reuse.
 
 The parts other readers build on: :func:`read_yaml` (plain data and where each value was
 written), :func:`apply_extends` with an :class:`ExtendsPolicy` that decides which files
 ``extends`` may read (:class:`InsideRoot` for files, by default, :class:`InsideFolder` for
 uploads), :func:`read_regular_file` (which refuses devices, pipes and folders before opening
-them), :func:`validation_problems` (pydantic's errors as ``file:line:column`` problems) and
+them), :func:`validation_problems` (pydantic's errors as ``file:line:column`` problems in
+plain words, from :mod:`flowsim.messages`), :func:`name_problems_in_data` (misspelt names,
+found even when the schema fails, so that every problem is reported at once) and
 :func:`dump_yaml`. Depth, size and ``extends`` chains are bounded, so no file can exhaust
 memory or Python's recursion, and no message shows the content of a file that is not a
 scenario.
