@@ -133,6 +133,30 @@ CORPUS: list[tuple[str, str, list[str]]] = [
         ["9:5: arrivals.walk_in.per_day: expected a finite number, got inf"],
     ),
     (
+        "number that must be above zero",
+        _edit(
+            (
+                "    per_day: 120\n",
+                "    per_day: 120\n    surges:\n"
+                "      flu: {from: 2025-01-06, to: 2025-01-09, factor: 0}\n",
+            )
+        ),
+        ["11:47: arrivals.walk_in.surges.flu.factor: must be above 0, got 0"],
+    ),
+    (
+        "clock time past midnight",
+        _edit(
+            (
+                "{capacity: 6, area: ed}",
+                "{capacity: 6, area: ed, open_hours: {from: '25:00', to: '22:00'}}",
+            )
+        ),
+        [
+            "13:50: places.cubicles.open_hours.from: expected a clock time such as 08:00 or "
+            "22:30, got '25:00'"
+        ],
+    ),
+    (
         "yes or no in words",
         _edit(("    first_stage: assess", "    first_stage: assess\n    handover: sometimes")),
         ["12:5: arrivals.walk_in.handover: expected true or false, got 'sometimes'"],
