@@ -655,11 +655,21 @@ def validate_data(data: Mapping[str, Any], marks: Marks, filename: str) -> Scena
         overlay = marks.get(("extends",), (None, None, None))[0]
         if overlay is not None:
             problems = [_whole_table_hint(p, overlay) for p in problems]
-        raise ScenarioError(_dedupe(problems + names)) from None
+        raise ScenarioError(_in_file_order(_dedupe(problems + names))) from None
     problems = [_problem(loc, msg, marks, filename) for loc, msg in network_problems(scenario)]
     if problems:
         raise ScenarioError(_dedupe(problems))
     return scenario
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    """``problems`` as a reader meets them: by file (in the order the files first appear), then
+    line and column; problems without a position keep their order after those with one."""
+    files = {p.file: i for i, p in reversed(list(enumerate(problems)))}
+    return sorted(
+        problems,
+        key=lambda p: (files[p.file], p.line is None, p.line or 0, p.column or 0),
+    )
 
 
 def _whole_table_hint(p: Problem, overlay: str) -> Problem:

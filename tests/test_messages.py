@@ -296,11 +296,11 @@ CORPUS: list[tuple[str, str, list[str]]] = [
             ("class_mix: {urgent: 0.3, routine: 0.7}", "class_mix: {urgent: 0.3, rotine: 0.7}"),
             ("{capacity: 6, area: ed}", "{capacity: -6, area: ed}"),
         ),
-        [
-            "13:14: places.cubicles.capacity: must be at least 0, got -6",
+        [  # in the order a reader meets them in the file
             "10:30: arrivals.walk_in.class_mix.rotine: unknown class 'rotine' (known: routine, "
             "urgent)",
             "11:5: arrivals.walk_in.first_stage: unknown stage 'asess' (known: assess, ward)",
+            "13:14: places.cubicles.capacity: must be at least 0, got -6",
             "19:5: stages.assess.place: unknown place 'cubicle' (known: cubicles, ward)",
         ],
     ),
