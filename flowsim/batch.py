@@ -104,7 +104,7 @@ def load_batch(path: str | Path, root: str | Path | None = None) -> LoadedBatch:
     try:
         batch = Batch.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(validation_problems(e, marks, name)) from None
+        raise ScenarioError(validation_problems(e, marks, name, Batch)) from None
     problems: list[Problem] = []
     scenarios: list[Scenario] = []
     for i, entry in enumerate(batch.scenarios):

@@ -4,14 +4,19 @@ that point at ``file:line:column`` and the field path.
 YAML is composed into nodes (safe loading only: no Python objects can be constructed) and turned
 into plain data ourselves, so that duplicate keys are refused and every value keeps the place it
 was written. An overlay file names its base with ``extends:``; mappings merge key by key, anything
-else (lists, scalars) is replaced, so a change idea is a few lines. Top-level keys starting
-with ``x-`` are ignored: they hold YAML anchors (``&hourly``) that several fields reuse.
+else (lists, scalars) is replaced, so a change idea is a few lines. Tables of shares that sum to
+1 (``next``, each class's table in ``next_by_class``, ``class_mix``: every field marked
+:class:`~flowsim.scenario.WholeTable`, found by :func:`whole_table_paths`) are replaced whole.
+Top-level keys starting with ``x-`` are ignored: they hold YAML anchors (``&hourly``) that
+several fields reuse.
 
 The parts other readers build on: :func:`read_yaml` (plain data and where each value was
 written), :func:`apply_extends` with an :class:`ExtendsPolicy` that decides which files
 ``extends`` may read (:class:`InsideRoot` for files, by default, :class:`InsideFolder` for
 uploads), :func:`read_regular_file` (which refuses devices, pipes and folders before opening
-them), :func:`validation_problems` (pydantic's errors as ``file:line:column`` problems) and
+them), :func:`validation_problems` (pydantic's errors as ``file:line:column`` problems in
+plain words, from :mod:`flowsim.messages`), :func:`name_problems_in_data` (misspelt names,
+found even when the schema fails, so that every problem is reported at once) and
 :func:`dump_yaml`. Depth, size and ``extends`` chains are bounded, so no file can exhaust
 memory or Python's recursion, and no message shows the content of a file that is not a
 scenario.
@@ -19,21 +24,34 @@ scenario.
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import functools
 import hashlib
 import json
 import os
 import stat
-from collections.abc import Mapping
+import types
+import typing
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn, Protocol
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .errors import Problem, ScenarioError
-from .scenario import MAX_NAME_CHARS, Scenario, network_problems
+from .messages import describe, expected_words, plain_message
+from .scenario import (
+    EXIT,
+    MAX_ITEMS,
+    MAX_NAME_CHARS,
+    Scenario,
+    WholeTable,
+    _unknown,
+    network_problems,
+)
 
 Path_ = tuple[str | int, ...]
 Marks = dict[Path_, tuple[str, int | None, int | None]]
@@ -501,15 +519,18 @@ def _overlay(
     base: dict[str, Any], base_marks: Marks, over: dict[str, Any], over_marks: Marks
 ) -> tuple[dict[str, Any], Marks]:
     """``over`` merged onto ``base``, and where each merged value was written. Mappings merge key
-    by key; anything else, and a distribution of another kind, is replaced whole, and so are
-    the base's marks beneath it: an error there must point at the overlay, which wrote it."""
+    by key; anything else, a table of shares (:func:`whole_table_paths`) and a distribution of
+    another kind are replaced whole, and so are the base's marks beneath them: an error there
+    must point at the overlay, which wrote it."""
     replaced: set[Path_] = set()
+    whole = whole_table_paths()
 
     def merge(b: Any, o: Any, path: Path_) -> Any:
         if (
             isinstance(b, dict)
             and isinstance(o, dict)
             and not ("dist" in o and o["dist"] != b.get("dist"))
+            and not _matches_any(path, whole)
         ):
             # Of the same kind, a distribution's parameters merge as usual; of another kind it
             # replaces the base's: a lognormal's sd must not linger in a triangular.
@@ -526,6 +547,53 @@ def _overlay(
     }
     marks.update(over_marks)
     return merged, marks
+
+
+ANY_KEY = "*"
+"""In a :func:`whole_table_paths` pattern: any name (a stage's, a class's)."""
+
+
+@functools.cache
+def whole_table_paths(model: type[BaseModel] = Scenario) -> frozenset[tuple[str, ...]]:
+    """The field paths of ``model`` (``*`` for any name) whose tables an overlay replaces whole:
+    every field typed with a :class:`~flowsim.scenario.WholeTable` mark, wherever it nests,
+    e.g. ``("stages", "*", "next")`` and ``("stages", "*", "next_by_class", "*")``."""
+    out: set[tuple[str, ...]] = set()
+    _collect_whole(model, (), out, frozenset())
+    return frozenset(out)
+
+
+def _collect_whole(
+    tp: Any, at: tuple[str, ...], out: set[tuple[str, ...]], seen: frozenset[Any]
+) -> None:
+    if typing.get_origin(tp) is typing.Annotated:
+        base, *meta = typing.get_args(tp)
+        if any(isinstance(m, WholeTable) for m in meta):
+            out.add(at)
+            return
+        _collect_whole(base, at, out, seen)
+    elif isinstance(tp, type) and issubclass(tp, BaseModel):
+        if tp in seen:  # a model that contains itself: its paths are already being found
+            return
+        for name, field in tp.model_fields.items():
+            key = field.alias or name
+            if any(isinstance(m, WholeTable) for m in field.metadata):
+                out.add((*at, key))
+            else:
+                _collect_whole(field.annotation, (*at, key), out, seen | {tp})
+    elif typing.get_origin(tp) is dict:
+        _collect_whole(typing.get_args(tp)[1], (*at, ANY_KEY), out, seen)
+    elif typing.get_origin(tp) in (typing.Union, types.UnionType):
+        for arm in typing.get_args(tp):
+            _collect_whole(arm, at, out, seen)
+    # Lists and single values are replaced by an overlay anyway.
+
+
+def _matches_any(path: Path_, patterns: frozenset[tuple[str, ...]]) -> bool:
+    return any(
+        len(p) == len(path) and all(w in (ANY_KEY, k) for w, k in zip(p, path, strict=True))
+        for p in patterns
+    )
 
 
 def read_scenario_bytes(raw: bytes, name: str) -> tuple[dict[str, Any], Marks]:
@@ -579,11 +647,108 @@ def validate_data(data: Mapping[str, Any], marks: Marks, filename: str) -> Scena
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as e:
-        raise ScenarioError(validation_problems(e, marks, filename)) from None
+        # The network checks need a valid scenario; the names they check can be read from the
+        # file all the same, so a misspelt route is reported beside a table that does not sum
+        # to 1, not only once that is fixed.
+        names = [_problem(loc, msg, marks, filename) for loc, msg in name_problems_in_data(data)]
+        problems = validation_problems(e, marks, filename, Scenario)
+        overlay = marks.get(("extends",), (None, None, None))[0]
+        if overlay is not None:
+            problems = [_whole_table_hint(p, overlay) for p in problems]
+        raise ScenarioError(_in_file_order(_dedupe(problems + names))) from None
     problems = [_problem(loc, msg, marks, filename) for loc, msg in network_problems(scenario)]
     if problems:
         raise ScenarioError(_dedupe(problems))
     return scenario
+
+
+def _in_file_order(problems: list[Problem]) -> list[Problem]:
+    """``problems`` as a reader meets them: by file (in the order the files first appear), then
+    line and column; problems without a position keep their order after those with one."""
+    files = {p.file: i for i, p in reversed(list(enumerate(problems)))}
+    return sorted(
+        problems,
+        key=lambda p: (files[p.file], p.line is None, p.line or 0, p.column or 0),
+    )
+
+
+def _whole_table_hint(p: Problem, overlay: str) -> Problem:
+    """A table of shares a change file wrote that does not sum to 1 was most likely meant to
+    change a few entries of the base's table: say that the change file's table is the whole."""
+    path = tuple(p.path.split("."))
+    whole = whole_table_paths()
+    if (
+        p.file == overlay
+        and "must sum to 1" in p.message
+        and (_matches_any(path, whole) or _matches_any((*path, ANY_KEY), whole))
+    ):
+        hint = "; a change file's table replaces the base's whole table, so give every entry"
+        return dataclasses.replace(p, message=p.message + hint)
+    return p
+
+
+def name_problems_in_data(data: Mapping[str, Any]) -> Iterator[tuple[Path_, str]]:
+    """``(field path, message)`` for each name in unvalidated scenario data that refers to a
+    stage, place, staff group or class the data does not define, worded as
+    :func:`~flowsim.scenario.network_problems` words them. Used when the data is not a valid
+    scenario, so those checks cannot run; values of the wrong type are left to the schema."""
+    sections = ("stages", "places", "staff", "classes", "arrivals")
+    if any(len(v) > MAX_ITEMS for k in sections if isinstance(v := data.get(k), Mapping)):
+        # Past the limit the file is refused for its size; a list of thousands of known names
+        # in each message would only bury that.
+        return
+    optional = {"places", "staff"}  # left out, they are empty
+    defined: dict[str, set[str] | None] = {
+        k: set(v) if isinstance(v, Mapping) else set() if v is None and k in optional else None
+        for k, v in ((k, data.get(k)) for k in sections)
+    }
+    stages, places, staff, classes = (defined[k] for k in sections[:4])
+
+    def check(
+        path: Path_, kind: str, name: Any, known: set[str] | None
+    ) -> Iterator[tuple[Path_, str]]:
+        if known is not None and isinstance(name, str) and name not in known:
+            yield path, _unknown(kind, name, known)
+
+    arrivals = data.get("arrivals")
+    for name, stream in arrivals.items() if isinstance(arrivals, Mapping) else ():
+        if not isinstance(stream, Mapping):
+            continue
+        at: Path_ = ("arrivals", name)
+        mix = stream.get("class_mix")
+        for c in mix if isinstance(mix, Mapping) else ():
+            yield from check((*at, "class_mix", c), "class", c, classes)
+        yield from check((*at, "first_stage"), "stage", stream.get("first_stage"), stages)
+    if stages is None:
+        return
+    for name, stage in data["stages"].items():
+        if not isinstance(stage, Mapping):
+            continue
+        at = ("stages", name)
+        yield from check((*at, "place"), "place", stage.get("place"), places)
+        yield from check((*at, "staff"), "staff group", stage.get("staff"), staff)
+        for field in ("duration_by_class", "next_by_class"):
+            table = stage.get(field)
+            for c in table if isinstance(table, Mapping) else ():
+                yield from check((*at, field, c), "class", c, classes)
+        yield from _routes(at, stage, stages)
+        yield from check((*at, "overflow"), "stage", stage.get("overflow"), stages)
+        lwbs = stage.get("leave_without_being_seen")
+        who = lwbs.get("classes") if isinstance(lwbs, Mapping) else None
+        for i, c in enumerate(who if isinstance(who, list) else ()):
+            yield from check((*at, "leave_without_being_seen", "classes", i), "class", c, classes)
+
+
+def _routes(at: Path_, stage: Mapping[str, Any], stages: set[str]) -> Iterator[tuple[Path_, str]]:
+    by_class = stage.get("next_by_class")
+    tables: list[tuple[Path_, Any]] = [((*at, "next"), stage.get("next"))]
+    if isinstance(by_class, Mapping):
+        tables += [((*at, "next_by_class", c), t) for c, t in by_class.items()]
+    for path, table in tables:
+        for target in table if isinstance(table, Mapping) else ():
+            if target != EXIT and target not in stages:
+                # As network_problems says it: exit is a route's known target too.
+                yield (*path, target), _unknown("stage", target, stages | {EXIT})
 
 
 def load_scenario(
@@ -664,33 +829,63 @@ def _represent_list(dumper: yaml.SafeDumper, data: list[Any]) -> yaml.Node:
 _Dumper.add_representer(list, _represent_list)
 
 
-def validation_problems(error: ValidationError, marks: Marks, filename: str) -> list[Problem]:
-    """Pydantic's errors for data read with ``marks`` as ``file:line:column`` problems, each once,
-    with field paths as the file writes them (``filename`` for data that has no marks)."""
-    return _dedupe([_problem(err["loc"], _message(err), marks, filename) for err in error.errors()])
+def validation_problems(
+    error: ValidationError,
+    marks: Marks,
+    filename: str,
+    model: type[BaseModel] | None = None,
+) -> list[Problem]:
+    """Pydantic's errors for data read with ``marks`` as ``file:line:column`` problems in plain
+    words (:mod:`flowsim.messages`), each once, with field paths as the file writes them
+    (``filename`` for data that has no marks). ``model`` is the model that was validated, so
+    messages can name its fields."""
+    errors = error.errors()
+    # A value that fits no arm of a union (capacity: a number or unlimited) gives one error per
+    # arm at the same field; they are said as one: "expected a whole number or 'unlimited'".
+    by_field: dict[tuple[Any, ...], list[Any]] = {}
+    for err in errors:
+        if _is_union_arm(err["loc"], marks):
+            by_field.setdefault(tuple(err["loc"][:-1]), []).append(err)
+    problems: list[Problem] = []
+    done: set[tuple[Any, ...]] = set()
+    for err in errors:
+        loc = tuple(err["loc"])
+        field = loc[:-1]
+        arms = by_field.get(field, []) if _is_union_arm(loc, marks) else []
+        if len(arms) > 1:
+            if field not in done:
+                done.add(field)
+                problems.append(_problem(field, _union_message(arms, model), marks, filename))
+        else:
+            problems.append(_problem(loc, plain_message(err, model), marks, filename))
+    return _dedupe(problems)
 
 
-def _message(err: Any) -> str:
-    msg = str(err["msg"])
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if msg.startswith(prefix):
-            msg = msg[len(prefix) :]
-    if err["type"] == "extra_forbidden":
-        return "unknown field (check the spelling; see `flowsim schema` for the fields allowed)"
-    if err["type"] == "missing":
-        return "required field is missing"
-    got = err.get("input")
-    if (
-        err["type"] not in ("missing",)
-        and not isinstance(got, (dict, list))
-        and got is not None
-        and repr(got) not in msg
-    ):
-        shown = repr(got)
-        if len(shown) > 60:  # a value may be a whole paragraph; the line says where it is
-            shown = f"{shown[:50]}... ({len(shown):,} characters)"
-        msg += f" (got {shown})"
-    return msg
+def _is_union_arm(loc: tuple[Any, ...], marks: Marks) -> bool:
+    # Pydantic names a union's arm after the field ('constrained-int', "literal['unlimited']"),
+    # a key the file does not have; a missing field is not an arm, and has a plain name.
+    return (
+        len(loc) > 1
+        and isinstance(loc[-1], str)
+        and loc[-1] != "[key]"
+        and tuple(loc) not in marks
+        and (tuple(loc[:-1]) in marks or not marks)
+        and (not loc[-1].isidentifier() or loc[-1][0].isupper() or loc[-1] in _TYPE_TAGS)
+    )
+
+
+_TYPE_TAGS = frozenset({"int", "float", "str", "bool", "date", "none"})
+
+
+def _union_message(arms: list[Any], model: type[BaseModel] | None) -> str:
+    """One message for a value no arm of a union accepts: if one arm took its type but not its
+    value (a number over the limit), that arm's complaint; else every form it could take."""
+    expected = [expected_words(e, model) for e in arms]
+    for err, words in zip(arms, expected, strict=True):
+        if words is None:
+            return plain_message(err, model)
+    forms = list(dict.fromkeys(w for w in expected if w is not None))
+    return f"expected {' or '.join(forms)}, got {describe(arms[0].get('input'))}"
 
 
 def _problem(loc: tuple[Any, ...], msg: str, marks: Marks, filename: str) -> Problem:

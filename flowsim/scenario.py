@@ -70,6 +70,21 @@ Probability = Annotated[float, Field(ge=0, le=1)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
+class WholeTable:
+    """Marks a table of shares that sum to 1 (routing, a class mix). A change file that gives
+    such a table replaces the base's table whole: merged key by key, ``{exit: 0.9, sdec: 0.1}``
+    would keep the base's other routes and no longer sum to 1. The loader finds every field
+    marked so (:func:`flowsim.loader.whole_table_paths`), so a new table only needs the mark."""
+
+    def __repr__(self) -> str:
+        return "WholeTable()"
+
+
+WHOLE_TABLE = WholeTable()
+ShareTable = Annotated[dict[Name, Probability], WHOLE_TABLE]
+"""Shares by name that must sum to 1, replaced whole by an overlay."""
+
+
 def _clock_hours(value: object) -> object:
     """Read ``"08:30"`` as 8.5 hours after midnight; numbers are hours already."""
     if isinstance(value, str):
@@ -180,7 +195,7 @@ class ArrivalStream(_Frozen):
     surges: dict[Name, Surge] = Field(
         default_factory=dict, max_length=MAX_DATED, description=f"at most {MAX_DATED}"
     )
-    class_mix: dict[Name, Probability] = Field(min_length=1, max_length=MAX_ITEMS)
+    class_mix: ShareTable = Field(min_length=1, max_length=MAX_ITEMS)
     first_stage: Name
     handover: bool = Field(
         default=False,
@@ -366,7 +381,7 @@ class DischargeWindow(_Frozen):
         return self.days.get(WEEKDAYS[weekday], 1.0)
 
 
-Routing = dict[Name, Probability]
+Routing = ShareTable
 
 
 class Stage(_Frozen):

@@ -253,7 +253,7 @@ def test_a_name_too_long_for_a_file_is_refused_at_load(tmp_path: Path) -> None:
     f.write_text(TINY.replace("name: tiny", "name: " + "n" * 251))
     problems = _problems(f)
     assert len(problems) == 1
-    assert problems[0].startswith(f"{f}:1:1: name: String should have at most 64 characters")
+    assert problems[0].startswith(f"{f}:1:1: name: must be at most 64 characters long")
     assert len(problems[0]) < 250  # the value is cut short, not echoed whole
 
 
@@ -288,7 +288,7 @@ def test_counts_are_bounded(tmp_path: Path, field: str) -> None:
     f = tmp_path / "many.yaml"
     f.write_text(yaml.safe_dump(data))
     problems = _problems(f)
-    assert any(f"{field}: Dictionary should have at most {MAX_ITEMS} items" in p for p in problems)
+    assert any(f"{field}: needs at most {MAX_ITEMS} entries" in p for p in problems)
 
 
 def test_a_file_over_the_size_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
@@ -385,11 +385,11 @@ def _stage(data: dict) -> str:
             {"dist": "empirical", "values": [1, 2], "weights": [1e308, 1e308]},
             "add up to more than a number can hold",
         ),
-        (("stream", "per_day"), 1e308, "less than or equal to 100000"),
+        (("stream", "per_day"), 1e308, "must be at most 100,000"),
         (
             ("stream", "surges"),
             {"flu": {"from": "2025-01-06", "to": "2025-01-09", "factor": 1e308}},
-            "less than or equal to 100",
+            "must be at most 100,",
         ),
         (("stream", "hourly_profile"), [1e308, 1e308] + [0] * 22, "add up to more than"),
         (("stream", "weekday_factors"), [1e308] * 7, "add up to more than"),
