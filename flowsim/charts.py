@@ -8,7 +8,7 @@ The data each chart needs is prepared by a plain pandas function, tested on its 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import altair as alt
@@ -257,9 +257,14 @@ def ed_band_by_day(
     return band
 
 
-def measured_dates(starts: Mapping[str, pd.Timestamp], days: Mapping[str, float]) -> str:
+def measured_dates(
+    starts: Mapping[str, pd.Timestamp],
+    days: Mapping[str, float],
+    shown: Callable[[str], str] = str,
+) -> str:
     """Each scenario's own measured dates, for a caption (``Measured 14 Oct 2024 to 08 Dec
-    2024`` when they share them, else ``Measured: baseline 14 Oct 2024 to ...; winter ...``)."""
+    2024`` when they share them, else ``Measured: baseline 14 Oct 2024 to ...; winter ...``);
+    ``shown`` makes a scenario's name safe to show (the page's ``plain``)."""
     ranges = {
         name: f"{pd.Timestamp(t):%d %b %Y} to "
         f"{pd.Timestamp(t) + pd.Timedelta(days=days[name]) - pd.Timedelta(days=1):%d %b %Y}"
@@ -267,7 +272,7 @@ def measured_dates(starts: Mapping[str, pd.Timestamp], days: Mapping[str, float]
     }
     if len(set(ranges.values())) == 1:
         return "Measured " + next(iter(ranges.values()))
-    return "Measured: " + "; ".join(f"{name} {r}" for name, r in ranges.items())
+    return "Measured: " + "; ".join(f"{shown(name)} {r}" for name, r in ranges.items())
 
 
 def over_time_chart(

@@ -69,8 +69,8 @@ def test_the_app_starts_from_the_baseline_files_run_settings() -> None:
     assert _settings(at) == RunSettings(91, 42, 10, 20240902)
     captions = [_plain(c.value) for c in at.sidebar.caption]
     assert any(
-        "Run settings from baseline.yaml asks for 10 replications of 91 days after 42 days' "
-        "warm-up, seed 20240902" in c
+        "Run settings from baseline.yaml: 10 replications of 91 days after 42 days' "
+        "warm-up, seed 20240902, the same as `flowsim compare` runs." in c
         for c in captions
     ), captions
 
@@ -95,7 +95,9 @@ def test_past_the_budget_the_app_runs_the_largest_that_fit_and_says_why() -> Non
     assert (chosen.days, chosen.warmup, chosen.seed) == (91, 42, 20240902)
     notes = [_plain(i.value) for i in at.sidebar.info]
     assert any(
-        "differ from the file's" in n and "past the app's budget" in n and "largest that fit" in n
+        "differ from the file's (baseline.yaml gives 10 replications" in n
+        and "past the app's budget" in n
+        and "largest that fit" in n
         for n in notes
     ), notes
 

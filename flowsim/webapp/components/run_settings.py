@@ -33,7 +33,7 @@ should answer within a minute; longer runs belong on the command line."""
 
 PATIENTS_PER_SECOND = 30_000.0
 """Patients one worker process simulates per second, rounded down from the hospital-year
-benchmark (138,055 patients in 3.87 s, docs/benchmarks.md), to turn patients into seconds."""
+benchmark (138,055 patients in 3.87 s, benchmarks/RESULTS.md), to turn patients into seconds."""
 
 KEYS = ("days", "warmup", "reps", "seed")
 _APPLIED = "run_settings.applied"
@@ -179,12 +179,15 @@ def settings_note(chosen: RunSettings, fit: Defaults, baseline_name: str) -> tup
     """``(kind, text)`` (Markdown; ``baseline_name`` as it is to be shown): ``"same"`` when the
     app runs the file's own settings, ``"budget"`` when they are cut to the app's budget,
     ``"changed"`` when the user changed them."""
-    own = f"{baseline_name} asks for {describe(fit.file)}"
+    own = f"{baseline_name} gives {describe(fit.file)}"
     if chosen == fit.file:
-        return "same", f"Run settings from {own}, as `flowsim compare` runs it."
+        return "same", (
+            f"Run settings from {baseline_name}: {describe(fit.file)}, the same as "
+            "`flowsim compare` runs."
+        )
     if chosen == fit.app:
         return "budget", (
-            f"These run settings differ from the file's: {own}, but "
+            f"The run settings differ from the file's ({own}): "
             + "; and ".join(fit.reasons)
             + ". The verdicts can differ from the command line's; run the file there for its "
             "own settings."
@@ -200,8 +203,8 @@ def settings_note(chosen: RunSettings, fit: Defaults, baseline_name: str) -> tup
         if a != b
     ]
     return "changed", (
-        f"You changed the run settings ({', '.join(gone)}): they differ from the file's, {own}. "
-        "The verdicts can differ from the command line's, which runs the file's settings."
+        f"You changed the run settings ({', '.join(gone)}), so they differ from the file's "
+        f"({own}). The verdicts can differ from the command line's, which runs the file's."
     )
 
 

@@ -110,8 +110,10 @@ def page() -> None:
 
 # The chosen change names in full, however long (Streamlit cuts them to a fixed width).
 _WIDE_CHOICES = """<style>
-[data-testid="stMultiSelect"] [data-baseweb="tag"] {max-width: none; height: auto;}
-[data-testid="stMultiSelect"] [data-baseweb="tag"] span {max-width: none; white-space: normal;}
+[data-testid="stMultiSelectTagsContainer"] span {
+  max-width: none; height: auto; white-space: normal; overflow: visible; text-overflow: clip;
+  overflow-wrap: anywhere;
+}
 </style>"""
 
 Inputs = tuple[tuple[str, ...], int, int]
@@ -186,7 +188,7 @@ def show_results(results: Results, key: str) -> None:
     show_headline(comparison, base, names[1:])
     show_forest(comparison, key)
     st.caption(
-        plain(measured_period(results))
+        measured_period(results)
         + f" ({s0.run.length / 1440:g} days after {s0.run.warmup / 1440:g} days' warm-up), "
         f"{results.replications} "
         f"replications of each scenario, seed {results.seed}. Each change is compared "
@@ -304,7 +306,7 @@ def show_ed_charts(results: Results, ed: pd.DataFrame, key: str, names: list[str
     st.caption(
         "Day 1 is the first measured day of each scenario, so scenarios that start on "
         "different dates are compared day for day (the tooltip gives each one's date). "
-        + plain(measured_period(results))
+        + measured_period(results)
         + "."
     )
 
@@ -332,9 +334,9 @@ def measuring_starts(results: Results) -> dict[str, pd.Timestamp]:
 
 
 def measured_period(results: Results) -> str:
-    """Each scenario's own measured dates, in words."""
+    """Each scenario's own measured dates, in words (Markdown, names as plain text)."""
     days = {n: s.run.length / 1440 for n, s in results.scenarios.items()}
-    return charts.measured_dates(measuring_starts(results), days)
+    return charts.measured_dates(measuring_starts(results), days, plain)
 
 
 def show_forest(comparison: pd.DataFrame, key: str) -> None:
