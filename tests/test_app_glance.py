@@ -162,6 +162,15 @@ def test_results_shown_after_an_input_changes_say_they_are_stale(fresh_results) 
     assert not [w for w in at.warning if STALE in w.value]
     at.multiselect(key="changes").set_value(["changes/sdec_open_longer.yaml"]).run()  # scenarios
     assert [w for w in at.warning if "the scenarios or their run length" in w.value]
+    at.multiselect(key="changes").set_value(["changes/escalation_beds.yaml"]).run()
+    assert not [w for w in at.warning if STALE in w.value]
+    at.slider(key="warmup").set_value(8).run()  # the run length: the scenarios as run change
+    assert [w for w in at.warning if "the scenarios or their run length" in w.value]
+    at.slider(key="warmup").set_value(7).run()
+    assert not [w for w in at.warning if STALE in w.value]
+    at.text_input(key="lever.baseline.yaml.name").set_value("more_beds").run()  # a built variant
+    at.button(key="lever.baseline.yaml.add").click().run()
+    assert [w for w in at.warning if STALE in w.value]
     at.button(key="run").click().run()
     assert not [w for w in at.warning if STALE in w.value]
 
