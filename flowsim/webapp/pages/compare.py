@@ -222,10 +222,10 @@ def show_results(results: Results, key: str) -> None:
         hide_index=True,
         width="stretch",
         column_config={
-            "Variant": st.column_config.TextColumn("Variant", width="medium"),
-            "Measure": st.column_config.TextColumn("Measure", width="large"),
+            # Wide enough for the longest measure's name, leaving room for the figures.
+            "Measure": st.column_config.TextColumn("Measure", width=290),
             "kpi": st.column_config.TextColumn(
-                "KPI name", help="The name in the downloaded tables", width="medium"
+                "KPI name", help="The name in the downloaded tables"
             ),
             "Verdict": st.column_config.TextColumn(
                 "Verdict",
