@@ -287,3 +287,26 @@ def test_long_change_names_on_the_box_plot_are_not_cut_off() -> None:
     )
     x = charts.kpi_spread(kpis, "x", "X", names).to_dict()["layer"][0]["encoding"]["x"]
     assert x["axis"]["labelLimit"] == 0
+
+
+# -- the report download ----------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_report_download_is_the_offline_report_and_leaves_no_folder_behind(
+    tmp_path, monkeypatch
+) -> None:
+    import tempfile
+
+    import flowsim
+    from flowsim.webapp.components.report_download import report_html
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    scenarios = [
+        with_run_length(load_scenario(SCENARIOS / n), 7, 7)
+        for n in ("baseline.yaml", "changes/extra_evening_doctor.yaml")
+    ]
+    results = flowsim.run(scenarios, replications=2, seed=1, jobs=1)
+    html = report_html(results, results.compare("baseline")).decode("utf-8")
+    assert list(tmp_path.iterdir()) == []  # the results folder written for it is gone
+    assert html.startswith("<!DOCTYPE html>") and "extra_evening_doctor" in html
+    assert "vegaEmbed(" in html
+    assert not re.search(r"<(script|link)[^>]+(src|href)=[\"']?https?://", html)
