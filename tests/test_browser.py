@@ -262,6 +262,10 @@ def test_headline_and_the_downloaded_report_draw_offline_in_chromium(
                 timeout=30_000
             )
             run.click()
+            # Progress says the time so far and the time left (6 replications: 5 updates).
+            page.get_by_text(
+                re.compile(r"^\d of 6 replications done · .+ so far · about .+ left$")
+            ).first.wait_for(timeout=120_000)
             headline = page.get_by_text(re.compile(r"^Within 4 hours: .*95% CI .* — "))
             headline.first.wait_for(timeout=180_000)
             text = headline.first.inner_text()
