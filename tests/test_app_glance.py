@@ -118,6 +118,16 @@ def test_moving_a_slider_says_the_settings_are_the_users_and_a_button_restores_t
     assert not at.sidebar.info
 
 
+@pytest.mark.slow
+def test_settings_past_the_budget_are_warned_of_before_the_run() -> None:
+    at = _page()
+    assert any(c.value.startswith("This run: about ") for c in at.sidebar.caption)
+    at.multiselect(key="changes").set_value(list(at.multiselect(key="changes").options)).run()
+    at.slider(key="reps").set_value(50).run()
+    warned = [w.value for w in at.sidebar.warning if "past the app's budget" in w.value]
+    assert len(warned) == 1 and "will be refused" in warned[0]
+
+
 def test_a_file_outside_the_sliders_ranges_is_cut_with_a_reason() -> None:
     base = load_scenario(SCENARIOS / "baseline.yaml")
     long = with_run_length(base, 500, 200)

@@ -172,7 +172,27 @@ def run_settings(scenarios: Sequence[Scenario], baseline_name: str, workers: int
             on_click=_apply,
             args=(fit.app,),
         )
+    size, past = run_size(scenarios, chosen, workers)
+    (st.warning if past else st.caption)(size)
     return chosen
+
+
+def run_size(scenarios: Sequence[Scenario], chosen: RunSettings, workers: int) -> tuple[str, bool]:
+    """How big a run of ``scenarios`` with ``chosen`` settings is, in words, and whether it is
+    past the app's budget of patients (where the run is refused before it starts)."""
+    run = [with_run_length(s, chosen.days, chosen.warmup) for s in scenarios]
+    patients = estimate(run, chosen.replications, False).patients
+    text = (
+        f"This run: about {patients:,.0f} patients, about "
+        f"{_duration(expected_seconds(patients, workers))} on a quiet machine."
+    )
+    if patients > APP_MAX_PATIENTS:
+        return (
+            text + f" That is past the app's budget of {APP_MAX_PATIENTS:,} patients, so it "
+            "will be refused: choose fewer replications, days or changes, or run it with "
+            "`flowsim compare`."
+        ), True
+    return text, False
 
 
 def settings_note(chosen: RunSettings, fit: Defaults, baseline_name: str) -> tuple[str, str]:
