@@ -83,3 +83,36 @@ def test_an_over_size_upload_is_refused_before_reading() -> None:
         f"huge.yaml: file is {MAX_UPLOAD_BYTES + 1:,} bytes; uploads are "
         f"limited to {MAX_UPLOAD_BYTES:,} (a scenario is a few kB)"
     ]
+
+
+def test_a_copied_change_file_extending_its_parent_folder_uploads_as_it_runs() -> None:
+    # scenarios/changes/*.yaml say `extends: ../baseline.yaml`; copied and uploaded as they are,
+    # they must give the scenario the command line reads from the folder.
+    path = SCENARIOS / "changes" / "escalation_beds.yaml"
+    assert b"extends: ../baseline.yaml" in path.read_bytes()
+    assert load_upload(path.read_bytes(), path.name, SCENARIOS) == load_scenario(path)
+
+
+def test_an_upload_climbing_folders_reads_only_inside_the_scenarios_folder(tmp_path: Path) -> None:
+    # The scenarios folder sits inside tmp_path, below another baseline it must never read.
+    folder = tmp_path / "inner" / "scenarios"
+    shutil.copytree(SCENARIOS, folder)
+    outside = (SCENARIOS / "baseline.yaml").read_text().replace("capacity: 605,", "capacity: 7,")
+    (tmp_path / "inner" / "baseline.yaml").write_text(outside)
+    (tmp_path / "baseline.yaml").write_text(outside)
+    raw = b"extends: ../../baseline.yaml\nname: up\n"
+    s = load_upload(raw, "up.yaml", folder)
+    assert (
+        s.places["wards"].capacity
+        == load_scenario(folder / "baseline.yaml").places["wards"].capacity
+    )
+    assert s.places["wards"].capacity != 7
+
+
+@pytest.mark.parametrize(
+    "extends", ["../" * 12 + "etc/passwd.yaml", "../missing.yaml", "../changes/../../x.yaml"]
+)
+def test_an_upload_extending_what_is_not_in_the_folder_is_refused(extends: str) -> None:
+    raw = f"extends: {extends}\nplaces:\n  wards: {{capacity: 650}}\n".encode()
+    problems = _problems(raw, "up.yaml", SCENARIOS)
+    assert problems == [f"up.yaml:1:1: extends: no such file in the scenarios folder: {extends}"]

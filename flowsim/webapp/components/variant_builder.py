@@ -235,7 +235,13 @@ def build_variant(
     )
     if b2.button("Add to the comparison", key=k + "add"):
         built[name] = text
-        st.success(f"Added {plain(name)}: press Run the comparison in the sidebar.")
+        # Again from the top: the sidebar (the run settings' budget) and the stale-results
+        # notice are drawn before this tab and must count the new variant.
+        st.session_state["built.added"] = name
+        st.rerun()
+    added = st.session_state.pop("built.added", None)
+    if added is not None:
+        st.success(f"Added {plain(added)}: press Run the comparison in the sidebar.")
     st.code(text, language="yaml")
     for n in list(built):
         c_a, c_b = st.columns([4, 1])

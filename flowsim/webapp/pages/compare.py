@@ -8,9 +8,12 @@ from :mod:`flowsim.charts` and the flow diagram from :mod:`flowsim.pathway`.
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
+import hashlib
 import logging
+import os
 
+import altair as alt
 import pandas as pd
 import streamlit as st
 
@@ -25,8 +28,9 @@ from ..components.downloads import downloads, show_downloads
 from ..components.headline import HEADLINE_KPIS, show_headline
 from ..components.pathway_view import show_pathway
 from ..components.progress import replication_progress
+from ..components.report_download import show_report_download
 from ..components.results_store import memo, run_key, simulate, stored
-from ..components.run_settings import run_settings
+from ..components.run_settings import RunSettings, run_settings
 from ..components.safe_text import error_md, plain
 from ..components.scenario_picker import (
     change_scenarios,
@@ -58,41 +62,43 @@ def page() -> None:
         return
     built: dict[str, str] = st.session_state.setdefault("built", {})
 
+    st.html(_WIDE_CHOICES)
     with st.sidebar:
         st.header("1. Scenarios")
         picked = pick_scenarios(folder, files, built)
+        base_name = picked.baseline
+        baseline = load_file(files[base_name], folder)
+        variants: list[Scenario] = change_scenarios(picked, built)
         st.header("2. Run settings")
-        settings = run_settings()
+        settings = run_settings([baseline, *variants], base_name, os.cpu_count() or 1)
         go = st.button("Run the comparison", type="primary", key="run", width="stretch")
 
-    base_name = picked.baseline
-    baseline = load_file(files[base_name], folder)
     tab_results, tab_build, tab_pathway, tab_about = st.tabs(
         ["Results", "Build a variant", "Pathway", "What the measures mean"]
     )
     with tab_build:
         build_variant(baseline, base_name, built, folder, settings.days, settings.warmup)
-    variants: list[Scenario] = change_scenarios(picked, built)
     with tab_pathway:
         show_pathway(unique_names([baseline, *variants]))
     with tab_about:
         show_definitions()
 
     with tab_results:
+        scenarios = [
+            with_run_length(s, settings.days, settings.warmup) for s in [baseline, *variants]
+        ]
+        now = fingerprint(scenarios, settings)
         if go:
             if not variants:
                 st.warning(
                     "Choose, upload or build at least one change to compare with the baseline."
                 )
             else:
-                scenarios = [
-                    with_run_length(s, settings.days, settings.warmup)
-                    for s in [baseline, *variants]
-                ]
                 texts = tuple(scenario_yaml(s) for s in unique_names(scenarios))
                 with replication_progress() as progress:
                     simulate(texts, settings.replications, settings.seed, progress)
                 st.session_state["last_run"] = (texts, settings.replications, settings.seed)
+                st.session_state["last_inputs"] = now
         last = st.session_state.get("last_run")
         if last is None:
             st.info(
@@ -100,10 +106,51 @@ def page() -> None:
                 "**Build a variant**), then press **Run the comparison**."
             )
             return
+        ran = st.session_state.get("last_inputs")
+        if ran is not None and ran != now:
+            st.warning(stale_notice(ran, now), icon="⏳")
         if not stored(run_key(*last)):  # dropped from the cache: run again
             with st.spinner("Running the last comparison again…"):
                 simulate(*last)
         show_results(simulate(*last), run_key(*last))
+
+
+# The chosen change names in full, however long (Streamlit cuts them to a fixed width).
+_WIDE_CHOICES = """<style>
+[data-testid="stMultiSelectTagsContainer"] span {
+  max-width: none; height: auto; white-space: normal; overflow: visible; text-overflow: clip;
+  overflow-wrap: anywhere;
+}
+</style>"""
+
+Inputs = tuple[tuple[str, ...], int, int]
+"""The fingerprint of a run's inputs: a digest of each scenario as it would be run, the
+replications and the seed."""
+
+
+def fingerprint(scenarios: list[Scenario], settings: RunSettings) -> Inputs:
+    """The fingerprint of the page's inputs: every scenario (choice, uploads, levers) with the
+    run length and warm-up applied, as it would be run, and the replications and seed. Worked
+    out on every redraw, so from the scenarios' JSON (under a millisecond for eight), not the
+    YAML the run is made from (about a hundred times as long)."""
+    digests = tuple(
+        hashlib.sha256(s.model_dump_json().encode()).hexdigest() for s in unique_names(scenarios)
+    )
+    return digests, settings.replications, settings.seed
+
+
+def stale_notice(last: Inputs, now: Inputs) -> str:
+    """What the page says when the results shown were run from other inputs than the page's."""
+    changed = []
+    if sorted(last[0]) != sorted(now[0]):
+        changed.append("the scenarios or their run length")
+    if last[1:] != now[1:]:
+        changed.append("the replications or seed")
+    what = " and ".join(changed) or "the order of the scenarios"
+    return (
+        f"**These results are for the previous settings.** Since they were run, {what} "
+        "changed. Press **Run the comparison** to see results for the settings in the sidebar."
+    )
 
 
 # -- results ----------------------------------------------------------------------------------
@@ -138,8 +185,6 @@ def show_results(results: Results, key: str) -> None:
     names = list(results.scenarios)
     base = names[0]
     s0 = results.scenarios[base]
-    start = s0.start + dt.timedelta(minutes=s0.run.warmup)
-    end = s0.start + dt.timedelta(minutes=s0.horizon) - dt.timedelta(days=1)
     if len(results.failures):
         lines = "\n".join(
             f"- {plain(r.scenario)}, replication {r.replication} (seed {r.seed}): "
@@ -154,8 +199,9 @@ def show_results(results: Results, key: str) -> None:
     show_headline(comparison, base, names[1:])
     show_forest(comparison, key)
     st.caption(
-        f"Measured {start:%d %b %Y} to {end:%d %b %Y} ({s0.run.length / 1440:g} days "
-        f"after {s0.run.warmup / 1440:g} days' warm-up), {results.replications} "
+        measured_period(results)
+        + f" ({s0.run.length / 1440:g} days after {s0.run.warmup / 1440:g} days' warm-up), "
+        f"{results.replications} "
         f"replications of each scenario, seed {results.seed}. Each change is compared "
         "with the baseline replication by replication (they share their random "
         "numbers), so the differences are paired; the 95% confidence interval says how "
@@ -176,6 +222,8 @@ def show_results(results: Results, key: str) -> None:
         hide_index=True,
         width="stretch",
         column_config={
+            # Wide enough for the longest measure's name, leaving room for the figures.
+            "Measure": st.column_config.TextColumn("Measure", width=290),
             "kpi": st.column_config.TextColumn(
                 "KPI name", help="The name in the downloaded tables"
             ),
@@ -241,39 +289,65 @@ def show_results(results: Results, key: str) -> None:
         )
     ed = results.ed_timeseries
     if ed is not None:
-        st.subheader("Exit block and ambulance queue over time")
-        hourly = st.toggle("Hour by hour (instead of daily means)", key="ed_hourly")
-        freq, per = ("h", "hour") if hourly else ("D", "day")
-        c1, c2 = st.columns(2)
-        c1.altair_chart(
-            memo(
-                key,
-                f"boarders.{freq}",
-                lambda: charts.over_time_chart(
-                    charts.ed_band(ed, "boarders", freq),
-                    "Admitted patients waiting in the ED (boarders)",
-                    f"Patients, mean per {per}",
-                    names,
-                ),
-            ),
-            width="stretch",
-        )
-        c2.altair_chart(
-            memo(
-                key,
-                f"ambulances.{freq}",
-                lambda: charts.over_time_chart(
-                    charts.ed_band(ed, "ambulance_queue", freq),
-                    "Ambulances waiting to hand over",
-                    f"Ambulances, mean per {per}",
-                    names,
-                ),
-            ),
-            width="stretch",
-        )
+        show_ed_charts(results, ed, key, names)
 
     st.subheader("Downloads")
+    show_report_download(results, comparison, key)
     show_downloads(memo(key, "downloads", lambda: downloads(results, comparison)))
+
+
+ED_SERIES = (
+    ("boarders", "Admitted patients waiting in the ED (boarders)", "Patients waiting"),
+    ("ambulance_queue", "Ambulances waiting to hand over", "Ambulances waiting"),
+)
+
+
+def show_ed_charts(results: Results, ed: pd.DataFrame, key: str, names: list[str]) -> None:
+    """Exit block and the ambulance queue, full width, by day of each scenario's own measured
+    period, so that scenarios starting on different dates are compared day for day."""
+    st.subheader("Exit block and ambulance queue over time")
+    hourly = st.toggle("Hour by hour (instead of daily means)", key="ed_hourly")
+    freq = "h" if hourly else "D"
+    starts = measuring_starts(results)
+    for column, title, waiting in ED_SERIES:
+        make = functools.partial(
+            _ed_chart, ed, column, starts, freq, title, f"{waiting} (hourly mean)", names
+        )
+        st.altair_chart(memo(key, f"{column}.{freq}", make), width="stretch")
+    st.caption(
+        "Day 1 is the first measured day of each scenario, so scenarios that start on "
+        "different dates are compared day for day (the tooltip gives each one's date). "
+        + measured_period(results)
+        + "."
+    )
+
+
+def _ed_chart(
+    ed: pd.DataFrame,
+    column: str,
+    starts: dict[str, pd.Timestamp],
+    freq: str,
+    title: str,
+    y_title: str,
+    names: list[str],
+) -> alt.LayerChart:
+    return charts.over_time_chart(
+        charts.ed_band_by_day(ed, column, starts, freq), title, y_title, names
+    )
+
+
+def measuring_starts(results: Results) -> dict[str, pd.Timestamp]:
+    """When each scenario's measuring begins: its own start date after its warm-up."""
+    return {
+        n: pd.Timestamp(s.start) + pd.Timedelta(minutes=s.run.warmup)
+        for n, s in results.scenarios.items()
+    }
+
+
+def measured_period(results: Results) -> str:
+    """Each scenario's own measured dates, in words (Markdown, names as plain text)."""
+    days = {n: s.run.length / 1440 for n, s in results.scenarios.items()}
+    return charts.measured_dates(measuring_starts(results), days, plain)
 
 
 def show_forest(comparison: pd.DataFrame, key: str) -> None:
