@@ -195,7 +195,7 @@ def warnings(table: pd.DataFrame) -> list[str]:
         bad = g[~g["steady"].astype(bool)]
         if not len(bad):
             continue
-        grows = ", ".join(dict.fromkeys(x for x in bad["grows_most"].astype(str) if x))
+        grows = ", ".join(dict.fromkeys(x for x in bad["grows_most"] if isinstance(x, str) and x))
         first, last = bad["waiting_first_batch"].median(), bad["waiting_last_batch"].median()
         out.append(
             f"Warning: {scenario} is not in a steady state in {len(bad)} of {len(g)} "
@@ -214,6 +214,9 @@ def summary_note(table: pd.DataFrame, scenario: str) -> str:
     if not len(g):
         return ""
     bad = int((~g["steady"].astype(bool)).sum())
+    judged = int((g["days"] >= MIN_DAYS).sum())
+    if judged == 0:
+        return f"not judged: fewer than {MIN_DAYS} whole days were measured"
     if bad == 0:
-        return f"steady in all {len(g)} replications"
+        return f"steady in {judged} of {judged} replications judged"
     return f"NOT STEADY in {bad} of {len(g)} replications (queues keep growing)"
