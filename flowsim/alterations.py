@@ -138,12 +138,13 @@ def _new_item(item: object, names: _Names) -> str:
 
 # -- formatting ------------------------------------------------------------------------------
 def duration_words(minutes: float) -> str:
-    """A duration as people say it: minutes up to 120, then hours and minutes, then days."""
-    if minutes < 120:
+    """A duration as people say it: minutes up to 120, then hours and minutes, then days
+    (from two days)."""
+    if minutes <= 120:  # as the app's headline says them
         return f"{minutes:.0f} min" if minutes == round(minutes) else f"{minutes:.1f} min"
     if minutes < 2 * 1440:
         h, m = divmod(round(minutes), 60)
-        return f"{h} h" if m == 0 else f"{h} h {m:02d} min"
+        return f"{h} h" if m == 0 else f"{h} h {m} min"
     return f"{minutes / 1440:.3g} days"
 
 

@@ -141,7 +141,9 @@ def test_a_difference_without_particular_words_is_still_reported() -> None:
     [
         (45, "45 min"),
         (119.5, "119.5 min"),
-        (120, "2 h"),
+        (120, "120 min"),
+        (125, "2 h 5 min"),
+        (180, "3 h"),
         (150, "2 h 30 min"),
         (2007, "33 h 27 min"),
         (8928, "6.2 days"),

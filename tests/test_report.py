@@ -156,7 +156,7 @@ def test_report_warns_of_a_scenario_that_is_not_steady(results: Path, tmp_path: 
     ("value", "unit", "signed", "shown"),
     [
         (201.4, "minutes", False, "3 h 21 min"),
-        (119.0, "minutes", False, "119.0"),
+        (120.0, "minutes", False, "120.0"),
         (-145.3, "minutes", True, "-2 h 25 min"),
         (150.0, "%", False, "150.0"),
     ],

@@ -297,13 +297,13 @@ def _num(x: object, signed: bool = False) -> str:
 
 
 def _value(x: object, unit: str, signed: bool = False) -> str:
-    """A number for the tables; minutes of 120 or more also as hours and minutes."""
+    """A number for the tables; minutes over 120 as hours and minutes."""
     text = _num(x, signed)
     try:
         v = float(x)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return text
-    if unit in ("min", "minutes") and v == v and abs(v) >= 120:
+    if unit in ("min", "minutes") and v == v and abs(v) > 120:
         sign = ("+" if v > 0 else "-") if signed else ("-" if v < 0 else "")
         return f"{sign}{duration_words(abs(v))}"
     return text
