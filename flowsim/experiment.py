@@ -97,7 +97,7 @@ class Results:
                 for s in self.scenarios.values()
                 for name, place in s.places.items()
             }
-            self._stability = stability_table(self.timeseries, labels)
+            self._stability = stability_table(self.timeseries, labels, list(self.scenarios))
         return self._stability
 
     def hour_of_week(self) -> pd.DataFrame:

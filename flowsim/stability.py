@@ -25,7 +25,7 @@ stable, with the false-alarm rate measured over many seeds.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -102,36 +102,50 @@ def check(daily: np.ndarray) -> Verdict:
 def waiting_by_day(timeseries: pd.DataFrame) -> pd.DataFrame:
     """Daily mean patients waiting per scenario, replication and place: the place's queue, plus
     its occupancy if it is unlimited (a waiting room). Columns ``scenario, replication, place,
-    day, waiting``, days counted from the start of the measured period."""
+    day, waiting``, days counted from the start of the measured period; a last day that is only
+    part of one is left out."""
     ts = timeseries
     unlimited = ~np.isfinite(ts["capacity"].to_numpy(float))
     waiting = ts["queue"].to_numpy(float) + np.where(unlimited, ts["occupancy"].to_numpy(float), 0)
-    t = pd.to_datetime(ts["time"])
-    first = t.groupby([ts["scenario"], ts["replication"]], observed=True).transform("min")
-    day = ((t - first) // pd.Timedelta(hours=24)).astype(np.int64)
-    frame = pd.DataFrame(
+    # Plain integer codes and one bincount, not a groupby on strings: a big run's series has
+    # tens of millions of hours.
+    scenario = pd.Categorical(ts["scenario"])
+    place = pd.Categorical(ts["place"])
+    rep = ts["replication"].to_numpy(np.int64)
+    hour = ts["time"].to_numpy("datetime64[h]").astype(np.int64)
+    run_code, runs = pd.factorize(scenario.codes.astype(np.int64) * (int(rep.max()) + 1) + rep)
+    first = np.full(len(runs), np.iinfo(np.int64).max)
+    np.minimum.at(first, run_code, hour)
+    day = (hour - first[run_code]) // 24
+    days, places = int(day.max()) + 1, len(place.categories)
+    key = (run_code * places + place.codes) * days + day
+    # Only the keys that occur: a dense table of every run, place and day could be huge.
+    keys, at = np.unique(key, return_inverse=True)
+    hours = np.bincount(at)
+    total = np.bincount(at, weights=waiting)
+    whole = np.flatnonzero(hours == 24)
+    run_of, rest = np.divmod(keys[whole], places * days)
+    place_of, day_of = np.divmod(rest, days)
+    scenario_code = runs[run_of] // (int(rep.max()) + 1)
+    return pd.DataFrame(
         {
-            "scenario": ts["scenario"].astype(str),
-            "replication": ts["replication"].to_numpy(),
-            "place": ts["place"].astype(str),
-            "day": day.to_numpy(),
-            "hours": np.ones(len(ts)),
-            "waiting": waiting,
+            "scenario": np.asarray(scenario.categories)[scenario_code].astype(str),
+            "replication": runs[run_of] % (int(rep.max()) + 1),
+            "place": np.asarray(place.categories)[place_of].astype(str),
+            "day": day_of,
+            "waiting": total[whole] / 24.0,
         }
     )
-    out = frame.groupby(["scenario", "replication", "place", "day"], sort=False).agg(
-        waiting=("waiting", "mean"), hours=("hours", "sum")
-    )
-    # The last day may be part of one; a whole-day mean is what the trend is fitted to.
-    out = out[out["hours"] == 24].drop(columns="hours")
-    return out.reset_index()
 
 
 def stability_table(
-    timeseries: pd.DataFrame, place_labels: Mapping[str, str] | None = None
+    timeseries: pd.DataFrame,
+    place_labels: Mapping[str, str] | None = None,
+    order: Sequence[str] = (),
 ) -> pd.DataFrame:
     """One row per scenario and replication: the measures of drift, the flag ``steady`` and a
-    plain note (columns :data:`COLUMNS`). ``place_labels`` names the places for people."""
+    plain note (columns :data:`COLUMNS`). ``place_labels`` names the places for people; the
+    scenarios come in ``order`` (those not in it after, by name)."""
     labels = dict(place_labels or {})
     if timeseries is None or not len(timeseries):
         return pd.DataFrame(columns=COLUMNS)
@@ -163,7 +177,11 @@ def stability_table(
                 note(v, grows),
             ]
         )
-    return pd.DataFrame(rows, columns=COLUMNS)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    rank = {name: i for i, name in enumerate(order)}
+    table["_o"] = [rank.get(name, len(rank)) for name in table["scenario"]]
+    table = table.sort_values(["_o", "scenario", "replication"], kind="stable")
+    return table.drop(columns="_o").reset_index(drop=True)
 
 
 def _place_growth(daily: np.ndarray) -> float:

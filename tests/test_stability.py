@@ -14,7 +14,7 @@ from flowsim import cli, load_scenario
 from flowsim.experiment import run
 from flowsim.loader import validate_data
 from flowsim.scenario import Scenario
-from flowsim.stability import ALPHA, MIN_DAYS, check, warnings
+from flowsim.stability import ALPHA, MIN_DAYS, check, stability_table, waiting_by_day, warnings
 
 from .shared import SCENARIOS
 
@@ -146,3 +146,37 @@ def test_the_command_line_warns_and_the_results_folder_records_it(
     assert table["note"].str.startswith("NOT STEADY").all()
     summary = pd.read_csv(out / "summary.csv")
     assert (summary["stability"] == "NOT STEADY in 3 of 3 replications (queues keep growing)").all()
+
+
+def test_waiting_counts_queues_and_unlimited_places_by_whole_day() -> None:
+    hours = 24 * 2 + 5  # two whole days and part of a third, which is left out
+    rows = []
+    for scenario in ("second", "first"):
+        for place, capacity, occupancy, queue in (
+            ("room", np.inf, 3.0, 0.0),
+            ("beds", 4.0, 4.0, 2.0),
+        ):
+            for h in range(hours):
+                rows.append(
+                    [
+                        scenario,
+                        0,
+                        pd.Timestamp("2025-01-06 00:00") + pd.Timedelta(hours=h),
+                        place,
+                        occupancy,
+                        queue,
+                        capacity,
+                    ]
+                )
+    ts = pd.DataFrame(
+        rows, columns=["scenario", "replication", "time", "place", "occupancy", "queue", "capacity"]
+    )
+    daily = waiting_by_day(ts)
+    assert len(daily) == 2 * 2 * 2  # scenarios x places x whole days
+    by_place = daily.groupby("place")["waiting"].unique()
+    # The room is unlimited: everyone in it is waiting (3). The beds are limited: only their
+    # queue (2) is waiting, not the 4 patients in them.
+    assert list(by_place["room"]) == [3.0] and list(by_place["beds"]) == [2.0]
+    table = stability_table(ts, order=["second", "first"])
+    assert list(table["scenario"]) == ["second", "first"]
+    assert (table["days"] == 2).all()
