@@ -149,7 +149,9 @@ def duration_words(minutes: float) -> str:
 
 
 def _number(x: float) -> str:
-    return f"{x:,.0f}" if x == round(x) else f"{x:,.3g}"
+    if x == round(x):
+        return f"{x:,.0f}"
+    return f"{x:,.2f}".rstrip("0").rstrip(".")
 
 
 def _pct(p: float) -> str:
