@@ -167,3 +167,19 @@ def test_weekly_staff_hours_for_each_kind_of_roster() -> None:
         }
     ).staff["doctor"]
     assert weekly_staff_hours(night) == 20  # 10 hours past midnight, 2 people, one day
+
+
+@pytest.mark.slow
+def test_compare_prints_what_each_change_alters_under_its_heading() -> None:
+    import io
+
+    from flowsim import cli
+    from flowsim.experiment import run
+
+    more_beds = _tiny(name="more_beds", places={"ward": {"capacity": 14}})
+    results = run([_tiny(), more_beds], replications=2)
+    out = io.StringIO()
+    cli._print_comparison(results.compare(), out, results)
+    text = out.getvalue()
+    heading = text.index("more_beds minus baseline")
+    assert text[heading:].splitlines()[1] == "What it alters: Ward: 12 → 14"

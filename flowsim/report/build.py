@@ -412,9 +412,14 @@ def render_html(
     ]
     parts.append(page.table(["Setting", "Value"], settings))
     parts.append("<h2>Versions</h2>")
-    versions = [
-        [k, m[k]] for k in ("flowsim_version", "python", "numpy", "simpy", "pandas") if k in m
-    ]
+    software = {
+        "flowsim_version": "flowsim",
+        "python": "Python",
+        "numpy": "NumPy",
+        "simpy": "SimPy",
+        "pandas": "pandas",
+    }
+    versions = [[name, m[k]] for k, name in software.items() if k in m]
     parts.append(page.table(["Software", "Version"], versions))
     parts.append("<h2>How the model is checked</h2>")
     parts.append(_validation_html(validation))
