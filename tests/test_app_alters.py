@@ -45,7 +45,7 @@ def test_a_scenario_that_is_not_steady_is_flagged_in_the_app() -> None:
     assert warning.startswith("Warning: short_of_beds is not in a steady state in 2 of 2")
     assert "rose from about 120 to 1,800" in warning
     assert "Ward `beds`" in warning  # a label with backticks is shown as written
-    table = at.dataframe[0].value
+    table = at.table[0].value
     assert list(table["Steady"]) == ["NO", "NO", "yes", "yes"]
 
 
