@@ -13,6 +13,7 @@ import argparse
 import math
 import os
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -471,7 +472,7 @@ def _run_and_write(plan: RunPlan, compare: bool) -> int:
         comparison = None
         if compare:
             comparison = results.compare(plan.scenarios[0].name)
-            _print_comparison(comparison, sys.stdout)
+            _print_comparison(comparison, sys.stdout, results)
         else:
             _print_summary(results, sys.stdout)
         try:
@@ -641,9 +642,34 @@ def _print_summary(results: Results, out: TextIO) -> None:
     df = pd.DataFrame.from_dict(table, orient="index").reindex(index=shown, columns=names)
     df.index = [f"{k} [{kpi_definition(k)[0]}]" for k in df.index]
     print(df.to_string(), file=out)
+    _print_stability(results, out)
 
 
-def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
+def _print_stability(results: Results, out: TextIO) -> None:
+    from .stability import warnings
+
+    for warning in warnings(results.stability()):
+        print("\n" + textwrap.fill(warning, width=100), file=out)
+
+
+def _print_alterations(results: Results, scenario: str, out: TextIO) -> None:
+    from .alterations import alterations
+
+    names = list(results.scenarios)
+    if scenario not in results.scenarios or scenario == names[0]:
+        return
+    lines = alterations(results.scenarios[scenario], results.scenarios[names[0]])
+    text = "; ".join(lines) if lines else "nothing (it runs as the baseline does)"
+    wrapped = textwrap.wrap(f"What it alters: {text}", width=100, subsequent_indent="  ")
+    if len(wrapped) > 3:  # a line or two: the report lists every alteration
+        wrapped = wrapped[:3]
+        wrapped[-1] += " ... (the report lists them all)"
+    print("\n".join(wrapped), file=out)
+
+
+def _print_comparison(
+    comparison: pd.DataFrame, out: TextIO, results: Results | None = None
+) -> None:
     import pandas as pd
 
     order = {k: i for i, k in enumerate(headline_kpis(comparison["kpi"].astype(str)))}
@@ -652,6 +678,8 @@ def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
         g = g.sort_values("kpi", key=lambda kpi: kpi.astype(str).map(order), kind="stable")
         n = int(g["n"].max()) if len(g) else 0
         print(f"\n{scenario} minus baseline (paired over {n} replications, 95% CI):", file=out)
+        if results is not None:
+            _print_alterations(results, str(scenario), out)
         rows = []
         for _, r in g.iterrows():
             d = shown_decimals([r["ci_low"], r["ci_high"]])
@@ -668,6 +696,8 @@ def _print_comparison(comparison: pd.DataFrame, out: TextIO) -> None:
                 }
             )
         print(pd.DataFrame(rows).to_string(index=False), file=out)
+    if results is not None:
+        _print_stability(results, out)
 
 
 def _fixed(x: float, decimals: int, sign: bool = False) -> str:

@@ -64,6 +64,7 @@ class Results:
     )
     ed_timeseries: pd.DataFrame | None = None
     time_in_department: pd.DataFrame | None = None
+    _stability: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> pd.DataFrame:
         """Mean, 95% CI (Student t) and n per scenario and KPI."""
@@ -84,6 +85,20 @@ class Results:
             for k, lo, hi in zip(table["kpi"], table["ci_low"], table["ci_high"], strict=True)
         ]
         return table
+
+    def stability(self) -> pd.DataFrame:
+        """Per scenario and replication, whether the queues settled or kept growing through the
+        measured period, with measures of drift and a plain note (see :mod:`flowsim.stability`)."""
+        from .stability import stability_table
+
+        if self._stability is None:  # kept: the command line prints it and writes it
+            labels = {
+                name: place.label or name
+                for s in self.scenarios.values()
+                for name, place in s.places.items()
+            }
+            self._stability = stability_table(self.timeseries, labels, list(self.scenarios))
+        return self._stability
 
     def hour_of_week(self) -> pd.DataFrame:
         """Occupancy and queue per place averaged by hour of the week (0 = Monday 00:00)."""

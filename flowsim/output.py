@@ -257,7 +257,12 @@ def _write_all(
     kpis = results.kpis
     save("kpis.csv", lambda p: kpis.to_csv(p, index=False))
     save("kpis.parquet", lambda p: kpis.to_parquet(p, index=False))
-    save("summary.csv", lambda p: results.summary().to_csv(p, index=False))
+    stability = results.stability()
+    save(
+        "summary.csv",
+        lambda p: _with_stability(results.summary(), stability).to_csv(p, index=False),
+    )
+    save("stability.csv", lambda p: stability.to_csv(p, index=False))
     if comparison is not None:
         save("comparison.csv", lambda p: comparison.to_csv(p, index=False))
     save("timeseries.parquet", lambda p: results.timeseries.to_parquet(p, index=False))
@@ -277,6 +282,14 @@ def _write_all(
     info["files"] = sorted(written) + ["manifest.json"]
     save("manifest.json", lambda p: p.write_text(json.dumps(info, indent=2) + "\n"))
     return written
+
+
+def _with_stability(summary: pd.DataFrame, stability: pd.DataFrame) -> pd.DataFrame:
+    """The summary with a column saying, per scenario, whether its queues settled."""
+    from .stability import summary_note
+
+    notes = {str(name): summary_note(stability, str(name)) for name in summary["scenario"].unique()}
+    return summary.assign(stability=summary["scenario"].astype(str).map(notes))
 
 
 def command_line() -> str:

@@ -23,6 +23,7 @@ def test_run_writes_tidy_tables_and_manifest(tiny_file: Path, tmp_path: Path, ca
         "kpis.csv",
         "kpis.parquet",
         "summary.csv",
+        "stability.csv",
         "timeseries.parquet",
         "hour_of_week.csv",
         "patients.parquet",

@@ -12,7 +12,7 @@ import pytest
 from flowsim import cli
 from flowsim.kpis import headline_kpis, label
 
-from .shared import TINY
+from .shared import REPO, TINY
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -103,3 +103,67 @@ def test_a_results_folder_missing_a_file_exits_2(tmp_path: Path, capsys) -> None
     err = capsys.readouterr().err
     assert "missing" in err and "summary.csv" in err
     assert not out.exists()
+
+
+@pytest.mark.slow
+def test_report_says_what_each_change_alters_and_checks_stability(report: str) -> None:
+    # The change file sets the ward to 14 beds; TINY has 12.
+    assert "<li>Ward: 12 → 14</li>" in report
+    assert "<h2>Stability check</h2>" in report
+    # TINY runs 2 days here, too few to judge a trend, and the report says so.
+    assert "not judged: fewer than 4 whole days were measured" in report
+
+
+@pytest.mark.slow
+def test_report_links_the_validation_report_relatively(report: str, results: Path) -> None:
+    (href,) = re.findall(r'<a href="([^"]+)">docs/validation.md</a>', report)
+    assert not re.match(r"[a-z]+:", href), "the link must open offline, as a relative path"
+    assert (results.parent / href).resolve() == (REPO / "docs" / "validation.md").resolve()
+
+
+@pytest.mark.slow
+def test_report_draws_exit_block_and_ambulance_queue(results: Path, tmp_path: Path) -> None:
+    pngs = tmp_path / "png"
+    assert (
+        cli.main(["report", str(results), "--out", str(tmp_path / "r.html"), "--png", str(pngs)])
+        == 0
+    )
+    assert (pngs / "exit_block.png").is_file()
+    assert (pngs / "ambulance_queue.png").is_file()
+
+
+@pytest.mark.slow
+def test_report_warns_of_a_scenario_that_is_not_steady(results: Path, tmp_path: Path) -> None:
+    import shutil
+
+    copy = tmp_path / "res"
+    shutil.copytree(results, copy)
+    st = pd.read_csv(copy / "stability.csv", dtype={"grows_most": str})
+    changed = st["scenario"] == "more_beds"
+    st.loc[changed, ["steady", "days"]] = [False, 30]
+    st.loc[changed, ["waiting_first_batch", "waiting_last_batch"]] = [5.0, 280.0]
+    st.loc[changed, "grows_most"] = "Ward"
+    st.to_csv(copy / "stability.csv", index=False)
+    out = tmp_path / "r.html"
+    assert cli.main(["report", str(copy), "--out", str(out)]) == 0
+    text = out.read_text(encoding="utf-8")
+    assert "more_beds is not in a steady state in 2 of 2 replications" in text
+    assert "rose from about 5 to 280" in text
+    assert "NOT STEADY in 2 of 2 replications" in text
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "signed", "shown"),
+    [
+        (201.4, "minutes", False, "3 h 21 min"),
+        (120.0, "minutes", False, "120.0"),
+        (-145.3, "minutes", True, "-2 h 25 min"),
+        (150.0, "%", False, "150.0"),
+    ],
+)
+def test_minutes_over_120_read_as_hours_and_minutes(
+    value: float, unit: str, signed: bool, shown: str
+) -> None:
+    from flowsim.report.build import _value
+
+    assert _value(value, unit, signed) == shown

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import html
 import json
+import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,12 @@ import altair as alt
 import pandas as pd
 
 from .. import charts
+from ..alterations import alterations, duration_words
 from ..errors import FlowsimError
 from ..kpis import headline_kpis, label
+from ..scenario import Scenario
+from ..stability import summary_note
+from ..stability import warnings as stability_warnings
 from . import page
 
 FOREST_KPI = "four_hour_pct"
@@ -41,6 +46,9 @@ class Folder:
     comparison: pd.DataFrame | None
     hour_of_week: pd.DataFrame | None
     time_in_department: pd.DataFrame | None
+    ed_timeseries: pd.DataFrame | None = None
+    stability: pd.DataFrame | None = None
+    resolved: dict[str, Scenario] = field(default_factory=dict)
 
     @property
     def scenarios(self) -> list[str]:
@@ -85,6 +93,12 @@ def read_folder(path: Path) -> Folder:
 
     summary = csv("summary.csv")
     assert summary is not None
+    ed = None
+    if (path / "ed_timeseries.parquet").is_file():
+        try:
+            ed = pd.read_parquet(path / "ed_timeseries.parquet")
+        except (OSError, ValueError) as e:
+            raise ReportError(f"{path / 'ed_timeseries.parquet'}: cannot be read ({e})") from e
     return Folder(
         path,
         manifest,
@@ -92,7 +106,28 @@ def read_folder(path: Path) -> Folder:
         csv("comparison.csv"),
         csv("hour_of_week.csv"),
         csv("time_in_department.csv"),
+        ed,
+        csv("stability.csv"),
+        _resolved_scenarios(path, manifest),
     )
+
+
+def _resolved_scenarios(path: Path, manifest: dict[str, Any]) -> dict[str, Scenario]:
+    """The scenarios as run, read back from the folder's ``scenarios/`` copies (resolved, so each
+    stands alone); one that cannot be read is left out, and the report says less about it."""
+    from ..errors import ScenarioError
+    from ..loader import load_scenario
+
+    out: dict[str, Scenario] = {}
+    for s in manifest.get("scenarios", []):
+        name = str(s.get("name", "")) if isinstance(s, dict) else ""
+        f = path / "scenarios" / f"{name}.yaml"
+        if name and f.is_file():
+            try:
+                out[name] = load_scenario(f)
+            except (ScenarioError, OSError):
+                continue
+    return out
 
 
 # -- charts ----------------------------------------------------------------------------------
@@ -214,6 +249,37 @@ def time_in_department_chart(band: pd.DataFrame, scenarios: Sequence[str]) -> An
     )
 
 
+def ed_by_day(ed: pd.DataFrame, column: str) -> pd.DataFrame:
+    """``column`` of the ED time series as a daily mean per replication, then the mean across
+    replications, by day of the measured period (so scenarios with different start dates are
+    drawn over one another). Columns ``scenario, day, mean``."""
+    d = ed[["scenario", "replication", "time", column]].copy()
+    d["scenario"] = d["scenario"].astype(str)
+    t = pd.to_datetime(d["time"])
+    first = t.groupby([d["scenario"], d["replication"]]).transform("min")
+    d["day"] = ((t - first) // pd.Timedelta(days=1)).astype(int) + 1
+    per_rep = d.groupby(["scenario", "replication", "day"], sort=False)[column].mean()
+    band = per_rep.groupby(["scenario", "day"], sort=False).mean().rename("mean").reset_index()
+    return band
+
+
+def ed_chart(band: pd.DataFrame, title: str, scenarios: Sequence[str]) -> Any:
+    """A daily series over the measured period, a dash pattern and colour per scenario."""
+    colour = alt.Color("scenario:N", scale=charts.scenario_scale(scenarios), title="Scenario")
+    line = (
+        alt.Chart(band)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("day:Q", title="Day of the measured period", axis=alt.Axis(format="d")),
+            y=alt.Y("mean:Q", title="Patients waiting (daily mean, mean of replications)"),
+            color=colour,
+            strokeDash=_dash(scenarios),
+            tooltip=["scenario", "day", alt.Tooltip("mean:Q", format=".1f")],
+        )
+    )
+    return charts._style(line.properties(title=title, width=600), height=260)
+
+
 # -- text ------------------------------------------------------------------------------------
 def _unit_words(unit: str) -> str:
     return {"%": "percentage points", "min": "minutes", "h": "hours"}.get(unit, unit)
@@ -230,6 +296,19 @@ def _num(x: object, signed: bool = False) -> str:
     return f"{v:+,.{digits}f}" if signed else f"{v:,.{digits}f}"
 
 
+def _value(x: object, unit: str, signed: bool = False) -> str:
+    """A number for the tables; minutes over 120 as hours and minutes."""
+    text = _num(x, signed)
+    try:
+        v = float(x)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return text
+    if unit in ("min", "minutes") and v == v and abs(v) > 120:
+        sign = ("+" if v > 0 else "-") if signed else ("-" if v < 0 else "")
+        return f"{sign}{duration_words(abs(v))}"
+    return text
+
+
 def verdict_rows(comparison: pd.DataFrame) -> list[list[object]]:
     """One row per change and headline KPI: the numbers of the verdict table."""
     kpis = headline_kpis(comparison["kpi"].astype(str))
@@ -238,21 +317,26 @@ def verdict_rows(comparison: pd.DataFrame) -> list[list[object]]:
     d["_o"] = d["kpi"].map(order)
     rows: list[list[object]] = []
     for r in d.sort_values(["scenario", "_o"], kind="stable").itertuples(index=False):
+        unit = str(getattr(r, "unit", ""))
+        unit = "" if unit == "nan" else unit
         rows.append(
             [
                 str(r.scenario),
                 label(str(r.kpi)),
-                str(getattr(r, "unit", "")),
-                _num(r.baseline_mean),
-                _num(r.scenario_mean),
-                f"{_num(r.difference, True)} ({_num(r.ci_low, True)} to {_num(r.ci_high, True)})",
+                _unit_words(unit) if unit in ("min", "h") else unit,
+                _value(r.baseline_mean, unit),
+                _value(r.scenario_mean, unit),
+                f"{_value(r.difference, unit, True)} "
+                f"({_value(r.ci_low, unit, True)} to {_value(r.ci_high, unit, True)})",
                 str(r.verdict) if isinstance(r.verdict, str) else "",
             ]
         )
     return rows
 
 
-def render_html(folder: Folder, figures: list[tuple[str, dict[str, Any]]]) -> str:
+def render_html(
+    folder: Folder, figures: list[tuple[str, dict[str, Any]]], validation: Path | None = None
+) -> str:
     """The report as one HTML page: text, tables, and the charts drawn by the inlined Vega."""
     m = folder.manifest
     names = folder.scenarios
@@ -262,14 +346,17 @@ def render_html(folder: Folder, figures: list[tuple[str, dict[str, Any]]]) -> st
         parts.append(
             f"<p>Baseline: <b>{html.escape(names[0])}</b>. "
             + (
-                "Changes compared with it: "
-                + ", ".join(f"<b>{html.escape(c)}</b>" for c in changes)
-                + "."
+                "Changes compared with it, and what each alters in the baseline:"
                 if changes
                 else "No changes were compared."
             )
             + "</p>"
         )
+        if changes:
+            parts.append(_alterations_html(folder, names[0], changes))
+    warned = stability_warnings(folder.stability) if folder.stability is not None else []
+    for w in warned:
+        parts.append(f'<p class="warning"><b>{html.escape(w)}</b></p>')
     if folder.comparison is not None and len(folder.comparison):
         parts.append("<h2>Headline results</h2>")
         parts.append(
@@ -296,6 +383,8 @@ def render_html(folder: Folder, figures: list[tuple[str, dict[str, Any]]]) -> st
     parts.append("<h2>Charts</h2>")
     for i, (title, _spec) in enumerate(figures):
         parts.append(page.chart_placeholder(i, title))
+    parts.append("<h2>Stability check</h2>")
+    parts.append(_stability_html(folder))
     parts.append("<h2>Run settings</h2>")
     scen = m.get("scenarios", [])
     parts.append(
@@ -323,11 +412,98 @@ def render_html(folder: Folder, figures: list[tuple[str, dict[str, Any]]]) -> st
     ]
     parts.append(page.table(["Setting", "Value"], settings))
     parts.append("<h2>Versions</h2>")
-    versions = [
-        [k, m[k]] for k in ("flowsim_version", "python", "numpy", "simpy", "pandas") if k in m
-    ]
+    software = {
+        "flowsim_version": "flowsim",
+        "python": "Python",
+        "numpy": "NumPy",
+        "simpy": "SimPy",
+        "pandas": "pandas",
+    }
+    versions = [[name, m[k]] for k, name in software.items() if k in m]
     parts.append(page.table(["Software", "Version"], versions))
-    return page.render("flowsim report", parts, [spec for _title, spec in figures])
+    parts.append("<h2>How the model is checked</h2>")
+    parts.append(_validation_html(validation))
+    return page.render("flowsim report", parts, [spec for _title, spec in figures], css=CSS)
+
+
+CSS = (
+    page.CSS
+    + """
+.warning { border: 3px solid #000; padding: 0.5rem; }
+ul.alters { margin-top: 0.2rem; }
+"""
+)
+
+VALIDATION_DOC = Path(__file__).resolve().parents[2] / "docs" / "validation.md"
+"""The validation report in the repository this flowsim was installed from (if it was)."""
+
+
+def _alterations_html(folder: Folder, baseline: str, changes: Sequence[str]) -> str:
+    items = []
+    base = folder.resolved.get(baseline)
+    for c in changes:
+        change = folder.resolved.get(c)
+        if base is None or change is None:
+            what = ["(not known: the folder has no copy of the scenario as run)"]
+        else:
+            what = alterations(change, base) or ["nothing: it runs as the baseline does"]
+        inner = "".join(f"<li>{html.escape(w)}</li>" for w in what)
+        items.append(f'<li><b>{html.escape(c)}</b><ul class="alters">{inner}</ul></li>')
+    return f"<ul>{''.join(items)}</ul>"
+
+
+def _stability_html(folder: Folder) -> str:
+    st = folder.stability
+    if st is None or not len(st):
+        return "<p>This results folder has no stability check (an older flowsim wrote it).</p>"
+    intro = (
+        "<p>A replication is <b>steady</b> when the number of patients waiting (for any bed, "
+        "cubicle or chair, and in waiting rooms) settles during the measured period. When it "
+        "keeps rising, the figures depend on how long the run was and are not a forecast. "
+        "Drift is the rise of a straight line fitted to the daily numbers waiting (see "
+        "docs/results.md).</p>"
+    )
+    rows = []
+    for name, g in st.groupby("scenario", sort=False):
+        rows.append(
+            [
+                str(name),
+                summary_note(st, str(name)),
+                _num(g["waiting_mean"].mean()),
+                _num(g["drift_per_day"].median(), True),
+                _num(g["growth"].median(), True),
+            ]
+        )
+    header = [
+        "Scenario",
+        "Stability",
+        "Patients waiting (mean)",
+        "Drift (patients a day, median)",
+        "Rise over the period (patients, median)",
+    ]
+    return intro + page.table(header, rows)
+
+
+def _validation_html(validation: Path | None) -> str:
+    text = (
+        "The simulation is checked against queueing theory (Erlang C, Jackson networks, "
+        "Little's law) and against the Ciw library; the results of those checks are in the "
+        "validation report"
+    )
+    if validation is None:
+        return f"<p>{text}, docs/validation.md in the flowsim repository.</p>"
+    href = html.escape(validation.as_posix(), quote=True)
+    return f'<p>{text}: <a href="{href}">docs/validation.md</a>.</p>'
+
+
+def validation_link(out: Path) -> Path | None:
+    """The validation report relative to the report's folder, if this flowsim has it."""
+    if not VALIDATION_DOC.is_file():
+        return None
+    try:
+        return Path(os.path.relpath(VALIDATION_DOC, out.resolve().parent))
+    except ValueError:  # another drive on Windows
+        return VALIDATION_DOC
 
 
 def chart_specs(folder: Folder) -> list[tuple[str, Any]]:
@@ -347,6 +523,16 @@ def chart_specs(folder: Folder) -> list[tuple[str, Any]]:
     if folder.time_in_department is not None and len(folder.time_in_department):
         band = charts.time_in_department_band(folder.time_in_department)
         out.append(("time_in_department", time_in_department_chart(band, names)))
+    if folder.ed_timeseries is not None and len(folder.ed_timeseries):
+        for stem, column, title in (
+            ("exit_block", "boarders", "Exit block: admitted patients waiting in the ED for a bed"),
+            (
+                "ambulance_queue",
+                "ambulance_queue",
+                "Ambulance queue: patients waiting to be handed over to the ED",
+            ),
+        ):
+            out.append((stem, ed_chart(ed_by_day(folder.ed_timeseries, column), title, names)))
     return out
 
 
@@ -356,6 +542,6 @@ def build_report(results: Path, out: Path, png: Path | None = None) -> list[Path
     folder = read_folder(results)
     specs = [(stem, chart.to_dict()) for stem, chart in chart_specs(folder)]
     try:
-        return page.write_page(out, render_html(folder, specs), specs, png)
+        return page.write_page(out, render_html(folder, specs, validation_link(out)), specs, png)
     except page.PageError as e:
         raise ReportError(str(e)) from e

@@ -23,6 +23,7 @@ from flowsim.kpis import headline_kpis, kpi_definition, label
 from flowsim.loader import scenario_yaml
 from flowsim.scenario import Scenario, with_run_length
 
+from ..components.alterations import show_alterations
 from ..components.definitions import show_definitions
 from ..components.downloads import downloads, show_downloads
 from ..components.headline import HEADLINE_KPIS, show_headline
@@ -40,6 +41,7 @@ from ..components.scenario_picker import (
     shipped_files,
     unique_names,
 )
+from ..components.stability import show_stability
 from ..components.variant_builder import build_variant
 
 TITLE = "Compare scenarios"
@@ -197,6 +199,8 @@ def show_results(results: Results, key: str) -> None:
         )
     comparison = memo(key, "comparison", lambda: results.compare(base))
     show_headline(comparison, base, names[1:])
+    show_stability(memo(key, "stability", results.stability))
+    show_alterations(results.scenarios, base, names[1:])
     show_forest(comparison, key)
     st.caption(
         measured_period(results)
