@@ -323,14 +323,14 @@ class Model:
             if spec.duration_by_next:
                 st.by_next = []
                 for c in self.class_names:
-                    targets = set(spec.routing_for(c)) or {EXIT}
+                    ends = set(spec.routing_for(c)) or {EXIT}
                     st.by_next.append(
                         {
                             (index[t] if t != EXIT else -1): Draws(
                                 self._rng(f"duration.{name}.{c}.to.{t}"),
                                 spec.duration_by_next.get(t, spec.duration_for(c)).sample,
                             )
-                            for t in sorted(targets)
+                            for t in sorted(ends)
                         }
                     )
             self.stages.append(st)
