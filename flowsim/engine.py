@@ -104,7 +104,8 @@ class Records:
     events: int = 0  # SimPy events scheduled in the run (a cost measure for benchmarks)
     # Per stage: patients turned away by ``when_full: lost``, arriving at it in the window.
     stage_lost: np.ndarray | None = None
-    # Per patient: turned away by a stage with ``when_full: lost``.
+    # Per patient: turned away by a stage with ``when_full: lost`` (one turned away before holding
+    # any place is not an ED attendance).
     lost: np.ndarray | None = None
 
 
@@ -372,6 +373,7 @@ class Model:
         self.left = [NAN] * n
         self.lwbs = [False] * n
         self.lost = [False] * n
+        self.turned_away_at_door: set[int] = set()
         self.lost_count = [0] * len(s.stages)
         marks = {"triage": self.triage, "clinician": self.clinician, "handover": self.handover}
         for st in self.stages:
@@ -570,6 +572,8 @@ class Model:
                 )
             if lost:
                 self.lost[pid] = True
+                if held is None:  # turned away at the door: never in the department
+                    self.turned_away_at_door.add(pid)
                 if queued >= warmup:
                     self.lost_count[st.index] += 1
             else:
@@ -723,6 +727,9 @@ class Model:
 
         ed_streams = np.asarray(self.ed_stream, dtype=bool)
         hand_streams = np.asarray(self.handover_stream, dtype=bool)
+        ed_attendance = ed_streams[self.arrival_stream] if len(ed_streams) else np.zeros(0, bool)
+        if self.turned_away_at_door:  # a patient turned away at the door never attended
+            ed_attendance[list(self.turned_away_at_door)] = False
         return Records(
             scenario=self.scenario,
             replication=self.replication,
@@ -730,7 +737,7 @@ class Model:
             arrival=self.arrival,
             stream=self.arrival_stream,
             patient_class=self.arrival_class,
-            ed_attendance=ed_streams[self.arrival_stream] if len(ed_streams) else np.zeros(0, bool),
+            ed_attendance=ed_attendance,
             ed_departure=f(self.ed_departure),
             decision_to_admit=f(self.dta),
             triage=f(self.triage),

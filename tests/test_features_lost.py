@@ -103,3 +103,22 @@ def test_the_last_stage_of_an_overflow_chain_may_turn_patients_away() -> None:
 def test_when_full_mistakes_are_explained(stage: dict[str, Any], message: str) -> None:
     with pytest.raises(FlowsimError, match=message):
         beds(stage)
+
+
+def test_turned_away_at_the_door_is_not_an_ed_attendance() -> None:
+    # An ED that diverts when its one cubicle is full: the diverted never attended, so they are
+    # neither attendances nor four-hour breaches; everyone admitted attends for 90 minutes.
+    data = {
+        "name": "divert",
+        "run": {"warmup": 0, "length": 10 * DAY},
+        "classes": {"a": {}},
+        "arrivals": {"s": {"per_day": 24, "class_mix": {"a": 1.0}, "first_stage": "see"}},
+        "places": {"cubicle": {"capacity": 1, "area": "ed"}},
+        "stages": {"see": {"place": "cubicle", "duration": 90, "when_full": "lost"}},
+    }
+    rec = simulate(load_scenario(data), 0, 17)
+    assert rec.lost is not None and rec.lost.any()
+    assert not rec.ed_attendance[rec.lost].any()
+    k = compute_kpis(rec)
+    assert k["attendances"] == (~rec.lost & ~np.isnan(rec.left)).sum()
+    assert k["time_in_department_mean"] == pytest.approx(90.0)
