@@ -183,3 +183,33 @@ def test_return_to_needs_release_on_completion() -> None:
         )
     with pytest.raises(FlowsimError, match="needs the stage to name a place"):
         build({}, {"first": {"release": "on_completion", "duration": 5}})
+
+
+def test_littles_law_holds_for_rooms_and_the_cubicle_kept_meanwhile() -> None:
+    # The validation suite's bookkeeping check: every place's stays, rooms included, add up to
+    # its recorded occupancy exactly, with x-ray released on completion and the cubicle kept.
+    from flowsim.experiment import run
+    from flowsim.validation.little import little_checks
+
+    s = build(
+        {
+            "cubicles": {"capacity": 3, "area": "ed"},
+            "xray": {"capacity": 1, "area": "other"},
+        },
+        {
+            "first": {"place": "cubicles", "duration": 20, "next": {"xray": 0.5, "exit": 0.5}},
+            "xray": {
+                "place": "xray",
+                "release": "on_completion",
+                "return_to": "previous",
+                "duration": {"dist": "exponential", "mean": 15},
+                "next": {"treat": 1},
+            },
+            "treat": {"place": "cubicles", "duration": 30},
+        },
+        per_day=60,
+    )
+    res = run(s, replications=2, patients=True)
+    exact = [c for c in little_checks(s, res) if c.rule == "exact"]
+    assert len(exact) == 2
+    assert all(c.passed for c in exact), [(c.measure, c.simulated_text) for c in exact]
