@@ -158,8 +158,9 @@ def _mapping_sums_to_one(mix: dict[str, float], what: str) -> dict[str, float]:
 
 class ArrivalStream(_Frozen):
     """Patients arriving by one route (ambulance, walk-in, GP referral) as a Poisson process whose
-    rate follows the day of week, the hour of day and any dated surges. Its patients are ED
-    attendances if they arrive by ambulance (``handover``) or their first stage is in an ED place."""  # noqa: E501
+    rate follows the day of week, the hour of day (or absolute rates, ``per_hour``) and any dated
+    surges. Its patients are ED attendances if they arrive by ambulance (``handover``) or their
+    first stage is in an ED place."""
 
     per_day: Annotated[float, Field(ge=0, le=MAX_PER_DAY, allow_inf_nan=False)] = Field(
         default=0.0,
@@ -298,7 +299,7 @@ class OpeningHours(_Frozen):
 class Place(_Frozen):
     """Somewhere a patient is: cubicles, resus bays, SDEC chairs, assessment-unit or ward beds,
     or an unlimited area such as a waiting room. A patient keeps their place until the next one
-    is granted (blocking)."""
+    is granted (blocking), unless the stage using it releases it on completion."""
 
     capacity: Count | Literal["unlimited"] = Field(
         description=f"how many at once (at most {MAX_COUNT:,}), or unlimited"
@@ -443,7 +444,10 @@ Routing = dict[Name, Probability]
 class Stage(_Frozen):
     """One step of care. The patient occupies ``place`` (or stays where they are if it is not
     given), needs one of ``staff`` (if given) for ``duration``, then moves on by ``next``
-    (probabilities, ``exit`` to leave; none given means leave)."""
+    (probabilities, ``exit`` to leave; none given means leave). A room used for one activity
+    says ``release: on_completion``; a place that turns patients away when full says
+    ``when_full: lost``; stays that depend on where the patient goes next are
+    ``duration_by_next``."""
 
     place: Name | None = None
     staff: Name | None = None
