@@ -316,7 +316,7 @@ class Model:
             st.outside_ed = bool(
                 spec.place and s.places[spec.place].area != "ed" and not st.keep_previous
             )
-            st.lost = spec.when_full == "lost"
+            st.lost = spec.when_full != "wait"
             # One stream per class and destination, listed or not: a change to one
             # destination's stays leaves every other patient's draws where they were (common
             # random numbers).

@@ -485,10 +485,11 @@ class Stage(_Frozen):
         "none (the place they came from was given up on entering this one; they wait in no "
         "place) or previous (they keep the place they came from throughout, and are back in it)",
     )
-    when_full: Literal["wait", "lost"] = Field(
+    when_full: Literal["wait", "lost", "divert"] = Field(
         default="wait",
-        description="what a patient finds the stage's place full does: wait for it, or is "
-        "lost (turned away or diverted elsewhere: they leave the system, counted in lost_pct)",
+        description="what a patient who finds the stage's place full does: wait for it, or is "
+        "turned away (lost, or divert: the same, in the word the pathway uses; they leave the "
+        "system, counted in lost and lost_pct)",
     )
     leave_without_being_seen: LeaveWithoutBeingSeen | None = None
     delayed_discharge: DelayedDischarge | None = None
@@ -505,8 +506,8 @@ class Stage(_Frozen):
             raise ValueError("when_full needs the stage to name a place")
         if self.when_full != "wait" and self.overflow is not None:
             raise ValueError(
-                "give when_full: lost on the last stage of an overflow chain, not on one "
-                "that overflows"
+                f"give when_full: {self.when_full} on the last stage of an overflow chain, not "
+                "on one that overflows"
             )
         return self
 

@@ -122,3 +122,11 @@ def test_turned_away_at_the_door_is_not_an_ed_attendance() -> None:
     k = compute_kpis(rec)
     assert k["attendances"] == (~rec.lost & ~np.isnan(rec.left)).sum()
     assert k["time_in_department_mean"] == pytest.approx(90.0)
+
+
+def test_divert_is_another_word_for_lost() -> None:
+    lost = simulate(beds({"duration": 90, "when_full": "lost"}), 0, 17)
+    divert = simulate(beds({"duration": 90, "when_full": "divert"}), 0, 17)
+    assert lost.lost is not None and divert.lost is not None
+    assert np.array_equal(lost.lost, divert.lost)
+    assert compute_kpis(divert)["lost.stay"] == compute_kpis(lost)["lost.stay"] > 0

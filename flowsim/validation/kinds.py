@@ -161,8 +161,8 @@ def loss_lost(s: Scenario, spec: Spec, res: Results) -> list[Check]:
     """Erlang B stated directly: the stage turns patients away when full (``when_full: lost``)."""
     stage = spec["stage"]
     st = s.stages[stage]
-    if st.place is None or st.when_full != "lost":
-        raise ValueError(f"stage '{stage}' needs a place and when_full: lost")
+    if st.place is None or st.when_full == "wait":
+        raise ValueError(f"stage '{stage}' needs a place and when_full: lost (or divert)")
     c = s.places[st.place].capacity
     assert isinstance(c, int)
     a = arrival_rate(s) * st.duration.expected()
