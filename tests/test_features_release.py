@@ -185,6 +185,7 @@ def test_return_to_needs_release_on_completion() -> None:
         build({}, {"first": {"release": "on_completion", "duration": 5}})
 
 
+@pytest.mark.slow
 def test_littles_law_holds_for_rooms_and_the_cubicle_kept_meanwhile() -> None:
     # The validation suite's bookkeeping check: every place's stays, rooms included, add up to
     # its recorded occupancy exactly, with x-ray released on completion and the cubicle kept.
