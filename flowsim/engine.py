@@ -567,8 +567,9 @@ class Model:
         now = env.now
         if not seen or lost:
             if visits is not None:  # the visit they gave up on or were turned away from
+                used, used_from = (held, entered) if activity is None else (activity, activity_from)
                 visits.append(
-                    _visit((pid, st.index, self.place_number[held], entered, queued, NAN, now))
+                    _visit((pid, st.index, self.place_number[used], used_from, queued, NAN, now))
                 )
             if lost:
                 self.lost[pid] = True

@@ -214,3 +214,36 @@ def test_littles_law_holds_for_rooms_and_the_cubicle_kept_meanwhile() -> None:
     exact = [c for c in little_checks(s, res) if c.rule == "exact"]
     assert len(exact) == 2
     assert all(c.passed for c in exact), [(c.measure, c.simulated_text) for c in exact]
+
+
+def test_giving_up_in_a_room_records_the_room_and_frees_it() -> None:
+    # One doctor, 2 hours each, in a room released on completion; patients give up after 10
+    # minutes waiting for the doctor. The visits given up are in the room, and the room is empty
+    # once everyone has gone.
+    s = load_scenario(
+        {
+            "name": "give_up",
+            "run": {"warmup": 0, "length": 2 * DAY},
+            "classes": {"a": {}},
+            "arrivals": {"s": {"per_day": 48, "class_mix": {"a": 1.0}, "first_stage": "first"}},
+            "places": {"room": {"capacity": 5}},
+            "staff": {"doctor": {"count": 1}},
+            "stages": {
+                "first": {
+                    "place": "room",
+                    "staff": "doctor",
+                    "release": "on_completion",
+                    "duration": 120,
+                    "leave_without_being_seen": {"classes": ["a"], "patience": 10},
+                }
+            },
+        }
+    )
+    rec = simulate(s, 0, 2, record_visits=True)
+    v = stage_visits(rec, "first")
+    gave_up = np.isnan(v["started"])
+    assert gave_up.sum() > 10
+    assert (v["place"][gave_up] == 0).all()
+    assert np.allclose(v["ended"][gave_up] - v["entered"][gave_up], 10.0)
+    room = rec.pools["room"]
+    assert room["in_use"][-1] <= 1  # at most the one patient still with the doctor
