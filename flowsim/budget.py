@@ -174,8 +174,13 @@ def _expected_arrivals(s: Scenario, stream_name: str) -> float:
     if stream.per_day == 0:
         return 0.0
     with np.errstate(over="ignore", invalid="ignore"):
-        hours = np.asarray(stream.hourly_profile, dtype=float)
-        week = np.asarray(stream.weekday_factors, dtype=float)
+        table = stream.hour_table()
+        if table is None:
+            hours = np.asarray(stream.hourly_profile, dtype=float)
+            week = np.asarray(stream.weekday_factors, dtype=float)
+        else:  # absolute rates: the shape of an average day, and each weekday's volume
+            hours = np.asarray(table, dtype=float).mean(axis=0)
+            week = np.asarray(table, dtype=float).sum(axis=1)
         hours = hours / hours.mean()
         week = week / week.mean()
         days = s.horizon / DAY

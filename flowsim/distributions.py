@@ -24,6 +24,9 @@ MAX_EMPIRICAL = 10_000
 """The most values of an empirical distribution (a histogram has tens)."""
 MAX_PHASES = 1_000
 """The most phases of an Erlang distribution."""
+MIN_SHAPE, MAX_SHAPE = 0.05, 100.0
+"""The range of a Weibull or log-logistic shape: fitted lengths of stay have about 0.5 to 5;
+outside the range the mean overflows or the draws are all but fixed."""
 
 Minutes = Annotated[
     float,
@@ -210,6 +213,124 @@ class Empirical(_Dist):
         return rng.choice(np.asarray(self.values, dtype=float), size=n, p=self._p())
 
 
+def _normal_pdf(z: float) -> float:
+    return math.exp(-0.5 * z * z) / math.sqrt(2.0 * math.pi)
+
+
+def _normal_sf(z: float) -> float:
+    """P(Z > z) for a standard normal Z, accurate far into the upper tail."""
+    return 0.5 * math.erfc(z / math.sqrt(2.0))
+
+
+class Normal(_Dist):
+    """Symmetric durations around ``mean`` (a timed task). A draw below zero counts as zero, so
+    the expected duration is that of the normal cut off at zero (a little above ``mean`` when
+    ``sd`` is more than about a third of it)."""
+
+    dist: Literal["normal"]
+    mean: Minutes
+    sd: Minutes
+
+    def expected(self) -> float:
+        if self.sd == 0:
+            return max(self.mean, 0.0)
+        # E[max(X, 0)] = mu Phi(mu / sigma) + sigma phi(mu / sigma) for X ~ N(mu, sigma^2).
+        z = self.mean / self.sd
+        return self.mean * (1.0 - _normal_sf(z)) + self.sd * _normal_pdf(z)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return np.maximum(rng.normal(self.mean, self.sd, n), 0.0)
+
+
+class TruncatedNormal(_Dist):
+    """A normal (``mean``, ``sd``) redrawn until at least ``low``: treat-sim's examination time,
+    normal (16, 3) minutes truncated at 0.5, is ``{dist: truncated_normal, mean: 16min, sd: 3min,
+    low: 0.5min}``. ``mean`` and ``sd`` are those of the normal before truncation."""
+
+    dist: Literal["truncated_normal"]
+    mean: Minutes
+    sd: Minutes
+    low: Minutes = Field(
+        default=0.0, json_schema_extra={"description": "the shortest duration; " + DURATION_HINT}
+    )
+
+    @model_validator(mode="after")
+    def _reachable(self) -> TruncatedNormal:
+        if self.sd == 0 and self.mean < self.low:
+            raise ValueError("with sd 0, mean must be at least low")
+        if self.sd > 0 and _normal_sf((self.low - self.mean) / self.sd) < 1e-12:
+            raise ValueError(
+                "low is so far above mean (in sds) that almost no draw would reach it; "
+                "check mean, sd and low"
+            )
+        return self
+
+    def _tail(self) -> tuple[float, float]:
+        """(alpha, Q): the cut-off in sds from the mean, and the share of the normal above it."""
+        alpha = (self.low - self.mean) / self.sd
+        return alpha, _normal_sf(alpha)
+
+    def expected(self) -> float:
+        if self.sd == 0:
+            return self.mean
+        # Mean of a normal truncated below at alpha sds: mu + sigma phi(alpha) / (1 - Phi(alpha)).
+        alpha, q = self._tail()
+        return self.mean + self.sd * _normal_pdf(alpha) / q
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.sd == 0:
+            return np.full(n, self.mean)
+        from scipy.special import ndtri  # lazily: SciPy costs start-up time for every command
+
+        # Inverse transform on the upper tail: one uniform per draw (so a stream's values do not
+        # depend on the block size), and exact however far out the cut-off is.
+        _, q = self._tail()
+        u = 1.0 - rng.random(n)  # in (0, 1]
+        x: np.ndarray = self.mean - self.sd * ndtri(u * q)
+        out: np.ndarray = np.maximum(x, self.low)  # rounding at the cut-off itself
+        return out
+
+
+class Weibull(_Dist):
+    """Weibull durations with ``shape`` k and ``scale`` (a common fit for lengths of stay):
+    P(T > t) = exp(-(t / scale)^k). Mean: scale x Gamma(1 + 1/k)."""
+
+    dist: Literal["weibull"]
+    shape: float = Field(
+        ge=MIN_SHAPE, le=MAX_SHAPE, description=f"k, from {MIN_SHAPE:g} to {MAX_SHAPE:g}"
+    )
+    scale: Minutes
+
+    def expected(self) -> float:
+        return self.scale * math.gamma(1.0 + 1.0 / self.shape)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        return self.scale * rng.weibull(self.shape, n)
+
+
+class LogLogistic(_Dist):
+    """Log-logistic durations with ``shape`` b (above 1) and ``scale`` (the median):
+    P(T > t) = 1 / (1 + (t / scale)^b). Mean: scale x (pi / b) / sin(pi / b)."""
+
+    dist: Literal["loglogistic"]
+    shape: float = Field(
+        gt=1.0,
+        le=MAX_SHAPE,
+        description=f"b, above 1 (at 1 or below the mean stay is infinite), at most {MAX_SHAPE:g}",
+    )
+    scale: Minutes
+
+    def expected(self) -> float:
+        t = math.pi / self.shape
+        return self.scale * t / math.sin(t)
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        u = rng.random(n)
+        with np.errstate(divide="ignore"):
+            # Inverse of the distribution function; u = 0 gives 0, never reached in practice.
+            return self.scale * (u / (1.0 - u)) ** (1.0 / self.shape)
+
+
 def _shorthand(value: Any) -> Any:
     """A bare duration (``15min``, ``30``) is a fixed distribution."""
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
@@ -219,7 +340,18 @@ def _shorthand(value: Any) -> Any:
 
 Distribution = Annotated[
     Annotated[
-        Fixed | Exponential | Lognormal | Gamma | Erlang | Triangular | Uniform | Empirical,
+        Fixed
+        | Exponential
+        | Lognormal
+        | Gamma
+        | Erlang
+        | Triangular
+        | Uniform
+        | Empirical
+        | Normal
+        | TruncatedNormal
+        | Weibull
+        | LogLogistic,
         Field(discriminator="dist"),
     ],
     BeforeValidator(_shorthand),

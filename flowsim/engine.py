@@ -13,11 +13,18 @@ SimPy this relies on for speed are kept in :mod:`flowsim.simclock`.) At each sta
 1. asks for the stage's place unless already in it, keeping the place they are in until the new one
    is granted (blocking: this is how exit block and ambulance handover delays arise); a stage with
    ``overflow`` sends the patient to its overflow stage instead when its place is full, and
-   when every place along that chain is full the patient waits for whichever frees first;
+   when every place along that chain is full the patient waits for whichever frees first; a
+   stage with ``when_full: lost`` turns the patient away instead (they leave, counted as lost);
 2. asks for one of the stage's staff, if any, and holds them for the stage's duration;
 3. is routed to the next stage, or leaves; a patient leaving from a stage with delayed discharges
    or a discharge window first stays in their place until the delay has passed and the window
    lets them go.
+
+A stage with ``release: on_completion`` (a room used for one activity) gives its place back when
+its duration ends rather than when the next place is granted; the patient is then in the place
+they came from (``return_to: previous``, kept throughout) or in none. A stage with
+``duration_by_next`` draws the route when it starts and then the duration for that destination,
+each destination from a stream of its own.
 
 Patients of chosen classes may leave without being seen once they have waited their patience time
 for a stage (the clock starts when they begin waiting for it). Arrivals are sampled before the run
@@ -95,6 +102,11 @@ class Records:
     # still in the system, so that nobody is missing from the patient-visit table.
     open_visits: dict[str, np.ndarray] | None = None
     events: int = 0  # SimPy events scheduled in the run (a cost measure for benchmarks)
+    # Per stage: patients turned away by ``when_full: lost``, arriving at it in the window.
+    stage_lost: np.ndarray | None = None
+    # Per patient: turned away by a stage with ``when_full: lost`` (one turned away before holding
+    # any place is not an ED attendance).
+    lost: np.ndarray | None = None
 
 
 class _Visit(NamedTuple):
@@ -172,6 +184,10 @@ class _Stage:
         "route_u",
         "marks",
         "outside_ed",
+        "on_completion",
+        "keep_previous",
+        "lost",
+        "by_next",
     )
 
     index: int
@@ -192,6 +208,10 @@ class _Stage:
     route_u: Draws
     marks: list[float] | None  # the milestone times this stage sets (when first reached)
     outside_ed: bool  # the stage's place is outside the ED: entering it leaves the department
+    on_completion: bool  # the place is given back when the duration ends
+    keep_previous: bool  # ... and the place the patient came from is kept meanwhile
+    lost: bool  # a patient finding the place full is turned away
+    by_next: list[dict[int, Draws]] | None  # per class, durations by next stage (-1: exit)
 
     def next_stage(self, cls: int) -> int:
         """The stage a patient of class ``cls`` goes to from here: its index, or -1 to leave."""
@@ -290,7 +310,30 @@ class Model:
             )
             st.milestone = spec.milestone
             st.admits = bool(spec.place and s.places[spec.place].area in ADMITTED_AREAS)
-            st.outside_ed = bool(spec.place and s.places[spec.place].area != "ed")
+            st.on_completion = spec.release == "on_completion"
+            st.keep_previous = st.on_completion and spec.return_to == "previous"
+            # A patient who keeps the place they came from has not left it (nor the ED).
+            st.outside_ed = bool(
+                spec.place and s.places[spec.place].area != "ed" and not st.keep_previous
+            )
+            st.lost = spec.when_full != "wait"
+            # One stream per class and destination, listed or not: a change to one
+            # destination's stays leaves every other patient's draws where they were (common
+            # random numbers).
+            st.by_next = None
+            if spec.duration_by_next:
+                st.by_next = []
+                for c in self.class_names:
+                    ends = set(spec.routing_for(c)) or {EXIT}
+                    st.by_next.append(
+                        {
+                            (index[t] if t != EXIT else -1): Draws(
+                                self._rng(f"duration.{name}.{c}.to.{t}"),
+                                spec.duration_by_next.get(t, spec.duration_for(c)).sample,
+                            )
+                            for t in sorted(ends)
+                        }
+                    )
             self.stages.append(st)
 
         # Arrivals: every stream sampled for the whole run, then merged in time order.
@@ -329,6 +372,9 @@ class Model:
         self.handover = [NAN] * n
         self.left = [NAN] * n
         self.lwbs = [False] * n
+        self.lost = [False] * n
+        self.turned_away_at_door: set[int] = set()
+        self.lost_count = [0] * len(s.stages)
         marks = {"triage": self.triage, "clinician": self.clinician, "handover": self.handover}
         for st in self.stages:
             st.marks = None if st.milestone is None else marks[st.milestone]
@@ -405,6 +451,9 @@ class Model:
         st = stages[self.first_stage[stream_k]]
         last_time, moves = -1.0, 0
         seen = True
+        lost = False
+        activity: Pool | None = None  # a place held only for the stage's duration
+        activity_from = NAN
         while True:
             queued = env.now
             if queued == last_time:
@@ -428,6 +477,9 @@ class Model:
             place = st.place
             if place is not None and place is not held:
                 if not place.try_acquire():
+                    if st.lost:
+                        lost = True
+                        break
                     got = yield from self._wait_for_place(st, chain, held, priority, deadline)
                     if got is None:
                         seen = False
@@ -436,15 +488,23 @@ class Model:
                     place = st.place
                 if in_ed and st.admits and isnan(self.dta[pid]):
                     self.dta[pid] = queued  # the decision to admit was made when routed here
-                if held is not None:
-                    held.release()
-                held = place
-                entered = env.now
-                if visit is not None:  # in their new place, perhaps waiting for staff
-                    visit.stage, visit.held, visit.entered = st.index, held, entered
+                if st.on_completion:
+                    activity, activity_from = place, env.now
+                    if held is not None and not st.keep_previous:
+                        held.release()
+                        held, entered = None, NAN
+                    if visit is not None:
+                        visit.stage, visit.held, visit.entered = st.index, activity, activity_from
+                else:
+                    if held is not None:
+                        held.release()
+                    held = place
+                    entered = env.now
+                    if visit is not None:  # in their new place, perhaps waiting for staff
+                        visit.stage, visit.held, visit.entered = st.index, held, entered
                 if in_ed and st.outside_ed:
                     in_ed = False
-                    self.ed_departure[pid] = entered
+                    self.ed_departure[pid] = env.now
 
             # Take one of the stage's staff.
             staff = st.staff
@@ -465,20 +525,39 @@ class Model:
             marks = st.marks
             if marks is not None and isnan(marks[pid]):
                 marks[pid] = started
-            duration = st.durations[cls]()
+            by_next = st.by_next
+            if by_next is None:
+                duration = st.durations[cls]()
+            else:  # where they go next decides how long they stay
+                nxt = st.next_stage(cls)
+                duration = by_next[cls][nxt]()
             if duration > 0:
                 yield Wake(env, duration)
             if staff is not None:
                 staff.release()
+            used, used_from = held, entered  # the place recorded for the visit
+            if activity is not None:
+                used, used_from = activity, activity_from
+                activity.release()
+                activity = None
 
             # Be routed on or out; delays and discharge windows hold only patients leaving.
-            nxt = st.next_stage(cls)
+            if by_next is None:
+                nxt = st.next_stage(cls)
             if nxt < 0 and (st.delay is not None or st.discharge is not None):
                 yield from self._hold_until_discharged(pid, st)
             if visits is not None:
                 visits.append(
                     _visit(
-                        (pid, st.index, self.place_number[held], entered, queued, started, env.now)
+                        (
+                            pid,
+                            st.index,
+                            self.place_number[used],
+                            used_from,
+                            queued,
+                            started,
+                            env.now,
+                        )
                     )
                 )
             if nxt < 0:
@@ -486,12 +565,22 @@ class Model:
             st = stages[nxt]
 
         now = env.now
-        if not seen:
-            if visits is not None:  # the visit they gave up on: never started
+        if not seen or lost:
+            if visits is not None:  # the visit they gave up on or were turned away from
+                used, used_from = (held, entered) if activity is None else (activity, activity_from)
                 visits.append(
-                    _visit((pid, st.index, self.place_number[held], entered, queued, NAN, now))
+                    _visit((pid, st.index, self.place_number[used], used_from, queued, NAN, now))
                 )
-            self.lwbs[pid] = True
+            if lost:
+                self.lost[pid] = True
+                if held is None:  # turned away at the door: never in the department
+                    self.turned_away_at_door.add(pid)
+                if queued >= warmup:
+                    self.lost_count[st.index] += 1
+            else:
+                self.lwbs[pid] = True
+        if activity is not None:  # gave up waiting for staff in a room held for the stage
+            activity.release()
         if held is not None:
             held.release()
         if in_ed:
@@ -639,6 +728,9 @@ class Model:
 
         ed_streams = np.asarray(self.ed_stream, dtype=bool)
         hand_streams = np.asarray(self.handover_stream, dtype=bool)
+        ed_attendance = ed_streams[self.arrival_stream] if len(ed_streams) else np.zeros(0, bool)
+        if self.turned_away_at_door:  # a patient turned away at the door never attended
+            ed_attendance[list(self.turned_away_at_door)] = False
         return Records(
             scenario=self.scenario,
             replication=self.replication,
@@ -646,7 +738,7 @@ class Model:
             arrival=self.arrival,
             stream=self.arrival_stream,
             patient_class=self.arrival_class,
-            ed_attendance=ed_streams[self.arrival_stream] if len(ed_streams) else np.zeros(0, bool),
+            ed_attendance=ed_attendance,
             ed_departure=f(self.ed_departure),
             decision_to_admit=f(self.dta),
             triage=f(self.triage),
@@ -663,6 +755,8 @@ class Model:
             visits=visits,
             open_visits=open_visits,
             events=events,
+            stage_lost=f(self.lost_count, dtype=float),
+            lost=f(self.lost, dtype=bool),
         )
 
     @staticmethod

@@ -42,6 +42,7 @@ class Kpi:
     headline: bool = False
     per: Per | None = None
     needs_capacity: bool = False  # per place, and only for places with a capacity limit
+    needs_lost: bool = False  # per stage, and only for stages with ``when_full: lost``
 
     @property
     def pattern(self) -> str:
@@ -280,6 +281,26 @@ KPIS: tuple[Kpi, ...] = (
         "lower",
         per="stage",
     ),
+    Kpi(
+        "lost",
+        "count",
+        "Turned away",
+        "patients turned away (lost or diverted) because the stage's place was full, arriving "
+        "in the window",
+        "lower",
+        per="stage",
+        needs_lost=True,
+    ),
+    Kpi(
+        "lost_pct",
+        "%",
+        "Turned away",
+        "share of patients arriving at the stage in the window who were turned away because its "
+        "place was full",
+        "lower",
+        per="stage",
+        needs_lost=True,
+    ),
 )
 """Every KPI :func:`compute_kpis` reports, in the order tables list them: the one source of
 names, units, labels, definitions, better directions and the headline set."""
@@ -366,7 +387,11 @@ def kpi_names(scenario: Scenario) -> set[str]:
         elif k.per == "staff":
             out |= {f"{k.name}.{s}" for s in scenario.staff}
         else:
-            out |= {f"{k.name}.{s}" for s in scenario.stages}
+            out |= {
+                f"{k.name}.{s}"
+                for s, spec in scenario.stages.items()
+                if not (k.needs_lost and spec.when_full == "wait")
+            }
     return out
 
 
@@ -525,6 +550,23 @@ def compute_kpis(rec: Records) -> dict[str, float]:
     for i, name in enumerate(names):
         c = rec.stage_wait_count[i]
         out[f"wait_mean.{name}"] = float(rec.stage_wait_sum[i] / c) if c else float("nan")
+    out.update(_lost_kpis(rec))
+    return out
+
+
+def _lost_kpis(rec: Records) -> dict[str, float]:
+    """``lost`` and ``lost_pct`` of each stage with ``when_full: lost``. A turned-away patient
+    never starts the stage, so those arriving at it are the lost plus the visits started."""
+    out: dict[str, float] = {}
+    if rec.stage_lost is None:
+        return out
+    for i, (name, spec) in enumerate(rec.scenario.stages.items()):
+        if spec.when_full == "wait":
+            continue
+        lost = float(rec.stage_lost[i])
+        came = lost + float(rec.stage_wait_count[i])
+        out[f"lost.{name}"] = lost
+        out[f"lost_pct.{name}"] = 100.0 * lost / came if came else float("nan")
     return out
 
 

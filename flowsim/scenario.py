@@ -173,12 +173,26 @@ def _mapping_sums_to_one(mix: dict[str, float], what: str) -> dict[str, float]:
 
 class ArrivalStream(_Frozen):
     """Patients arriving by one route (ambulance, walk-in, GP referral) as a Poisson process whose
-    rate follows the day of week, the hour of day and any dated surges. Its patients are ED
-    attendances if they arrive by ambulance (``handover``) or their first stage is in an ED place."""  # noqa: E501
+    rate follows the day of week, the hour of day (or absolute rates, ``per_hour``) and any dated
+    surges. Its patients are ED attendances if they arrive by ambulance (``handover``) or their
+    first stage is in an ED place."""
 
     per_day: Annotated[float, Field(ge=0, le=MAX_PER_DAY, allow_inf_nan=False)] = Field(
+        default=0.0,
         description="mean arrivals per day over an ordinary week "
-        f"(at most {MAX_PER_DAY:,}; the largest English ED sees about 1,000)"
+        f"(at most {MAX_PER_DAY:,}; the largest English ED sees about 1,000); with per_hour, "
+        "worked out from the hourly rates unless given (given, it scales them to that mean)",
+    )
+    per_hour: list[NonNegative] | None = Field(
+        default=None,
+        min_length=24,
+        max_length=24,
+        description="24 mean arrivals per hour, 00:00-01:00 first, instead of per_day with "
+        "hourly_profile and weekday_factors",
+    )
+    per_hour_on: dict[Weekday, list[NonNegative]] = Field(
+        default_factory=dict,
+        description="24 hourly rates for named weekdays, overriding per_hour on those days",
     )
     hourly_profile: list[NonNegative] = Field(
         default_factory=lambda: [1.0] * 24,
@@ -203,11 +217,51 @@ class ArrivalStream(_Frozen):
         "their wait to reach the handover stage counts as ambulance handover delay",
     )
 
-    @field_validator("hourly_profile", "weekday_factors")
+    @model_validator(mode="before")
     @classmethod
-    def _finite_total(cls, v: list[float]) -> list[float]:
-        _finite_sum(v, "the values")
+    def _per_day_or_per_hour(cls, data: object) -> object:
+        # per_day is derived here from absolute hourly rates, so that everything reading per_day
+        # (the budget, the demand lever, the pathway diagram) sees the stream's daily mean.
+        if not isinstance(data, dict):
+            return data
+        if "per_hour" not in data:
+            if "per_hour_on" in data:
+                raise ValueError("'per_hour_on' overrides 'per_hour', which is missing")
+            if "per_day" not in data:
+                raise ValueError("give 'per_day' (arrivals a day) or 'per_hour' (24 hourly rates)")
+            return data
+        shaped = [k for k in ("hourly_profile", "weekday_factors") if k in data]
+        if shaped:
+            raise ValueError(
+                f"'per_hour' gives absolute hourly rates, so {' and '.join(map(repr, shaped))} "
+                "cannot be given too"
+            )
+        if "per_day" not in data:
+            data = {**data, "per_day": _weekly_daily_mean(data.get("per_hour"), data)}
+        return data
+
+    @field_validator("hourly_profile", "weekday_factors", "per_hour")
+    @classmethod
+    def _finite_total(cls, v: list[float] | None) -> list[float] | None:
+        if v is not None:
+            _finite_sum(v, "the values")
         return v
+
+    @field_validator("per_hour_on")
+    @classmethod
+    def _day_rates_24(cls, v: dict[str, list[float]]) -> dict[str, list[float]]:
+        for day, rates in v.items():
+            if len(rates) != 24:
+                raise ValueError(f"{day} needs 24 hourly rates, got {len(rates)}")
+            _finite_sum(rates, f"the rates of {day}")
+        return v
+
+    def hour_table(self) -> list[list[float]] | None:
+        """Absolute arrivals per hour, one row of 24 per weekday (Monday first), if ``per_hour``
+        is given."""
+        if self.per_hour is None:
+            return None
+        return [list(self.per_hour_on.get(d, self.per_hour)) for d in WEEKDAYS]
 
     @field_validator("class_mix")
     @classmethod
@@ -216,6 +270,11 @@ class ArrivalStream(_Frozen):
 
     @model_validator(mode="after")
     def _profiles_not_all_zero(self) -> ArrivalStream:
+        table = self.hour_table()
+        if table is not None:
+            if self.per_day > 0 and sum(map(sum, table)) == 0:
+                raise ValueError("per_hour is all zero, so nobody could arrive")
+            return self
         if self.per_day > 0 and sum(self.hourly_profile) == 0:
             raise ValueError("hourly_profile is all zero, so nobody could arrive")
         if self.per_day > 0 and sum(self.weekday_factors) == 0:
@@ -230,6 +289,19 @@ class ArrivalStream(_Frozen):
         return self
 
 
+def _weekly_daily_mean(per_hour: object, data: dict[str, object]) -> object:
+    """Mean arrivals a day over a week of ``per_hour`` rates with ``per_hour_on`` overrides, or
+    ``per_hour`` itself when it is not a list of numbers (its own check then says what is wrong,
+    and nothing more is said about a missing per_day)."""
+    on = data.get("per_hour_on") or {}
+    rows = [on.get(d, per_hour) if isinstance(on, dict) else per_hour for d in WEEKDAYS]
+    try:
+        total = math.fsum(float(x) for row in rows for x in row)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        return 0.0
+    return total / 7 if math.isfinite(total) else 0.0
+
+
 class OpeningHours(_Frozen):
     """Daily hours during which a place is open (capacity is zero outside them). ``to`` before
     ``from`` runs past midnight. Patients inside at closing time are finished, not moved."""
@@ -242,7 +314,7 @@ class OpeningHours(_Frozen):
 class Place(_Frozen):
     """Somewhere a patient is: cubicles, resus bays, SDEC chairs, assessment-unit or ward beds,
     or an unlimited area such as a waiting room. A patient keeps their place until the next one
-    is granted (blocking)."""
+    is granted (blocking), unless the stage using it releases it on completion."""
 
     capacity: Count | Literal["unlimited"] = Field(
         description=f"how many at once (at most {MAX_COUNT:,}), or unlimited"
@@ -387,7 +459,10 @@ Routing = ShareTable
 class Stage(_Frozen):
     """One step of care. The patient occupies ``place`` (or stays where they are if it is not
     given), needs one of ``staff`` (if given) for ``duration``, then moves on by ``next``
-    (probabilities, ``exit`` to leave; none given means leave)."""
+    (probabilities, ``exit`` to leave; none given means leave). A room used for one activity
+    says ``release: on_completion``; a place that turns patients away when full says
+    ``when_full: lost``; stays that depend on where the patient goes next are
+    ``duration_by_next``."""
 
     place: Name | None = None
     staff: Name | None = None
@@ -406,10 +481,50 @@ class Stage(_Frozen):
         "(outlier ward, another site); if that is full too, the patient waits for whichever "
         "place along the chain frees first",
     )
+    duration_by_next: dict[Name, Distribution] = Field(
+        default_factory=dict,
+        max_length=MAX_ITEMS,
+        description="durations by where the patient goes next (a stage, or exit): the route is "
+        "drawn when the stage starts, then the duration for that destination (ward stays by "
+        "discharge destination); destinations not listed use duration",
+    )
+    release: Literal["blocking", "on_completion"] = Field(
+        default="blocking",
+        description="when the stage's place is given up: blocking (kept until the next place "
+        "is granted: cubicles, beds) or on_completion (freed when the stage's duration ends: "
+        "an examination room, x-ray)",
+    )
+    return_to: Literal["none", "previous"] = Field(
+        default="none",
+        description="with release: on_completion, where the patient is once the stage ends: "
+        "none (the place they came from was given up on entering this one; they wait in no "
+        "place) or previous (they keep the place they came from throughout, and are back in it)",
+    )
+    when_full: Literal["wait", "lost", "divert"] = Field(
+        default="wait",
+        description="what a patient who finds the stage's place full does: wait for it, or is "
+        "turned away (lost, or divert: the same, in the word the pathway uses; they leave the "
+        "system, counted in lost and lost_pct)",
+    )
     leave_without_being_seen: LeaveWithoutBeingSeen | None = None
     delayed_discharge: DelayedDischarge | None = None
     discharge_window: DischargeWindow | None = None
     label: str = ""
+
+    @model_validator(mode="after")
+    def _release_options(self) -> Stage:
+        if self.return_to != "none" and self.release != "on_completion":
+            raise ValueError("return_to applies only with release: on_completion")
+        if self.release == "on_completion" and self.place is None:
+            raise ValueError("release: on_completion needs the stage to name a place")
+        if self.when_full != "wait" and self.place is None:
+            raise ValueError("when_full needs the stage to name a place")
+        if self.when_full != "wait" and self.overflow is not None:
+            raise ValueError(
+                f"give when_full: {self.when_full} on the last stage of an overflow chain, not "
+                "on one that overflows"
+            )
+        return self
 
     @field_validator("next")
     @classmethod
@@ -539,6 +654,16 @@ def network_problems(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
             for target in routing:
                 if target != EXIT and target not in stages:
                     yield at + key + (target,), _unknown("stage", target, stages | {EXIT})
+        routes = set(stage.next) | {t for r in stage.next_by_class.values() for t in r}
+        if not stage.next:
+            routes.add(EXIT)
+        for target in stage.duration_by_next:
+            if target not in routes:
+                yield (
+                    at + ("duration_by_next", target),
+                    f"'{target}' is not a route from this stage (routes: "
+                    f"{', '.join(sorted(routes))})",
+                )
         if stage.overflow is not None:
             if stage.overflow not in stages:
                 yield at + ("overflow",), _unknown("stage", stage.overflow, stages)
@@ -632,7 +757,9 @@ def _blocking_cycles(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
     # place of its own keeps them in P, so follow on through it.
     edges: dict[str, set[str]] = {}
     for stage in s.stages.values():
-        if not limited(stage.place):
+        # A place released on completion is not held while waiting for the next one (with
+        # return_to: previous, the place kept is followed on from the stage before).
+        if not limited(stage.place) or stage.release == "on_completion":
             continue
         src = stage.place
         assert src is not None
@@ -647,7 +774,11 @@ def _blocking_cycles(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]
             if target.overflow is not None:
                 frontier.append(target.overflow)
             tp = target.place
-            if tp is None:
+            if target.release == "on_completion" and target.return_to == "previous":
+                if tp is not None and tp != src and limited(tp):
+                    edges.setdefault(src, set()).add(tp)
+                frontier.extend(routed(target))
+            elif tp is None:
                 frontier.extend(routed(target))
             elif tp != src and limited(tp):
                 edges.setdefault(src, set()).add(tp)

@@ -49,6 +49,9 @@ def surge_factors(scenario: Scenario, stream: ArrivalStream) -> np.ndarray:
 def hourly_rates(scenario: Scenario, stream: ArrivalStream) -> np.ndarray:
     """Arrival rate per minute in each simulated hour (constant within the hour)."""
     n_days = days_in_run(scenario)
+    table = stream.hour_table()
+    if table is not None:
+        return _absolute_hourly_rates(scenario, stream, np.asarray(table, dtype=float))
     hours = np.asarray(stream.hourly_profile, dtype=float)
     week = np.asarray(stream.weekday_factors, dtype=float)
     if stream.per_day == 0:
@@ -71,6 +74,25 @@ def hourly_rates(scenario: Scenario, stream: ArrivalStream) -> np.ndarray:
             f"the arrival rates of a stream with per_day {stream.per_day:g} are not finite "
             "(a surge factor out of range)"
         )
+    return rates
+
+
+def _absolute_hourly_rates(
+    scenario: Scenario, stream: ArrivalStream, table: np.ndarray
+) -> np.ndarray:
+    """Rates per minute from ``per_hour`` (a (7, 24) table of arrivals an hour by weekday),
+    scaled to ``per_day`` when that was given as well (as the demand lever gives it)."""
+    n_days = days_in_run(scenario)
+    daily_mean = float(table.sum()) / 7
+    if stream.per_day == 0 or daily_mean == 0:
+        return np.zeros(n_days * 24)
+    scale = stream.per_day / daily_mean
+    weekday = (scenario.start.weekday() + np.arange(n_days)) % 7
+    rates: np.ndarray = (
+        table[weekday] * (scale * surge_factors(scenario, stream))[:, None] / 60.0
+    ).ravel()
+    if not np.isfinite(rates).all():
+        raise ArithmeticError("the per_hour arrival rates are not finite (a surge out of range)")
     return rates
 
 

@@ -15,7 +15,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ..distributions import Distribution, Erlang, Exponential, Fixed, Gamma, Lognormal
+from ..distributions import (
+    Distribution,
+    Erlang,
+    Exponential,
+    Fixed,
+    Gamma,
+    Lognormal,
+    TruncatedNormal,
+    Weibull,
+)
 from ..experiment import Results
 from ..scenario import WEEKDAYS, Scenario
 from . import theory
@@ -44,6 +53,14 @@ def second_moment(d: Distribution) -> float:
         return d.mean**2 + d.sd**2
     if isinstance(d, Erlang):
         return d.mean**2 * (1.0 + 1.0 / d.k)
+    if isinstance(d, Weibull):
+        return d.scale**2 * math.gamma(1.0 + 2.0 / d.shape)
+    if isinstance(d, TruncatedNormal) and d.sd > 0:
+        # X = mu + sigma Z, Z standard normal truncated below at alpha: E[Z] = lam = phi(alpha)/Q
+        # and E[Z^2] = 1 + alpha lam (Johnson, Kotz & Balakrishnan, vol. 1, 13.10.1).
+        alpha = (d.low - d.mean) / d.sd
+        lam = (d.expected() - d.mean) / d.sd
+        return d.mean**2 + 2.0 * d.mean * d.sd * lam + d.sd**2 * (1.0 + alpha * lam)
     raise ValueError(f"no second moment written for {type(d).__name__} durations")
 
 
@@ -57,6 +74,7 @@ def arrival_rate(
             len(set(stream.hourly_profile)) > 1
             or len(set(stream.weekday_factors)) > 1
             or stream.surges
+            or stream.per_hour is not None
         ):
             raise ValueError("closed-form cases need flat arrival rates")
         if first_stage is not None and stream.first_stage != first_stage:
@@ -67,8 +85,12 @@ def arrival_rate(
 
 
 def servers(scenario: Scenario, stage: str) -> float:
-    """Staff count of the stage, or infinitely many when it needs no staff."""
+    """Staff count of the stage, or infinitely many when it needs no staff; for a stage without
+    staff whose place is released on completion (rooms), the number of rooms."""
     st = scenario.stages[stage]
+    if st.staff is None and st.release == "on_completion" and st.place is not None:
+        rooms = scenario.places[st.place].capacity
+        return math.inf if rooms == "unlimited" else float(rooms)
     if st.staff is None:
         return math.inf
     count = scenario.staff[st.staff].count
@@ -110,6 +132,8 @@ def mmc(s: Scenario, spec: Spec, res: Results) -> list[Check]:
 
 # -- Erlang loss -----------------------------------------------------------------------------
 def loss(s: Scenario, spec: Spec, res: Results) -> list[Check]:
+    if "overflow_stage" not in spec:
+        return loss_lost(s, spec, res)
     stage, overflow = spec["stage"], spec["overflow_stage"]
     st = s.stages[stage]
     assert st.place is not None
@@ -124,6 +148,28 @@ def loss(s: Scenario, spec: Spec, res: Results) -> list[Check]:
     return [
         Check.in_ci(
             "blocking probability (share sent to overflow)", b, per_replication(res, first, blocked)
+        ),
+        Check.in_ci(
+            f"mean beds occupied, occupancy_mean.{st.place}",
+            a * (1.0 - b),
+            kpi(res, f"occupancy_mean.{st.place}"),
+        ),
+    ]
+
+
+def loss_lost(s: Scenario, spec: Spec, res: Results) -> list[Check]:
+    """Erlang B stated directly: the stage turns patients away when full (``when_full: lost``)."""
+    stage = spec["stage"]
+    st = s.stages[stage]
+    if st.place is None or st.when_full == "wait":
+        raise ValueError(f"stage '{stage}' needs a place and when_full: lost (or divert)")
+    c = s.places[st.place].capacity
+    assert isinstance(c, int)
+    a = arrival_rate(s) * st.duration.expected()
+    b = theory.erlang_b(c, a)
+    return [
+        Check.in_ci(
+            f"blocking probability %, lost_pct.{stage}", 100.0 * b, kpi(res, f"lost_pct.{stage}")
         ),
         Check.in_ci(
             f"mean beds occupied, occupancy_mean.{st.place}",
@@ -197,6 +243,81 @@ def jackson(s: Scenario, spec: Spec, res: Results) -> list[Check]:
     return checks
 
 
+# -- rooms released on completion ------------------------------------------------------------
+def jackson_rooms(s: Scenario, spec: Spec, res: Results) -> list[Check]:
+    """An open Jackson network of rooms given back when the activity ends (``release:
+    on_completion``): between rooms the patient holds none, so no station blocks another and each
+    is an M/M/c queue with c rooms, fed at its rate from the traffic equations (GSTH 4.1)."""
+    rates = jackson_rates(s)
+    checks, total = [], 0.0
+    for stage, lam in rates.items():
+        st = s.stages[stage]
+        if not isinstance(st.duration, Exponential) or st.release != "on_completion":
+            raise ValueError("rooms need exponential durations and release: on_completion")
+        mean, c = st.duration.expected(), int(servers(s, stage))
+        wq = theory.mmc_wait(lam, mean, c)
+        total += lam * (wq + mean)
+        checks += [
+            Check.in_ci(
+                f"{stage}: mean wait (min), wait_mean.{stage}", wq, kpi(res, f"wait_mean.{stage}")
+            ),
+            Check.in_ci(
+                f"{stage}: mean rooms in use, occupancy_mean.{st.place}",
+                lam * mean,
+                kpi(res, f"occupancy_mean.{st.place}"),
+            ),
+            Check.in_ci(
+                f"{stage}: mean number waiting, queue_mean.{st.place}",
+                lam * wq,
+                kpi(res, f"queue_mean.{st.place}"),
+            ),
+        ]
+    checks.append(
+        Check.in_ci(
+            "mean total time in system (min)", total / arrival_rate(s), time_in_system(res, s)
+        )
+    )
+    return checks
+
+
+# -- stays by destination --------------------------------------------------------------------
+def stay_by_next(s: Scenario, spec: Spec, res: Results) -> list[Check]:
+    """Stays that depend on where the patient goes next: Little's law for the place (mean number
+    present = arrival rate x mean stay, the mean taken over destinations by their routing
+    shares), and each destination's mean stay, from the visits that went there."""
+    stage = spec["stage"]
+    st = s.stages[stage]
+    if st.place is None or st.next_by_class:
+        raise ValueError(f"stage '{stage}' needs a place and one routing table")
+    means = {t: st.duration_by_next.get(t, st.duration).expected() for t in st.next}
+    lam = arrival_rate(s, first_stage=stage)
+    checks = [
+        Check.in_ci(
+            f"mean number present (Little's law), occupancy_mean.{st.place}",
+            lam * sum(p * means[t] for t, p in st.next.items()),
+            kpi(res, f"occupancy_mean.{st.place}"),
+        )
+    ]
+    v = visits(res).sort_values(["replication", "patient", "queued"], kind="stable")
+    same = (v["replication"].shift(-1) == v["replication"]) & (
+        v["patient"].shift(-1) == v["patient"]
+    )
+    v = v.assign(went=np.where(same, v["stage"].shift(-1).astype(object), "exit"))
+    w0, w1 = window(s)
+    mine = v[(v["stage"] == stage) & (v["started"] >= w0) & (v["started"] < w1)]
+    mine = mine[mine["ended"].notna()]
+    for target, mean in means.items():
+        to = mine[mine["went"] == target]
+        checks.append(
+            Check.in_ci(
+                f"mean stay (min) of patients going to {target}",
+                mean,
+                per_replication(res, to, to["ended"] - to["started"]),
+            )
+        )
+    return checks
+
+
 # -- priorities ------------------------------------------------------------------------------
 def priority(s: Scenario, spec: Spec, res: Results) -> list[Check]:
     stage = spec["stage"]
@@ -234,6 +355,16 @@ def expected_arrivals_by_hour(s: Scenario) -> pd.DataFrame:
     weekday = np.array([d.weekday() for d in dates])
     total = np.zeros(len(hours))
     for stream in s.arrivals.values():
+        if stream.per_hour is not None:
+            # Absolute hourly rates by weekday, scaled to per_day (equal to their own mean
+            # unless the file gives both).
+            rows = np.array([stream.per_hour_on.get(d, stream.per_hour) for d in WEEKDAYS])
+            scale = stream.per_day / (rows.sum() / 7.0)
+            surge = np.ones(len(hours))
+            for sg in stream.surges.values():
+                surge *= np.array([sg.factor if sg.start <= d <= sg.end else 1.0 for d in dates])
+            total += rows[weekday, hours % 24] * scale * surge
+            continue
         hp = np.asarray(stream.hourly_profile) / np.mean(stream.hourly_profile)
         wf = np.asarray(stream.weekday_factors) / np.mean(stream.weekday_factors)
         surge = np.ones(len(hours))
@@ -333,6 +464,8 @@ KINDS: dict[str, KindCheck] = {
     "loss": loss,
     "mg1": mg1,
     "jackson": jackson,
+    "jackson_rooms": jackson_rooms,
+    "stay_by_next": stay_by_next,
     "priority": priority,
     "arrivals": arrivals,
     "deterministic": deterministic,

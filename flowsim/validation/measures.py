@@ -71,15 +71,33 @@ def place_stays(results: Results) -> pd.DataFrame:
 
     A stay starts when the place is granted (``entered``) and ends when the next place is
     granted, or when the patient leaves (their last visit's end); NaN if still there at the end.
+    A room released on completion is left at the end of its visit.
     """
     v = visits(results)
     v = v[v["place"] != ""]
+    # A room released on completion (``release: on_completion``) is its own stay, from entering
+    # to the visit's end; the other stays chain from one place to the next.
+    rooms = {
+        (scenario, name)
+        for scenario, s in results.scenarios.items()
+        for name, st in s.stages.items()
+        if st.release == "on_completion"
+    }
+    in_room = pd.Series(False, index=v.index)
+    if rooms:
+        pairs = pd.MultiIndex.from_arrays([v["scenario"].astype(str), v["stage"].astype(str)])
+        in_room = pd.Series(pairs.isin(list(rooms)), index=v.index)
     key = ["replication", "patient", "place", "entered"]
-    stays = v.drop_duplicates(key, keep="last")[key + ["ended"]].sort_values(
-        ["replication", "patient", "entered"], kind="stable"
+    stays = (
+        v[~in_room]
+        .drop_duplicates(key, keep="last")[key + ["ended"]]
+        .sort_values(["replication", "patient", "entered"], kind="stable")
     )
     same_patient = (stays["replication"].shift(-1) == stays["replication"]) & (
         stays["patient"].shift(-1) == stays["patient"]
     )
     stays["left_place"] = np.where(same_patient, stays["entered"].shift(-1), stays["ended"])
+    if rooms:
+        room_stays = v[in_room][key + ["ended"]].rename(columns={"ended": "left_place"})
+        stays = pd.concat([stays, room_stays], ignore_index=True)
     return stays[["replication", "patient", "place", "entered", "left_place"]]

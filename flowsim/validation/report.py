@@ -20,6 +20,8 @@ SOURCES = """\
   *Operations Research* 2(1), 70-76, 1954.
 - Little's law on a sample path: S. Stidham, "A last word on L = lambda W", *Operations
   Research* 22(2), 417-421, 1974.
+- Truncated normal moments: N. L. Johnson, S. Kotz and N. Balakrishnan, *Continuous Univariate
+  Distributions*, vol. 1, 2nd ed., Wiley, 1994, section 13.10.1.
 - Cross-checks: Ciw, an independent open-source queueing-network simulator (G. I. Palmer,
   V. A. Knight, P. R. Harper and A. L. Hawa, "Ciw: An open-source discrete event simulation
   library", *Journal of Simulation* 13(1), 68-82, 2019).
@@ -31,6 +33,8 @@ KIND_SOURCES = {
     "loss": "Erlang B (insensitive to the stay distribution)",
     "mg1": "Pollaczek-Khinchine",
     "jackson": "Jackson network product form, Little's law",
+    "jackson_rooms": "Jackson network of rooms released on completion (M/M/c per station)",
+    "stay_by_next": "Little's law, mean stay by destination",
     "priority": "Cobham's non-preemptive priority waits",
     "arrivals": "integral of the arrival rate",
     "deterministic": "times worked by hand",
