@@ -732,11 +732,36 @@ def name_problems_in_data(data: Mapping[str, Any]) -> Iterator[tuple[Path_, str]
             for c in table if isinstance(table, Mapping) else ():
                 yield from check((*at, field, c), "class", c, classes)
         yield from _routes(at, stage, stages)
+        yield from _stays_by_destination(at, stage)
         yield from check((*at, "overflow"), "stage", stage.get("overflow"), stages)
         lwbs = stage.get("leave_without_being_seen")
         who = lwbs.get("classes") if isinstance(lwbs, Mapping) else None
         for i, c in enumerate(who if isinstance(who, list) else ()):
             yield from check((*at, "leave_without_being_seen", "classes", i), "class", c, classes)
+
+
+def _stays_by_destination(at: Path_, stage: Mapping[str, Any]) -> Iterator[tuple[Path_, str]]:
+    """A ``duration_by_next`` key that is not one of the stage's routes, worded as
+    :func:`~flowsim.scenario.network_problems` words it."""
+    by_next = stage.get("duration_by_next")
+    if not isinstance(by_next, Mapping):
+        return
+    routes: set[str] = set()
+    tables = [stage.get("next")]
+    by_class = stage.get("next_by_class")
+    if isinstance(by_class, Mapping):
+        tables += list(by_class.values())
+    for table in tables:
+        if isinstance(table, Mapping):
+            routes |= {t for t in table if isinstance(t, str)}
+    if not isinstance(stage.get("next"), Mapping) or not stage.get("next"):
+        routes.add(EXIT)
+    for target in by_next:
+        if isinstance(target, str) and target not in routes:
+            yield (
+                (*at, "duration_by_next", target),
+                f"'{target}' is not a route from this stage (routes: {', '.join(sorted(routes))})",
+            )
 
 
 def _routes(at: Path_, stage: Mapping[str, Any], stages: set[str]) -> Iterator[tuple[Path_, str]]:

@@ -148,7 +148,7 @@ def test_per_hour_arrival_counts_match_the_rates() -> None:
     ("stream", "message"),
     [
         ({"per_hour": WEEKDAY, "hourly_profile": [1] * 24}, "cannot be given too"),
-        ({"per_hour": [1] * 23}, "at least 24"),
+        ({"per_hour": [1] * 23}, "needs exactly 24 values; got 23"),
         ({"per_hour_on": {"Sun": SUNDAY}, "per_day": 10}, "'per_hour', which is missing"),
         ({}, "give 'per_day'"),
         ({"per_hour": WEEKDAY, "per_hour_on": {"Sun": [1, 2]}}, "Sun needs 24"),

@@ -85,7 +85,8 @@ CORPUS: list[tuple[str, str, list[str]]] = [
         _edit(("    first_stage: assess", "    first_stage: assess\n    colour: blue")),
         [
             "12:5: arrivals.walk_in.colour: unknown field (check the spelling; an arrival "
-            "stream has: per_day, hourly_profile, weekday_factors, surges, class_mix, "
+            "stream has: per_day, per_hour, per_hour_on, hourly_profile, weekday_factors, surges, "
+            "class_mix, "
             "first_stage, handover)"
         ],
     ),
@@ -223,7 +224,8 @@ CORPUS: list[tuple[str, str, list[str]]] = [
         _edit(("{dist: exponential, mean: 20min}", "{dist: exponentiel, mean: 20min}")),
         [
             "22:5: stages.assess.duration: unknown distribution 'exponentiel' (known: fixed, "
-            "exponential, lognormal, gamma, erlang, triangular, uniform, empirical)"
+            "exponential, lognormal, gamma, erlang, triangular, uniform, empirical, normal, "
+            "truncated_normal, weibull, loglogistic)"
         ],
     ),
     (
@@ -231,7 +233,8 @@ CORPUS: list[tuple[str, str, list[str]]] = [
         _edit(("{dist: exponential, mean: 20min}", "{mean: 20min}")),
         [
             "22:5: stages.assess.duration: a distribution needs dist (one of fixed, "
-            "exponential, lognormal, gamma, erlang, triangular, uniform, empirical); a fixed "
+            "exponential, lognormal, gamma, erlang, triangular, uniform, empirical, normal, "
+            "truncated_normal, weibull, loglogistic); a fixed "
             "duration is written alone, such as 15min"
         ],
     ),
@@ -441,3 +444,28 @@ def test_the_example_in_the_docs_is_what_validate_prints(
     monkeypatch.chdir(tmp_path)
     assert cli.main(["validate", "plan.yaml"]) == 2
     assert capsys.readouterr().err == shown
+
+
+def test_a_stay_for_a_destination_that_is_not_a_route_is_found_while_the_schema_fails() -> None:
+    # duration_by_next names destinations; a misspelt one is found by the network checks on a
+    # valid file, and by name_problems_in_data, with the same words, when the schema fails too.
+    import yaml
+
+    text = _edit(
+        (
+            "next: {ward: 0.3, exit: 0.7}",
+            "next: {ward: 0.3, exit: 0.7}\n    duration_by_next: {wrad: 2h, exit: 20min}",
+        )
+    )
+    data = yaml.safe_load(text)
+    scenario = Scenario.model_validate(data)
+    network = [(p, m) for p, m in network_problems(scenario) if "duration_by_next" in p]
+    assert network == [
+        (
+            ("stages", "assess", "duration_by_next", "wrad"),
+            "'wrad' is not a route from this stage (routes: exit, ward)",
+        )
+    ]
+    assert list(name_problems_in_data(data)) == network
+    broken = yaml.safe_load(text.replace("{capacity: 6, area: ed}", "{capacity: -6, area: ed}"))
+    assert list(name_problems_in_data(broken)) == network
