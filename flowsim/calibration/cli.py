@@ -43,8 +43,6 @@ def _date(text: str) -> dt.date:
 
 def _cmd_calibrate(args: argparse.Namespace) -> int:
     from .eventlog import read_event_log, read_map
-    from .fit import calibrate
-    from .write import write_scenario
 
     if args.start and args.end and args.end < args.start:
         raise FlowsimError(f"--to {args.end} is before --from {args.start}")
@@ -55,6 +53,10 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     log = read_event_log(
         args.attendances, args.spells, args.capacity, mapping, args.start, args.end
     )
+    # scipy is imported only once the log has passed its checks: a bad log is told at once.
+    from .fit import calibrate
+    from .write import write_scenario
+
     cal = calibrate(log)
     write_scenario(cal, args.out, args.attendances.name)
     for d in log.dropped:
