@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
+import re
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -90,3 +94,45 @@ def test_to_before_from_is_refused(tmp_path: Path, capsys) -> None:
     argv = ["calibrate", str(p), "--out", str(tmp_path / "s.yaml")]
     assert cli.main([*argv, "--from", "2025-02-01", "--to", "2025-01-01"]) == 2
     assert "--to 2025-01-01 is before --from 2025-02-01" in capsys.readouterr().err
+
+
+def test_prediction_interval_by_hand() -> None:
+    from flowsim.calibration.against import prediction_interval
+
+    # Values 1, 2, 3: mean 2, sd 1, t(0.975, 2) = 4.302653; half-width 4.302653 * sqrt(4/3).
+    mean, lo, hi = prediction_interval(np.array([1.0, 2.0, 3.0]))
+    assert mean == 2.0
+    assert hi - mean == pytest.approx(4.302653 * math.sqrt(4 / 3), rel=1e-6)
+    assert mean - lo == pytest.approx(hi - mean)
+    assert math.isnan(prediction_interval(np.array([5.0]))[1])
+
+
+@pytest.mark.slow
+def test_report_puts_model_beside_observed(small_log: Path, tmp_path: Path, capsys) -> None:
+    report = tmp_path / "report"
+    argv = [
+        "calibrate",
+        str(small_log / "attendances.csv"),
+        "--spells",
+        str(small_log / "spells.csv"),
+        "--out",
+        str(tmp_path / "trust.yaml"),
+        "--report",
+        str(report),
+        "-r",
+        "3",
+    ]
+    assert cli.main(argv) == 0
+    assert "prediction interval for" in capsys.readouterr().out
+    measures = pd.read_csv(report / "measures.csv")
+    row = measures.set_index("measure").loc["ED attendances per day"]
+    # An input: fitted from the same log, so the observed rate must lie inside.
+    assert row["pi_low"] <= row["observed"] <= row["pi_high"] and bool(row["inside"])
+    units = set(measures.loc[measures["measure"] == "occupancy, mean", "group"])
+    assert units == {"AMU", "MEDWARD"}
+    assert len(pd.read_csv(report / "arrivals_by_hour_of_week.csv")) == 168
+    page = (report / "model-vs-observed.html").read_text()
+    assert "<script src=" not in page and "What this does not show" in page
+    for f in report.iterdir():
+        text = f.read_text()
+        assert not re.search(r"\b[AS]\d{7}\b", text), f"{f.name} holds patient or spell ids"

@@ -29,6 +29,24 @@ def add_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "--from", dest="start", type=_date, metavar="DATE", help="first day used (YYYY-MM-DD)"
     )
     sp.add_argument("--to", dest="end", type=_date, metavar="DATE", help="last day used")
+    sp.add_argument(
+        "--report",
+        type=Path,
+        metavar="DIR",
+        help="also run the scenario over the log's dates and write the model against what "
+        "was observed (HTML and CSV) in DIR",
+    )
+    sp.add_argument(
+        "--replications",
+        "-r",
+        type=int,
+        default=10,
+        metavar="N",
+        help="replications for --report (default 10)",
+    )
+    sp.add_argument(
+        "--jobs", "-j", type=int, default=1, metavar="J", help="worker processes for --report"
+    )
     sp.set_defaults(func=_cmd_calibrate)
 
 
@@ -58,9 +76,23 @@ def _cmd_calibrate(args: argparse.Namespace) -> int:
     from .write import write_scenario
 
     cal = calibrate(log)
-    write_scenario(cal, args.out, args.attendances.name)
+    if args.report is not None and not 2 <= args.replications <= 1000:
+        raise FlowsimError("--replications must be 2 to 1,000 for a prediction interval")
+    scenario = write_scenario(cal, args.out, args.attendances.name)
     for d in log.dropped:
         print(f"dropped: {d}", file=sys.stderr)
+    if args.report is not None:
+        from ..experiment import run
+        from .against import compare, write_comparison
+
+        results = run(scenario, replications=args.replications, jobs=args.jobs, patients=True)
+        c = compare(log, scenario, results)
+        write_comparison(c, args.report, args.attendances.name)
+        inside = c.measures["inside"].dropna()
+        print(
+            f"{args.report / 'model-vs-observed.html'}: observed inside the model's 95% "
+            f"prediction interval for {int(inside.sum())} of {len(inside)} measures"
+        )
     assumed = [u for u, f in cal.units.items() if f.beds_assumed]
     print(
         f"{args.out}: calibrated from {len(log.attendances):,} attendances"
