@@ -60,6 +60,11 @@ def test_few_values_give_their_mean_only() -> None:
     assert "fewer than" in f.method
 
 
+def test_equal_values_give_a_fixed_duration() -> None:
+    f = fit_duration(np.full(50, 65.0))
+    assert f.dist == {"dist": "fixed", "value": "65min"} and f.method == "all values equal"
+
+
 def test_a_fitted_lognormal_is_written_as_the_scenario_reads_it() -> None:
     x = np.random.default_rng(11).lognormal(np.log(200), 0.5, 20_000)
     f = fit_duration(x)

@@ -150,6 +150,10 @@ def fit_duration(values: np.ndarray) -> FittedDuration:
             f"mean only (fewer than {MIN_FIT} values)",
             mean,
         )
+    if float(x.std()) <= 1e-9 * mean:
+        return FittedDuration(
+            {"dist": "fixed", "value": _minutes_text(mean)}, n, "all values equal", mean
+        )
     logs = np.log(x)
     mu, sigma = float(logs.mean()), float(logs.std())
     shape, _, scale = stats.gamma.fit(x, floc=0)
