@@ -136,3 +136,27 @@ def test_report_puts_model_beside_observed(small_log: Path, tmp_path: Path, caps
     for f in report.iterdir():
         text = f.read_text()
         assert not re.search(r"\b[AS]\d{7}\b", text), f"{f.name} holds patient or spell ids"
+
+
+@pytest.mark.slow
+def test_dated_beds_become_capacity_changes(small_log: Path, tmp_path: Path) -> None:
+    beds = tmp_path / "beds.csv"
+    beds.write_text(
+        "unit,beds,from,to\nAMU,60,,\nMEDWARD,520,,\nMEDWARD,490,2025-01-20,2025-01-26\n"
+    )
+    out = tmp_path / "trust.yaml"
+    argv = [
+        "calibrate",
+        str(small_log / "attendances.csv"),
+        "--spells",
+        str(small_log / "spells.csv"),
+    ]
+    assert cli.main([*argv, "--capacity", str(beds), "--out", str(out)]) == 0
+    ward = load_scenario(out).places["medward"]
+    assert ward.capacity == 520
+    change = ward.changes["line_4"]
+    assert (change.start.isoformat(), change.end.isoformat(), change.to_capacity) == (
+        "2025-01-20",
+        "2025-01-26",
+        490,
+    )

@@ -155,10 +155,16 @@ def scenario_text(cal: Calibration, name: str, source: str) -> str:
         ),
     }
     for unit, u in units.items():
-        places[name_of(unit, "unit").lower()] = _C(
-            {"capacity": u.beds, "area": u.area, "queue": "first_come", "label": str(unit)},
-            u.beds_note,
-        )
+        place: dict[str, Any] = {
+            "capacity": u.beds,
+            "area": u.area,
+            "queue": "first_come",
+            "label": str(unit),
+        }
+        changes = _dated_beds(cal, unit)
+        if changes:
+            place["changes"] = changes
+        places[name_of(unit, "unit").lower()] = _C(place, u.beds_note)
 
     stages: dict[str, Any] = {}
     for mode in cal.streams:
@@ -234,6 +240,25 @@ def scenario_text(cal: Calibration, name: str, source: str) -> str:
     out: list[str] = []
     _emit(doc, 0, out)
     return "\n".join(head) + "\n" + "\n".join(out) + "\n"
+
+
+def _dated_beds(cal: Calibration, unit: str) -> dict[str, Any]:
+    """The capacity file's dated rows for ``unit`` as capacity changes (beds set outright)."""
+    c = cal.log.capacity
+    if c is None:
+        return {}
+    rows = c[(c["unit"] == unit) & c["from"].notna()]
+    return {
+        f"line_{int(r['_line'])}": _C(
+            {
+                "from": r["from"].isoformat(),
+                "to": r["to"].isoformat(),
+                "to_capacity": int(r["beds"]),
+            },
+            f"from the capacity file, line {int(r['_line'])}",
+        )
+        for _, r in rows.iterrows()
+    }
 
 
 def _unit_entry(u: Unit, stage_of: dict[str, str]) -> _C:
