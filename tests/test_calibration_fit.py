@@ -185,3 +185,23 @@ def test_discharge_timing_and_delays_are_recovered(year: Calibration) -> None:
     # shorter than a day (about a fifth of them here).
     assert ward.delayed_share is not None
     assert TRUTH["delayed_share"] * 0.7 <= ward.delayed_share <= TRUTH["delayed_share"] + 0.01
+
+
+@pytest.mark.slow
+def test_waits_and_handovers_the_queues_cannot_make_are_recovered(year: Calibration) -> None:
+    """The generator draws the wait for a first clinician (exponential, mean by acuity) and the
+    decision-to-admit-to-departure time (exponential) without any queue, and its beds never
+    fill: calibration must find them as delays, not leave them to queues that never form.
+    Tolerance: three standard errors of an exponential mean (mean / sqrt(n)), plus half a minute
+    for times recorded to the minute (a zero is taken as half a minute)."""
+    for mode in ("ambulance", "walk_in"):
+        for label, mean in TRUTH["first_seen_wait_mean_min"].items():
+            f = year.first_wait[mode][f"P{label}"]
+            assert "cubicle was free" in f.method
+            tol = 3 * mean / math.sqrt(f.n) + 0.5
+            assert abs(f.mean_min - mean) <= tol, f"{mode} P{label} wait: {f.mean_min:.4g}"
+    mean = TRUTH["exit_block_mean_min"]
+    assert set(year.handover) == set(TRUTH["admitted_to"])
+    for unit, f in year.handover.items():
+        tol = 3 * mean / math.sqrt(f.n) + 0.5
+        assert abs(f.mean_min - mean) <= tol, f"{unit} handover: {f.mean_min:.4g}"

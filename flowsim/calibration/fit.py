@@ -7,8 +7,12 @@ intervals that are mostly service are fitted as durations.
 - ED treatment, first clinician to decision to admit (admitted) or to departure (others):
   service. Without ``first_seen`` the whole time in the department is used, and it contains
   the wait (said in the comment).
-- Arrival to first clinician: a wait (a queue for a cubicle and a clinician), not fitted.
-- Decision to admit to departure: exit block (a wait for a bed), not fitted.
+- Arrival to first clinician: a wait. The part a queue for cubicles cannot make (the wait of
+  patients who arrived while a cubicle was free: triage, a clinician to be free) is fitted as a
+  delay before treatment; the model adds the wait for a cubicle.
+- Decision to admit to departure: the part a queue for beds cannot make (the time of patients
+  whose unit had a free bed at the decision: a bed to be found, cleaned, a porter) is fitted as
+  a handover time in the cubicle; the model adds the wait for a bed (exit block).
 - Left before treatment: arrival to departure, the time such a patient stays.
 - Inpatient stay: admission to medically fit where ``medically_fit`` is given (service), and the
   delay after it; otherwise admission to discharge, which also holds the wait for a discharge
@@ -125,6 +129,13 @@ class Calibration:
     direct_routing: Routing | None
     ed_beds: int
     observed: dict[str, float] = field(default_factory=dict)
+    first_wait: dict[str, dict[str, FittedDuration]] = field(default_factory=dict)
+    """Arrival to first clinician of those who arrived while a cubicle was free, by mode and
+    class: the wait a queue for cubicles does not make."""
+    first_wait_pooled: dict[str, FittedDuration] = field(default_factory=dict)
+    handover: dict[str, FittedDuration] = field(default_factory=dict)
+    """Decision to admit to departure of those whose unit had a free bed at the decision, by
+    unit: the time to leave the ED that a queue for beds does not make."""
 
 
 # -- distributions ----------------------------------------------------------------------------
@@ -357,6 +368,10 @@ def calibrate(log: EventLog) -> Calibration:
     t0 = a["arrival"].min() + pd.Timedelta(days=min(7, days // 4))
     occ = _hourly_occupancy(begin[in_ed], a.loc[in_ed, "departure"], t0, a["arrival"].max())
     ed_beds = max(1, int(math.ceil(np.percentile(occ, CAPACITY_PERCENTILE)))) if occ.size else 1
+    first_wait, first_wait_pooled = _first_waits(
+        a, cls, streams, seen & has_seen, begin, in_ed, t0, ed_beds
+    )
+    handover = _handovers(a, first_unit, admitted, units, log.spells)
 
     tid = _minutes(a["departure"], a["arrival"])
     observed = {
@@ -391,7 +406,117 @@ def calibrate(log: EventLog) -> Calibration:
         direct_routing=direct_routing,
         ed_beds=ed_beds,
         observed=observed,
+        first_wait=first_wait,
+        first_wait_pooled=first_wait_pooled,
+        handover=handover,
     )
+
+
+def _free_at(
+    when: pd.Series, start: pd.Series, end: pd.Series, places: int, t0: pd.Timestamp
+) -> np.ndarray:
+    """Whether fewer than ``places`` were present (``start`` to ``end``) at the last whole hour
+    before each time in ``when``; times before ``t0`` (occupancy not yet settled) count as free."""
+    t1 = when.max()
+    if pd.isna(t1) or t1 < t0:
+        return np.ones(len(when), dtype=bool)
+    occ = _hourly_occupancy(start, end, t0, t1)
+    hour = np.floor((_minutes(when, pd.Series(t0, index=when.index))) / 60.0)
+    free = np.ones(len(when), dtype=bool)
+    ok = np.isfinite(hour) & (hour >= 0) & (hour < occ.size)
+    free[ok] = occ[hour[ok].astype(int)] < places
+    return free
+
+
+def _first_waits(
+    a: pd.DataFrame,
+    cls: pd.Series,
+    streams: dict[str, Stream],
+    waited: pd.Series,
+    begin: pd.Series,
+    in_ed: pd.Series,
+    t0: pd.Timestamp,
+    ed_beds: int,
+) -> tuple[dict[str, dict[str, FittedDuration]], dict[str, FittedDuration]]:
+    """Arrival to first clinician, fitted from patients who arrived while a cubicle was free.
+
+    A queue for cubicles makes waits only while the cubicles are full; what patients waited
+    while one was free (triage, a clinician to become free, a rota the log does not show) the
+    model cannot make, so it is a delay before treatment. Waits while all were full are left
+    out: the model makes those itself."""
+    if not waited.any():
+        return {}, {}
+    free = pd.Series(
+        _free_at(a["arrival"], begin[in_ed], a.loc[in_ed, "departure"], ed_beds, t0),
+        index=a.index,
+    )
+    wait = pd.Series(_minutes(a["first_seen"], a["arrival"]), index=a.index)
+    use = waited & free & (wait >= 0)
+    per_class: dict[str, dict[str, FittedDuration]] = {}
+    pooled: dict[str, FittedDuration] = {}
+    left_out = int((waited & ~free).sum())
+    how = (
+        f"arrival to first clinician of those who arrived while a cubicle was free "
+        f"({left_out:,} of all modes who arrived with all full left out: the model makes their "
+        "wait)"
+    )
+    for mode in streams:
+        sel = use & (a["mode"] == mode)
+        if not sel.any():
+            continue
+        pooled[mode] = _described(fit_duration(wait[sel].to_numpy()), how)
+        per_class[mode] = {
+            str(c): _described(fit_duration(v.to_numpy()), how)
+            for c, v in wait[sel].groupby(cls[sel])
+            if len(v) >= MIN_FIT
+        }
+    return per_class, pooled
+
+
+def _handovers(
+    a: pd.DataFrame,
+    first_unit: pd.Series,
+    admitted: pd.Series,
+    units: dict[str, Unit],
+    spells: pd.DataFrame | None,
+) -> dict[str, FittedDuration]:
+    """Decision to admit to departure, by unit, fitted from patients whose unit had a free bed
+    at the decision: the time to find, clean and reach a bed, which a queue for beds does not
+    make. Times when the unit was full are left out: the model makes that exit block itself."""
+    dta = admitted & a["decision_to_admit"].notna()
+    if not dta.any():
+        return {}
+    out: dict[str, FittedDuration] = {}
+    wait = pd.Series(_minutes(a["departure"], a["decision_to_admit"]), index=a.index)
+    for unit, u in units.items():
+        sel = dta & (first_unit == unit) & (wait >= 0)
+        if not sel.any():
+            continue
+        free = np.ones(int(sel.sum()), dtype=bool)
+        if spells is not None:
+            mine = spells[spells["unit"] == unit]
+            if len(mine):
+                stays = _minutes(mine["discharged"], mine["admitted"])
+                # Occupancy is undercounted until those admitted before the log have left.
+                settle = pd.Timedelta(minutes=float(np.percentile(stays, 95)))
+                free = _free_at(
+                    a.loc[sel, "decision_to_admit"],
+                    mine["admitted"],
+                    mine["discharged"],
+                    u.beds,
+                    mine["admitted"].min() + settle,
+                )
+        left_out = int((~free).sum())
+        how = (
+            f"decision to admit to departure of those admitted while {unit} had a free bed "
+            f"({left_out:,} admitted with it full left out: the model makes their exit block)"
+        )
+        out[unit] = _described(fit_duration(wait[sel][free].to_numpy()), how)
+    return out
+
+
+def _described(f: FittedDuration, how: str) -> FittedDuration:
+    return FittedDuration(f.dist, f.n, f"{how}; {f.method}", f.mean_min, f.ks)
 
 
 def _first_unit(a: pd.DataFrame, spells: pd.DataFrame | None) -> pd.Series:

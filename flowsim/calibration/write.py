@@ -69,6 +69,10 @@ def _unit_stage(unit: str) -> str:
     return f"{name_of(unit, 'unit').lower()}_stay"
 
 
+def _handover_stage(unit: str) -> str:
+    return f"{name_of(unit, 'unit').lower()}_handover"
+
+
 def scenario_text(cal: Calibration, name: str, source: str) -> str:
     """The scenario file for ``cal``, as text; ``source`` names the log in the header."""
     log = cal.log
@@ -76,6 +80,11 @@ def scenario_text(cal: Calibration, name: str, source: str) -> str:
     stage_of = {f"unit:{u}": _unit_stage(u) for u in units}
     stage_of |= {u: _unit_stage(u) for u in units}
     stage_of["sdec"] = "sdec_care"
+    # From the ED, an admitted patient first spends the handover time in the cubicle.
+    from_ed = dict(stage_of)
+    for unit_name in cal.handover:
+        if unit_name in units:
+            from_ed[f"unit:{unit_name}"] = from_ed[unit_name] = _handover_stage(unit_name)
 
     head = [
         f"# Calibrated by `flowsim calibrate` from {source}.",
@@ -169,21 +178,37 @@ def scenario_text(cal: Calibration, name: str, source: str) -> str:
     stages: dict[str, Any] = {}
     for mode in cal.streams:
         lw = cal.lwbs[mode]
+        # Patients who are seen first wait the delay a queue for cubicles cannot make.
+        seen_stage = f"{mode}_wait" if mode in cal.first_wait_pooled else f"{mode}_treatment"
         by_class: dict[str, Any] = {}
         for cname, share in lw.shares.items():
             if share > 0:
                 by_class[cname] = {
-                    f"{mode}_treatment": round(1 - share, 4),
+                    seen_stage: round(1 - share, 4),
                     "left_before_treatment": share,
                 }
         arrival: dict[str, Any] = {
             "place": "waiting_room",
             "duration": 0,
-            "next": {f"{mode}_treatment": 1.0},
+            "next": {seen_stage: 1.0},
         }
         if by_class:
             arrival["next_by_class"] = _C(by_class, f"left before treatment, by class; n={lw.n:,}")
         stages[f"{mode}_arrival"] = arrival
+        if mode in cal.first_wait_pooled:
+            wait: dict[str, Any] = {
+                "place": "waiting_room",
+                "duration": _dur(cal.first_wait_pooled[mode]),
+            }
+            if cal.first_wait.get(mode):
+                wait["duration_by_class"] = {k: _dur(v) for k, v in cal.first_wait[mode].items()}
+            wait["next"] = {f"{mode}_treatment": 1.0}
+            stages[f"{mode}_wait"] = _C(
+                wait,
+                "wait for a first clinician that a queue for cubicles does not make (triage, "
+                "clinicians: the log has no rota); the model adds any wait for a cubicle. "
+                "With your rota as staff, shorten this to what remains",
+            )
         treat: dict[str, Any] = {
             "place": "ed",
             "milestone": "clinician",
@@ -193,11 +218,11 @@ def scenario_text(cal: Calibration, name: str, source: str) -> str:
             treat["duration_by_class"] = {k: _dur(v) for k, v in cal.treatment[mode].items()}
         pooled = cal.routing_pooled[mode]
         treat["next"] = _C(
-            _routing(pooled, stage_of), f"disposal of treated patients; n={pooled.n:,}"
+            _routing(pooled, from_ed), f"disposal of treated patients; n={pooled.n:,}"
         )
         if cal.routing[mode]:
             treat["next_by_class"] = {
-                k: _C(_routing(r, stage_of), f"n={r.n:,}") for k, r in cal.routing[mode].items()
+                k: _C(_routing(r, from_ed), f"n={r.n:,}") for k, r in cal.routing[mode].items()
             }
         what = (
             "arrival to departure: NO first_seen in the log, so this holds the wait too"
@@ -215,6 +240,14 @@ def scenario_text(cal: Calibration, name: str, source: str) -> str:
         "duration": _C(SDEC_STAY, "ASSUMPTION: the log does not show SDEC stays"),
         "next": {"exit": 1.0},
     }
+    for unit, h in cal.handover.items():
+        if unit in units:
+            stages[_handover_stage(unit)] = _C(
+                {"place": "ed", "duration": _dur(h), "next": {_unit_stage(unit): 1.0}},
+                f"decision to admit to {unit} until a bed is asked for: the time to leave the "
+                "ED that a queue for beds does not make (in the cubicle); any wait for a bed "
+                "follows",
+            )
     for unit, u in units.items():
         stages[_unit_stage(unit)] = _unit_entry(u, stage_of)
     if cal.direct_routing is not None:
