@@ -40,8 +40,9 @@ NOT_SHOWN = (
     "within a measure that a mean hides (a good average can hide a bad Monday); anything the "
     "log does not record (staff, SDEC, cubicles by type, reasons for delay); and measures the "
     "model takes as inputs (the arrival counts and stays are fitted, so they agree by "
-    "construction: waits, four-hour performance, time in department and occupancy are the "
-    "real tests)."
+    "construction; so, largely, do the waits, whose part no queue explains is fitted as a "
+    "delay: what the waits test is the queueing the model adds on top. Four-hour "
+    "performance, the spread of time in department and occupancy are the real tests)."
 )
 
 

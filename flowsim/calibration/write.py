@@ -205,9 +205,10 @@ def scenario_text(cal: Calibration, name: str, source: str) -> str:
             wait["next"] = {f"{mode}_treatment": 1.0}
             stages[f"{mode}_wait"] = _C(
                 wait,
-                "wait for a first clinician that a queue for cubicles does not make (triage, "
-                "clinicians: the log has no rota); the model adds any wait for a cubicle. "
-                "With your rota as staff, shorten this to what remains",
+                "ASSUMPTION: the wait for a first clinician that a queue for cubicles does "
+                "not make (triage, clinicians: the log has no rota) does not grow with load; "
+                "the model adds any wait for a cubicle. With your rota as staff, shorten this "
+                "to what remains",
             )
         treat: dict[str, Any] = {
             "place": "ed",
@@ -245,8 +246,8 @@ def scenario_text(cal: Calibration, name: str, source: str) -> str:
             stages[_handover_stage(unit)] = _C(
                 {"place": "ed", "duration": _dur(h), "next": {_unit_stage(unit): 1.0}},
                 f"decision to admit to {unit} until a bed is asked for: the time to leave the "
-                "ED that a queue for beds does not make (in the cubicle); any wait for a bed "
-                "follows",
+                "ED that a queue for beds does not make (in the cubicle); ASSUMPTION: it does "
+                "not grow with load; any wait for a bed (exit block) follows",
             )
     for unit, u in units.items():
         stages[_unit_stage(unit)] = _unit_entry(u, stage_of)
