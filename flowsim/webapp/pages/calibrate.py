@@ -89,9 +89,14 @@ def calibrate_uploads(uploads: dict[str, tuple[str, bytes]]) -> Fitted:
     hourly = pd.DataFrame({m: s.hourly_profile for m, s in cal.streams.items()}, index=HOURS)
     weekday = pd.DataFrame({m: s.weekday_factors for m, s in cal.streams.items()}, index=DAYS)
     rows = []
+    for mode, by_class in cal.first_wait.items():
+        for c, f in by_class.items():
+            rows.append([f"{mode} wait for a clinician", c, f.dist["dist"], f.n, f.ks, f.method])
     for mode, by_class in cal.treatment.items():
         for c, f in by_class.items():
             rows.append([f"{mode} treatment", c, f.dist["dist"], f.n, f.ks, f.method])
+    for unit, f in cal.handover.items():
+        rows.append([f"{unit} handover", "all", f.dist["dist"], f.n, f.ks, f.method])
     for unit, u in cal.units.items():
         rows.append(
             [f"{unit} stay", "all", u.stay.dist["dist"], u.stay.n, u.stay.ks, u.stay.method]
