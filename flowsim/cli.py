@@ -252,8 +252,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--png", type=Path, metavar="DIR", help="also write one PNG per chart in DIR")
     sp.set_defaults(func=_cmd_report)
+
+    # Each capability's commands live in its own subpackage.
+    from .calibration.cli import add_command as add_calibrate_command
     from .pdsa.cli import add_command as add_pdsa_commands
 
+    add_calibrate_command(sub)
     add_pdsa_commands(sub)
     _add_model_checks(sub)
 
