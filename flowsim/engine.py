@@ -87,6 +87,11 @@ class Records:
     # Per stage: waits summed over visits starting in the measurement window.
     stage_wait_sum: np.ndarray
     stage_wait_count: np.ndarray
+    # Per class (row) and stage (column), visits starting in the window: waits summed, visits,
+    # and visits that waited at all (for per-class waits and the share of visits that waited).
+    class_wait_sum: np.ndarray
+    class_wait_count: np.ndarray
+    class_waited: np.ndarray
     delayed_minutes: float
     # Per pool: change logs (time, in use, waiting) and capacity steps.
     pools: dict[str, dict[str, np.ndarray]]
@@ -334,6 +339,9 @@ class Model:
             st.marks = None if st.milestone is None else marks[st.milestone]
         self.wait_sum = [0.0] * len(self.stages)
         self.wait_count = [0] * len(self.stages)
+        self.class_wait_sum = [[0.0] * len(self.stages) for _ in self.class_names]
+        self.class_wait_count = [[0] * len(self.stages) for _ in self.class_names]
+        self.class_waited = [[0] * len(self.stages) for _ in self.class_names]
         self.delayed_minutes = 0.0
         self.delays_running: dict[int, float] = {}
         self.open_visits: dict[int, _OpenVisit] = {}
@@ -402,6 +410,9 @@ class Model:
         if visit is not None:
             self.open_visits[pid] = visit
         wait_sum, wait_count = self.wait_sum, self.wait_count
+        my_wait_sum = self.class_wait_sum[cls]
+        my_wait_count = self.class_wait_count[cls]
+        my_waited = self.class_waited[cls]
         st = stages[self.first_stage[stream_k]]
         last_time, moves = -1.0, 0
         seen = True
@@ -462,6 +473,10 @@ class Model:
             if started >= warmup:
                 wait_sum[st.index] += started - queued
                 wait_count[st.index] += 1
+                my_wait_sum[st.index] += started - queued
+                my_wait_count[st.index] += 1
+                if started > queued:
+                    my_waited[st.index] += 1
             marks = st.marks
             if marks is not None and isnan(marks[pid]):
                 marks[pid] = started
@@ -658,6 +673,9 @@ class Model:
             left_without_being_seen=f(self.lwbs, dtype=bool),
             stage_wait_sum=f(self.wait_sum),
             stage_wait_count=f(self.wait_count),
+            class_wait_sum=f(self.class_wait_sum, dtype=float).reshape(-1, len(self.stages)),
+            class_wait_count=f(self.class_wait_count, dtype=np.int64).reshape(-1, len(self.stages)),
+            class_waited=f(self.class_waited, dtype=np.int64).reshape(-1, len(self.stages)),
             delayed_minutes=self.delayed_minutes,
             pools=pools,
             visits=visits,

@@ -93,6 +93,8 @@ def test_every_case_is_an_ordinary_scenario_file(capsys: pytest.CaptureFixture[s
         "arrivals",
         "deterministic",
         "ciw",
+        "occupancy_mmc",
+        "fifo_classes",
     }
     assert main(["validate", *map(str, files)]) == 0
     capsys.readouterr()
