@@ -338,7 +338,6 @@ class Model:
         for st in self.stages:
             st.marks = None if st.milestone is None else marks[st.milestone]
         self.wait_sum = [0.0] * len(self.stages)
-        self.wait_count = [0] * len(self.stages)
         self.class_wait_sum = [[0.0] * len(self.stages) for _ in self.class_names]
         self.class_wait_count = [[0] * len(self.stages) for _ in self.class_names]
         self.class_waited = [[0] * len(self.stages) for _ in self.class_names]
@@ -409,7 +408,7 @@ class Model:
         visit = None if visits is None else _OpenVisit()  # the visit under way, if recorded
         if visit is not None:
             self.open_visits[pid] = visit
-        wait_sum, wait_count = self.wait_sum, self.wait_count
+        wait_sum = self.wait_sum
         my_wait_sum = self.class_wait_sum[cls]
         my_wait_count = self.class_wait_count[cls]
         my_waited = self.class_waited[cls]
@@ -471,12 +470,13 @@ class Model:
             if visit is not None:
                 visit.started = started
             if started >= warmup:
-                wait_sum[st.index] += started - queued
-                wait_count[st.index] += 1
-                my_wait_sum[st.index] += started - queued
-                my_wait_count[st.index] += 1
-                if started > queued:
-                    my_waited[st.index] += 1
+                wait = started - queued
+                i = st.index
+                wait_sum[i] += wait
+                my_wait_sum[i] += wait
+                my_wait_count[i] += 1  # summed over classes, the stage's count
+                if wait > 0:
+                    my_waited[i] += 1
             marks = st.marks
             if marks is not None and isnan(marks[pid]):
                 marks[pid] = started
@@ -653,6 +653,7 @@ class Model:
             visits = self._visit_arrays(self.visits)
 
         ed_streams = np.asarray(self.ed_stream, dtype=bool)
+        class_wait_count = f(self.class_wait_count, dtype=np.int64).reshape(-1, len(self.stages))
         hand_streams = np.asarray(self.handover_stream, dtype=bool)
         return Records(
             scenario=self.scenario,
@@ -672,9 +673,9 @@ class Model:
             left=f(self.left),
             left_without_being_seen=f(self.lwbs, dtype=bool),
             stage_wait_sum=f(self.wait_sum),
-            stage_wait_count=f(self.wait_count),
+            stage_wait_count=class_wait_count.sum(axis=0),
             class_wait_sum=f(self.class_wait_sum, dtype=float).reshape(-1, len(self.stages)),
-            class_wait_count=f(self.class_wait_count, dtype=np.int64).reshape(-1, len(self.stages)),
+            class_wait_count=class_wait_count,
             class_waited=f(self.class_waited, dtype=np.int64).reshape(-1, len(self.stages)),
             delayed_minutes=self.delayed_minutes,
             pools=pools,
