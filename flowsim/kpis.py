@@ -499,7 +499,7 @@ def kpi_markdown() -> str:
         "place, staff group, stage or patient class of the scenario "
         "(`occupancy_mean_pct.wards`), one ending in `.<stage>.<class>` once for each stage "
         "and class (`wait_mean.triage.urgent`), and one ending in `.<stream>` once for each "
-        "arrival stream that does not start in the ED (`direct_time_in_system_mean.gp_referrals`); "
+        "arrival stream that does not start in the ED (`direct_time_in_system_mean.gp_referral`); "
         "per-place measures against capacity are left out for places with unlimited capacity. "
         "A measure with nothing to count in the window (no visits of that class to that "
         "stage) is left blank (NaN).",
