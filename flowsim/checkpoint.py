@@ -31,6 +31,11 @@ from .replication import ReplicationResult
 
 PLAN = "plan.json"
 
+FORMAT = 2
+"""What a saved replication holds. Raised whenever :class:`ReplicationResult`'s fields or their
+meaning change (2: time in department by the minute, occupancy levels), so that a checkpoint
+saved by an earlier build is refused on resume instead of read wrongly."""
+
 
 def checkpoint_folder(out: str | Path) -> Path:
     """The checkpoint folder that belongs to results folder ``out``."""

@@ -31,6 +31,7 @@ from .budget import (
     estimate,
     physical_memory,
 )
+from .checkpoint import FORMAT as CHECKPOINT_FORMAT
 from .checkpoint import Checkpoint, checkpoint_folder
 from .errors import FlowsimError, ReplicationError, ScenarioError
 from .kpis import HEADLINE as KPI_HEADLINE
@@ -443,6 +444,7 @@ class RunPlan:
             "patients": self.patients,
             "scenarios": [[s.name, scenario_hash(s)] for s in self.scenarios],
             "flowsim_version": _version(),
+            "checkpoint_format": CHECKPOINT_FORMAT,
         }
 
 

@@ -94,6 +94,11 @@ class Records:
     # Per stage: waits summed over visits starting in the measurement window.
     stage_wait_sum: np.ndarray
     stage_wait_count: np.ndarray
+    # Per class (row) and stage (column), visits starting in the window: waits summed, visits,
+    # and visits that waited at all (for per-class waits and the share of visits that waited).
+    class_wait_sum: np.ndarray
+    class_wait_count: np.ndarray
+    class_waited: np.ndarray
     delayed_minutes: float
     # Per pool: change logs (time, in use, waiting) and capacity steps.
     pools: dict[str, dict[str, np.ndarray]]
@@ -379,7 +384,9 @@ class Model:
         for st in self.stages:
             st.marks = None if st.milestone is None else marks[st.milestone]
         self.wait_sum = [0.0] * len(self.stages)
-        self.wait_count = [0] * len(self.stages)
+        self.class_wait_sum = [[0.0] * len(self.stages) for _ in self.class_names]
+        self.class_wait_count = [[0] * len(self.stages) for _ in self.class_names]
+        self.class_waited = [[0] * len(self.stages) for _ in self.class_names]
         self.delayed_minutes = 0.0
         self.delays_running: dict[int, float] = {}
         self.open_visits: dict[int, _OpenVisit] = {}
@@ -447,7 +454,10 @@ class Model:
         visit = None if visits is None else _OpenVisit()  # the visit under way, if recorded
         if visit is not None:
             self.open_visits[pid] = visit
-        wait_sum, wait_count = self.wait_sum, self.wait_count
+        wait_sum = self.wait_sum
+        my_wait_sum = self.class_wait_sum[cls]
+        my_wait_count = self.class_wait_count[cls]
+        my_waited = self.class_waited[cls]
         st = stages[self.first_stage[stream_k]]
         last_time, moves = -1.0, 0
         seen = True
@@ -520,8 +530,13 @@ class Model:
             if visit is not None:
                 visit.started = started
             if started >= warmup:
-                wait_sum[st.index] += started - queued
-                wait_count[st.index] += 1
+                wait = started - queued
+                i = st.index
+                wait_sum[i] += wait
+                my_wait_sum[i] += wait
+                my_wait_count[i] += 1  # summed over classes, the stage's count
+                if wait > 0:
+                    my_waited[i] += 1
             marks = st.marks
             if marks is not None and isnan(marks[pid]):
                 marks[pid] = started
@@ -727,6 +742,7 @@ class Model:
             visits = self._visit_arrays(self.visits)
 
         ed_streams = np.asarray(self.ed_stream, dtype=bool)
+        class_wait_count = f(self.class_wait_count, dtype=np.int64).reshape(-1, len(self.stages))
         hand_streams = np.asarray(self.handover_stream, dtype=bool)
         ed_attendance = ed_streams[self.arrival_stream] if len(ed_streams) else np.zeros(0, bool)
         if self.turned_away_at_door:  # a patient turned away at the door never attended
@@ -749,7 +765,10 @@ class Model:
             left=f(self.left),
             left_without_being_seen=f(self.lwbs, dtype=bool),
             stage_wait_sum=f(self.wait_sum),
-            stage_wait_count=f(self.wait_count),
+            stage_wait_count=class_wait_count.sum(axis=0),
+            class_wait_sum=f(self.class_wait_sum, dtype=float).reshape(-1, len(self.stages)),
+            class_wait_count=class_wait_count,
+            class_waited=f(self.class_waited, dtype=np.int64).reshape(-1, len(self.stages)),
             delayed_minutes=self.delayed_minutes,
             pools=pools,
             visits=visits,

@@ -30,7 +30,7 @@ from .kpis import TIME_IN_DEPARTMENT_STEP, kpi_info, verdict
 from .replication import ReplicationResult as ReplicationResult
 from .replication import run_replication as run_replication
 from .scenario import Scenario
-from .stats import paired_differences, summarise
+from .stats import mean_ci_by, paired_differences, summarise
 
 # ReplicationResult and run_replication are re-exported above: workers look run_replication up in
 # this module (tests replace it here to break a replication), and run_settings imports it here.
@@ -48,8 +48,10 @@ class Results:
     visit to a stage (only when asked for). ``failures``: one row per replication that failed
     (scenario, replication, seed, error); the tables hold the others. ``ed_timeseries``:
     boarders in the ED and the ambulance queue, hourly like ``timeseries``.
-    ``time_in_department``: the share of ED attendances leaving within each number of minutes,
-    per scenario and replication.
+    ``time_in_department``: the share of ED attendances leaving within each whole number of
+    minutes, per scenario and replication. ``occupancy_levels``: the share of the window each
+    place spent at each occupancy level, per scenario and replication (summarised across
+    replications by :attr:`occupancy_distribution`).
     """
 
     scenarios: dict[str, Scenario]
@@ -64,6 +66,7 @@ class Results:
     )
     ed_timeseries: pd.DataFrame | None = None
     time_in_department: pd.DataFrame | None = None
+    occupancy_levels: pd.DataFrame | None = None
     _stability: pd.DataFrame | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> pd.DataFrame:
@@ -99,6 +102,41 @@ class Results:
             }
             self._stability = stability_table(self.timeseries, labels, list(self.scenarios))
         return self._stability
+
+    @property
+    def occupancy_distribution(self) -> pd.DataFrame | None:
+        """Per scenario, place and occupancy level: the share of time at that level and the
+        share at that level or above (the probability that an arrival would find that many
+        places taken), each the mean across replications with its 95% CI (Student t) and the
+        number of replications. None when the results have no occupancy levels."""
+        levels = self.occupancy_levels
+        if levels is None:
+            return None
+        keys = ["scenario", "place", "level"]
+        d = levels.sort_values(["scenario", "replication", "place", "level"], kind="stable")
+        d = d.assign(
+            at_or_above=d.iloc[::-1]
+            .groupby(["scenario", "replication", "place"], observed=True)["share"]
+            .cumsum()
+            .iloc[::-1]
+            .clip(upper=1.0)
+        )
+        at = mean_ci_by(d, keys, "share")
+        above = mean_ci_by(d, keys, "at_or_above").drop(columns="n")
+        out = at.rename(
+            columns={"mean": "share_of_time", "ci_low": "share_ci_low", "ci_high": "share_ci_high"}
+        ).merge(
+            above.rename(
+                columns={
+                    "mean": "share_at_or_above",
+                    "ci_low": "at_or_above_ci_low",
+                    "ci_high": "at_or_above_ci_high",
+                }
+            ),
+            on=keys,
+        )
+        cols = [c for c in out.columns if c != "n"] + ["n"]
+        return out[cols].sort_values(keys, kind="stable").reset_index(drop=True)
 
     def hour_of_week(self) -> pd.DataFrame:
         """Occupancy and queue per place averaged by hour of the week (0 = Monday 00:00)."""
@@ -217,6 +255,7 @@ def run(
         patients=_visit_table(ordered, items) if patients else None,
         failures=failures,
         **_ed_tables(ordered, items),
+        occupancy_levels=_occupancy_table(ordered),
     )
 
 
@@ -577,7 +616,7 @@ def _ed_tables(
                 {
                     "scenario": res.scenario,
                     "replication": np.int32(res.replication),
-                    "minutes": np.arange(len(cdf)) * TIME_IN_DEPARTMENT_STEP,
+                    "minutes": (np.arange(len(cdf)) * TIME_IN_DEPARTMENT_STEP).astype(np.int32),
                     "share_within": cdf,
                 }
             )
@@ -589,3 +628,42 @@ def _ed_tables(
     for df in out.values():
         df["scenario"] = df["scenario"].astype("category")
     return out
+
+
+def _occupancy_table(results: list[ReplicationResult]) -> pd.DataFrame | None:
+    """Each place's share of time at each occupancy level, per scenario and replication, with
+    the levels a replication never reached (up to the highest any replication of the scenario
+    reached) filled with zero, so that means across replications count them."""
+    frames = []
+    for res in results:
+        if res.occupancy_levels is None:
+            return None  # saved by a flowsim that did not record them
+        place, level, share = res.occupancy_levels
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scenario": res.scenario,
+                    "replication": np.int32(res.replication),
+                    "place": place.astype(str),
+                    "level": level.astype(np.int32),
+                    "share": share,
+                }
+            )
+        )
+    if not frames:
+        return None
+    d = pd.concat(frames, ignore_index=True)
+    top = d.groupby(["scenario", "place"], sort=False)["level"].max()
+    full = [
+        (sc, r, p, lv)
+        for (sc, p), hi in top.items()
+        for r in d.loc[d["scenario"] == sc, "replication"].unique()
+        for lv in range(int(hi) + 1)
+    ]
+    grid = pd.DataFrame(full, columns=["scenario", "replication", "place", "level"])
+    grid["replication"] = grid["replication"].astype(np.int32)
+    grid["level"] = grid["level"].astype(np.int32)
+    d = grid.merge(d, on=["scenario", "replication", "place", "level"], how="left")
+    d["share"] = d["share"].fillna(0.0)
+    d["scenario"] = pd.Categorical(d["scenario"], categories=list(dict.fromkeys(d["scenario"])))
+    return d

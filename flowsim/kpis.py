@@ -26,13 +26,18 @@ FOUR_HOURS = 240.0
 TWELVE_HOURS = 720.0
 
 Better = Literal["higher", "lower", "neither"]
-Per = Literal["place", "staff", "stage"]
+Per = Literal["place", "staff", "stage", "class", "stage_class", "stream"]
+"""What a KPI is reported for: each place, staff group, stage, patient class, stage and class
+together (``wait_mean.<stage>.<class>``), or arrival stream that does not start in the ED."""
 
 
 @dataclass(frozen=True)
 class Kpi:
-    """One KPI as the registry lists it. A KPI reported for each place, staff group or stage
-    (``per``) is named ``<name>.<place>`` in results, e.g. ``occupancy_mean_pct.wards``."""
+    """One KPI as the registry lists it. A KPI reported for each place, staff group, stage,
+    class or stream (``per``) is named ``<name>.<place>`` in results, e.g.
+    ``occupancy_mean_pct.wards``; one per stage and class is ``<name>.<stage>.<class>``. A plain
+    KPI and a per-something one may share a name (``four_hour_pct``, ``four_hour_pct.<class>``):
+    the number of dots tells them apart, since names of places, stages and classes have none."""
 
     name: str
     unit: str
@@ -46,8 +51,19 @@ class Kpi:
 
     @property
     def pattern(self) -> str:
-        """The name as listed: ``four_hour_pct``, or ``occupancy_mean.<place>``."""
-        return self.name if self.per is None else f"{self.name}.<{self.per}>"
+        """The name as listed: ``four_hour_pct``, ``occupancy_mean.<place>`` or
+        ``wait_mean.<stage>.<class>``."""
+        if self.per is None:
+            return self.name
+        if self.per == "stage_class":
+            return f"{self.name}.<stage>.<class>"
+        return f"{self.name}.<{self.per}>"
+
+    @property
+    def parts(self) -> int:
+        """How many names follow the KPI's own in a result's name (0, 1, or 2 for stage and
+        class)."""
+        return 0 if self.per is None else 2 if self.per == "stage_class" else 1
 
 
 KPIS: tuple[Kpi, ...] = (
@@ -301,11 +317,73 @@ KPIS: tuple[Kpi, ...] = (
         per="stage",
         needs_lost=True,
     ),
+    Kpi(
+        "time_in_system_mean",
+        "minutes",
+        "Time in the system, mean",
+        "mean time from arrival to leaving the modelled system, patients leaving in the window",
+        "lower",
+    ),
+    Kpi(
+        "p_wait",
+        "share",
+        "Share who waited",
+        "share of visits starting in the window that waited at all (for place or staff) "
+        "before the stage started",
+        "lower",
+        per="stage",
+    ),
+    Kpi(
+        "p_delay",
+        "share",
+        "Share finding it full",
+        "share of requests for the place in the window that found it full and had to queue "
+        "(the probability of delay); a patient sent straight to an overflow place does not "
+        "ask for the full one and is not counted",
+        "lower",
+        per="place",
+        needs_capacity=True,
+    ),
+    Kpi(
+        "wait_mean",
+        "minutes",
+        "Wait to start",
+        "mean wait to start the stage (place and staff), visits of the class starting in the "
+        "window",
+        "lower",
+        per="stage_class",
+    ),
+    Kpi(
+        "time_in_system_mean",
+        "minutes",
+        "Time in the system, mean",
+        "mean time from arrival to leaving the modelled system, patients of the class leaving "
+        "in the window",
+        "lower",
+        per="class",
+    ),
+    Kpi(
+        "four_hour_pct",
+        "%",
+        "Within 4 hours",
+        "share of the class's ED attendances leaving within 4 hours of arrival",
+        "higher",
+        per="class",
+    ),
+    Kpi(
+        "direct_time_in_system_mean",
+        "minutes",
+        "Time in the system (not via the ED), mean",
+        "mean time from arrival to leaving the modelled system, patients of an arrival stream "
+        "that does not start in the ED (GP referrals, direct admissions) leaving in the window",
+        "lower",
+        per="stream",
+    ),
 )
 """Every KPI :func:`compute_kpis` reports, in the order tables list them: the one source of
 names, units, labels, definitions, better directions and the headline set."""
 
-_BY_NAME: dict[str, Kpi] = {k.name: k for k in KPIS}
+_BY_NAME: dict[tuple[str, int], Kpi] = {(k.name, k.parts): k for k in KPIS}
 
 HEADLINE: tuple[str, ...] = tuple(k.name for k in KPIS if k.headline and k.per is None)
 """The headline KPIs a manager reads first (the per-place headline ones follow them)."""
@@ -317,14 +395,10 @@ KPI_DEFINITIONS: dict[str, tuple[str, str]] = {k.pattern: (k.unit, k.definition)
 def kpi_info(kpi: str) -> Kpi | None:
     """The registry entry of a KPI name as results carry it (``occupancy_mean_pct.wards``
     resolves to ``occupancy_mean_pct``), or None for a name the registry does not list."""
-    plain = _BY_NAME.get(kpi)
-    if plain is not None:
-        return plain if plain.per is None else None
-    head, dot, rest = kpi.partition(".")
-    info = _BY_NAME.get(head)
-    if info is None or info.per is None or not dot or not rest:
+    head, *rest = kpi.split(".")
+    if not all(rest):
         return None
-    return info
+    return _BY_NAME.get((head, len(rest)))
 
 
 def shown_decimals(values: Iterable[float], least: int = 1, most: int = 6) -> int:
@@ -349,11 +423,12 @@ def kpi_definition(kpi: str) -> tuple[str, str]:
 
 
 def label(kpi: str) -> str:
-    """A KPI's name for people (``occupancy_mean_pct.wards`` -> ``Occupied: wards``)."""
+    """A KPI's name for people (``occupancy_mean_pct.wards`` -> ``Occupied: wards``,
+    ``wait_mean.triage.urgent`` -> ``Wait to start: triage, urgent``)."""
     info = kpi_info(kpi)
-    _, _, who = kpi.partition(".")
+    _, *who = kpi.split(".")
     text = info.label if info is not None else kpi.replace("_", " ")
-    return f"{text}: {who}" if info is not None and info.per is not None else text
+    return f"{text}: {', '.join(who)}" if info is not None and info.per is not None else text
 
 
 def is_headline(kpi: str) -> bool:
@@ -366,14 +441,16 @@ def headline_kpis(names: Iterable[str]) -> list[str]:
     """The headline names among ``names``, in registry order (per-place ones in the order
     given, after their KPI's plain ones)."""
     given = list(dict.fromkeys(names))
-    order = {k.name: i for i, k in enumerate(KPIS)}
+    order: dict[str, int] = {}
+    for i, k in enumerate(KPIS):
+        order.setdefault(k.name, i)
     chosen = [n for n in given if is_headline(n)]
     return sorted(chosen, key=lambda n: order[n.partition(".")[0]])
 
 
 def kpi_names(scenario: Scenario) -> set[str]:
-    """Every KPI name a run of ``scenario`` reports, per-place, per-staff and per-stage names
-    spelt out."""
+    """Every KPI name a run of ``scenario`` reports, per-place, per-staff, per-stage,
+    per-class and per-stream names spelt out."""
     out: set[str] = set()
     for k in KPIS:
         if k.per is None:
@@ -386,13 +463,27 @@ def kpi_names(scenario: Scenario) -> set[str]:
             }
         elif k.per == "staff":
             out |= {f"{k.name}.{s}" for s in scenario.staff}
-        else:
+        elif k.per == "stage":
             out |= {
                 f"{k.name}.{s}"
                 for s, spec in scenario.stages.items()
                 if not (k.needs_lost and spec.when_full == "wait")
             }
+        elif k.per == "class":
+            out |= {f"{k.name}.{c}" for c in scenario.classes}
+        elif k.per == "stage_class":
+            out |= {f"{k.name}.{s}.{c}" for s in scenario.stages for c in scenario.classes}
+        else:
+            out |= {f"{k.name}.{a}" for a in scenario.arrivals if not arrives_in_ed(scenario, a)}
     return out
+
+
+def arrives_in_ed(scenario: Scenario, stream: str) -> bool:
+    """Whether patients of arrival stream ``stream`` attend the ED: brought by ambulance (a
+    handover) or starting at a stage whose place is in the ED, as the engine counts them."""
+    arr = scenario.arrivals[stream]
+    place = scenario.stages[arr.first_stage].place
+    return arr.handover or (place is not None and scenario.places[place].area == "ed")
 
 
 def better_direction(kpi: str) -> int:
@@ -429,9 +520,17 @@ def kpi_markdown() -> str:
         "",
         "Every measure covers the measurement window, from the end of the warm-up to the end "
         "of the run. ED measures count attendances when they leave the department. A name "
-        "ending in `.<place>`, `.<staff>` or `.<stage>` is reported once for each place, staff "
-        "group or stage of the scenario (`occupancy_mean_pct.wards`); per-place percentages "
-        "of capacity are left out for places with unlimited capacity.",
+        "ending in `.<place>`, `.<staff>`, `.<stage>` or `.<class>` is reported once for each "
+        "place, staff group, stage or patient class of the scenario "
+        "(`occupancy_mean_pct.wards`), one ending in `.<stage>.<class>` once for each stage "
+        "and class (`wait_mean.triage.urgent`), and one ending in `.<stream>` once for each "
+        "arrival stream that does not start in the ED (`direct_time_in_system_mean.gp_referral`); "
+        "per-place measures against capacity are left out for places with unlimited capacity. "
+        "A measure with nothing to count in the window (no visits of that class to that "
+        "stage) is left blank (NaN).",
+        "",
+        "The share of time each place spends at each occupancy level is not a KPI but a table "
+        "of its own, `occupancy_distribution.csv` (see [results.md](results.md)).",
         "",
         "**Headline** measures are the ones `flowsim run`, `flowsim compare` and the browser "
         "page show first; every measure is in the downloaded tables. **Better when** is the "
@@ -551,6 +650,8 @@ def compute_kpis(rec: Records) -> dict[str, float]:
         c = rec.stage_wait_count[i]
         out[f"wait_mean.{name}"] = float(rec.stage_wait_sum[i] / c) if c else float("nan")
     out.update(_lost_kpis(rec))
+    out.update(_measures_by_class_and_stream(rec))
+    out.update(_waits_and_delays(rec))
     return out
 
 
@@ -568,6 +669,101 @@ def _lost_kpis(rec: Records) -> dict[str, float]:
         out[f"lost.{name}"] = lost
         out[f"lost_pct.{name}"] = 100.0 * lost / came if came else float("nan")
     return out
+
+
+def _measures_by_class_and_stream(rec: Records) -> dict[str, float]:
+    """Time in system overall, by class and (for streams that do not start in the ED) by
+    stream, and the 4-hour share by class."""
+    s = rec.scenario
+    w0, w1 = s.run.warmup, rec.horizon
+    out: dict[str, float] = {}
+    with np.errstate(invalid="ignore"):
+        gone = (rec.left >= w0) & (rec.left < w1)
+        dep = rec.ed_departure
+        ed = rec.ed_attendance & (dep >= w0) & (dep < w1)
+    tis = rec.left - rec.arrival
+    out["time_in_system_mean"] = _mean(tis[gone])
+    for k, cls in enumerate(s.classes):
+        mine = rec.patient_class == k
+        out[f"time_in_system_mean.{cls}"] = _mean(tis[gone & mine])
+        out[f"four_hour_pct.{cls}"] = _pct((dep - rec.arrival)[ed & mine] <= FOUR_HOURS)
+    for k, name in enumerate(s.arrivals):
+        if not arrives_in_ed(s, name):
+            out[f"direct_time_in_system_mean.{name}"] = _mean(tis[gone & (rec.stream == k)])
+    return out
+
+
+def _waits_and_delays(rec: Records) -> dict[str, float]:
+    """The share of visits that waited at each stage, waits by stage and class, and the share
+    of requests that found each place with a capacity limit full."""
+    s = rec.scenario
+    out: dict[str, float] = {}
+    count = rec.class_wait_count
+    waited = rec.class_waited.sum(axis=0)
+    visits = count.sum(axis=0)
+    for i, stage in enumerate(s.stages):
+        out[f"p_wait.{stage}"] = float(waited[i] / visits[i]) if visits[i] else float("nan")
+        for k, cls in enumerate(s.classes):
+            c = count[k, i]
+            out[f"wait_mean.{stage}.{cls}"] = (
+                float(rec.class_wait_sum[k, i] / c) if c else float("nan")
+            )
+    for name, log in rec.pools.items():
+        if str(log["kind"]) != "place" or np.isinf(log["cap_value"]).any():
+            continue
+        asked, full = requests(log, s.run.warmup, rec.horizon)
+        out[f"p_delay.{name}"] = full / asked if asked else float("nan")
+    return out
+
+
+def requests(log: dict[str, np.ndarray], start: float, end: float) -> tuple[int, int]:
+    """Requests made for a pool between ``start`` and ``end``, and how many of them found it
+    full, read from its change log: a request granted at once is the one kind of change that
+    adds a unit in use with nobody waiting before or after, and a request that has to queue
+    the one kind that adds a waiting request (a grant from the queue or a withdrawal takes one
+    away)."""
+    t, n, q = log["time"], log["in_use"], log["waiting"]
+    dn, dq = np.diff(n), np.diff(q)
+    inside = (t[1:] >= start) & (t[1:] < end)
+    at_once = (dn == 1) & (dq == 0) & (q[1:] == 0)
+    queued = dq == 1
+    full = int((queued & inside).sum())
+    return int((at_once & inside).sum()) + full, full
+
+
+@dataclass
+class OccupancyLevels:
+    """The share of the measurement window each place spent at each occupancy level (patients
+    in it), as parallel arrays: one row per place and level from 0 to the place's highest
+    capacity, or to the highest level reached for a place without a limit."""
+
+    place: np.ndarray
+    level: np.ndarray
+    share: np.ndarray
+
+
+def occupancy_levels(rec: Records) -> OccupancyLevels:
+    """The occupancy distribution of each place over the measurement window (each place's
+    shares sum to 1): capacity planning by the probability of delay reads from it, e.g. the
+    share of time at or above 14 patients is the chance an arrival would find 14 beds full."""
+    w0, w1 = rec.scenario.run.warmup, rec.horizon
+    places, levels, shares = [], [], []
+    for name, log in rec.pools.items():
+        if str(log["kind"]) != "place":
+            continue
+        t, n = log["time"], log["in_use"].astype(np.int64)
+        ends = np.append(t[1:], w1)
+        width = np.clip(np.minimum(ends, w1) - np.maximum(t, w0), 0.0, None)
+        cap = log["cap_value"]
+        top = int(cap.max()) if np.isfinite(cap).all() else 0
+        top = max(top, int(n[width > 0].max()) if (width > 0).any() else 0)
+        share = np.bincount(n, weights=width, minlength=top + 1)[: top + 1] / (w1 - w0)
+        places.append(np.full(top + 1, name, dtype=object))
+        levels.append(np.arange(top + 1, dtype=np.int32))
+        shares.append(share)
+    if not places:
+        return OccupancyLevels(np.empty(0, object), np.empty(0, np.int32), np.empty(0))
+    return OccupancyLevels(np.concatenate(places), np.concatenate(levels), np.concatenate(shares))
 
 
 @dataclass
@@ -650,13 +846,14 @@ def ed_series(rec: Records) -> EDSeries:
     )
 
 
-TIME_IN_DEPARTMENT_STEP = 10.0
-"""Minutes between the points of the time-in-department distribution (see below)."""
+TIME_IN_DEPARTMENT_STEP = 1.0
+"""Minutes between the points of the time-in-department distribution (see below): one, so
+that any whole number of minutes ("% within 15 minutes") reads straight from it."""
 
 
 def time_in_department_cdf(rec: Records, until: float = 24 * 60.0) -> np.ndarray:
     """Share of ED attendances leaving in the window within ``m`` minutes of arrival, for
-    ``m = 0, 10, 20, ... until``: the cumulative distribution of time in department, exact at
+    ``m = 0, 1, 2, ... until``: the cumulative distribution of time in department, exact at
     each point (the 4-hour figure is the value at 240)."""
     dep = rec.ed_departure
     with np.errstate(invalid="ignore"):

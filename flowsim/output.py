@@ -270,7 +270,14 @@ def _write_all(
     if results.ed_timeseries is not None:
         save("ed_timeseries.parquet", lambda p: results.ed_timeseries.to_parquet(p, index=False))  # type: ignore[union-attr]
     if results.time_in_department is not None:
-        save("time_in_department.csv", lambda p: results.time_in_department.to_csv(p, index=False))  # type: ignore[union-attr]
+        # Six significant figures: 1,441 minutes a replication, and no share needs more.
+        save(
+            "time_in_department.csv",
+            lambda p: results.time_in_department.to_csv(p, index=False, float_format="%.6g"),  # type: ignore[union-attr]
+        )
+    distribution = results.occupancy_distribution
+    if distribution is not None:
+        save("occupancy_distribution.csv", lambda p: distribution.to_csv(p, index=False))
     if len(results.failures):
         save("failures.csv", lambda p: results.failures.to_csv(p, index=False))
     if results.patients is not None:

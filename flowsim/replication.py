@@ -12,7 +12,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from .engine import Records, simulate
-from .kpis import compute_kpis, ed_series, hourly_series, time_in_department_cdf
+from .kpis import (
+    compute_kpis,
+    ed_series,
+    hourly_series,
+    occupancy_levels,
+    time_in_department_cdf,
+)
 from .scenario import Scenario
 
 
@@ -31,6 +37,8 @@ class ReplicationResult:
     visits: dict[str, np.ndarray] | None = None
     patient_class: np.ndarray | None = None
     ed: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None  # boarders, ambulances, CDF
+    # Each place's share of the window at each occupancy level: place, level, share.
+    occupancy_levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def run_replication(
@@ -39,6 +47,7 @@ def run_replication(
     """Run and measure one replication (this is what worker processes execute)."""
     rec = simulate(scenario, replication, seed, record_visits=patients)
     series = hourly_series(rec)
+    levels = occupancy_levels(rec)
     return ReplicationResult(
         scenario=scenario.name,
         replication=replication,
@@ -55,6 +64,7 @@ def run_replication(
         ),
         patient_class=rec.patient_class if patients else None,
         ed=_ed_measures(rec),
+        occupancy_levels=(levels.place, levels.level, levels.share),
     )
 
 

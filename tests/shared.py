@@ -83,6 +83,9 @@ def hand_made_records(scenario: Scenario, horizon: float, **fields: Any) -> Reco
         "left_without_being_seen": np.zeros(n, bool),
         "stage_wait_sum": np.zeros(stages),
         "stage_wait_count": np.zeros(stages),
+        "class_wait_sum": np.zeros((len(scenario.classes), stages)),
+        "class_wait_count": np.zeros((len(scenario.classes), stages), np.int64),
+        "class_waited": np.zeros((len(scenario.classes), stages), np.int64),
         "delayed_minutes": 0.0,
         "pools": {},
     }

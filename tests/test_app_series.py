@@ -12,7 +12,12 @@ import yaml
 import flowsim
 from flowsim import load_scenario
 from flowsim.engine import Records, simulate
-from flowsim.kpis import compute_kpis, ed_series, time_in_department_cdf
+from flowsim.kpis import (
+    TIME_IN_DEPARTMENT_STEP,
+    compute_kpis,
+    ed_series,
+    time_in_department_cdf,
+)
 
 from .shared import TINY, hand_made_records
 
@@ -71,10 +76,12 @@ def test_ambulance_queue_counts_ambulances_until_handover() -> None:
 def test_time_in_department_distribution_is_exact_at_its_points() -> None:
     cdf = time_in_department_cdf(_hand_made())
     # Left in the window: A after 90 min, B after 320, G after 5; D is not an ED attendance.
-    minutes = np.arange(len(cdf)) * 10.0
+    minutes = np.arange(len(cdf)) * TIME_IN_DEPARTMENT_STEP
     expected = (np.array([90.0, 320.0, 5.0])[None, :] <= minutes[:, None]).mean(axis=1)
     np.testing.assert_allclose(cdf, expected)
-    assert cdf[24] == pytest.approx(2 / 3)  # within 4 hours
+    assert cdf[240] == pytest.approx(2 / 3)  # within 4 hours
+    # One-minute points: G (5 min) is within 5 minutes and not within 4.
+    assert (cdf[4], cdf[5]) == (0.0, pytest.approx(1 / 3))
 
 
 def _overlap_hours(

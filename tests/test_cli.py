@@ -30,6 +30,7 @@ def test_run_writes_tidy_tables_and_manifest(tiny_file: Path, tmp_path: Path, ca
         "manifest.json",
         "ed_timeseries.parquet",
         "time_in_department.csv",
+        "occupancy_distribution.csv",
         "scenarios/tiny.yaml",
     }
     ed = pd.read_parquet(out / "ed_timeseries.parquet")

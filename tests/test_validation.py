@@ -95,6 +95,8 @@ def test_every_case_is_an_ordinary_scenario_file(capsys: pytest.CaptureFixture[s
         "ciw",
         "jackson_rooms",
         "stay_by_next",
+        "occupancy_mmc",
+        "fifo_classes",
     }
     assert main(["validate", *map(str, files)]) == 0
     capsys.readouterr()

@@ -40,6 +40,8 @@ KIND_SOURCES = {
     "deterministic": "times worked by hand",
     "ciw": "Ciw, an independent simulator",
     "little": "Little's law, and exact bookkeeping",
+    "occupancy_mmc": "M/M/c birth-death distribution, Erlang C",
+    "fifo_classes": "M/M/1 mean wait, the same for every class",
 }
 
 

@@ -22,6 +22,7 @@ from .checks import CaseResult, Check
 from .crosscheck import ciw
 from .kinds import KINDS, KindCheck
 from .little import little_checks
+from .measure_kinds import MEASURE_KINDS
 
 DAY = 1440.0
 Say = Callable[[str], None]
@@ -56,9 +57,10 @@ def shipped_scenarios(folder: Path) -> list[Path]:
 def _checker(kind: str) -> KindCheck:
     if kind == "ciw":
         return ciw
-    if kind not in KINDS:
-        raise ValueError(f"unknown validation kind '{kind}' (known: ciw, {', '.join(KINDS)})")
-    return KINDS[kind]
+    kinds = KINDS | MEASURE_KINDS
+    if kind not in kinds:
+        raise ValueError(f"unknown validation kind '{kind}' (known: ciw, {', '.join(kinds)})")
+    return kinds[kind]
 
 
 def _result(
