@@ -251,6 +251,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--png", type=Path, metavar="DIR", help="also write one PNG per chart in DIR")
     sp.set_defaults(func=_cmd_report)
+    from .search.cli import add_command as add_search_command
+
+    add_search_command(sub)
     _add_model_checks(sub)
 
     from .appcli import add_app_command
