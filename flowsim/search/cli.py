@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 import time
@@ -111,7 +110,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from ..output import check_out_folder, command_line
     from .core import Search
     from .output import answer_text, write_search
-    from .plan import plan_search
+    from .plan import check_search_budget, plan_search
     from .runner import checkpoint_plan, make_evaluate
 
     scenario = load_scenario(args.scenario)
@@ -131,7 +130,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     backend = args.backend or (
         "dask" if args.scheduler else ("serial" if workers == 1 else "processes")
     )
-    _check_budget(scenario, levers, first, most, args.max_patients, workers)
+    check_search_budget(scenario, levers, most, args.max_patients, workers)
     checkpoint = Checkpoint.open(out, checkpoint_plan(scenario, levers, seed), resume=args.resume)
     evaluate = make_evaluate(scenario, levers, seed, backend, workers, args.scheduler, checkpoint)
     started = time.perf_counter()
@@ -163,28 +162,6 @@ def _targets(texts: list[str], kpis: set[str]) -> list[Any]:
     from .procedure import parse_target
 
     return [parse_target(t, kpis) for t in texts]
-
-
-def _check_budget(
-    scenario: Any, levers: list[Any], first: int, most: int, max_patients: int, workers: int
-) -> None:
-    """Refuse a search expected to simulate more than the budget: a bisection tries about
-    log2(values) + 3 values per line, each at most ``most`` replications."""
-    from ..budget import check_budget, estimate, physical_memory
-    from .levers import with_lever
-
-    probes = math.ceil(math.log2(len(levers[0].values) + 1)) + 3
-    lines = len(levers[1].values) if len(levers) == 2 else 1
-    biggest = scenario
-    for lv in levers:
-        biggest = with_lever(biggest, lv.path, lv.values[-1])
-    work = estimate(
-        biggest,
-        min(probes * lines, math.prod(len(lv.values) for lv in levers)) * most,
-        False,
-        workers,
-    )
-    check_budget(work, max_patients, memory_bytes=physical_memory())
 
 
 def _confidence(text: str) -> float:

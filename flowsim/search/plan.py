@@ -3,6 +3,9 @@ values read and checked as the lever allows (whole beds, no negative staff)."""
 
 from __future__ import annotations
 
+import math
+
+from ..budget import check_budget, estimate, physical_memory
 from ..scenario import Scenario
 from .core import Lever, parse_values
 from .levers import LeverError, lever_kind, with_lever
@@ -28,3 +31,24 @@ def plan_search(scenario: Scenario, paths: list[str], values: list[str]) -> list
             with_lever(scenario, path, v)  # refuses a value the lever cannot take, before running
         out.append(Lever(path, grid))
     return out
+
+
+def check_search_budget(
+    scenario: Scenario,
+    levers: list[Lever],
+    most: int,
+    max_patients: int,
+    workers: int,
+    how: str = "--max-patients N",
+) -> None:
+    """Refuse, before it starts, a search expected to simulate more patients than
+    ``max_patients``: a bisection tries about log2(values) + 3 values along each line (one line
+    per value of the second lever), each at most ``most`` replications, at the highest values."""
+    probes = math.ceil(math.log2(len(levers[0].values) + 1)) + 3
+    lines = len(levers[1].values) if len(levers) == 2 else 1
+    biggest = scenario
+    for lv in levers:
+        biggest = with_lever(biggest, lv.path, lv.values[-1])
+    tried = min(probes * lines, math.prod(len(lv.values) for lv in levers))
+    work = estimate(biggest, tried * most, False, workers)
+    check_budget(work, max_patients, how=how, memory_bytes=physical_memory())

@@ -38,9 +38,11 @@ def make_evaluate(
     jobs: int = 1,
     scheduler: str | None = None,
     checkpoint: Checkpoint | None = None,
+    memory_limit_mb: int | None = None,
 ) -> Evaluate:
     """An ``evaluate`` for :class:`~flowsim.search.core.Search` that runs on ``backend`` and keeps
-    each finished replication in ``checkpoint`` (reading back those already there)."""
+    each finished replication in ``checkpoint`` (reading back those already there), with each
+    worker process capped at ``memory_limit_mb`` if given."""
     width = len(levers[0].values)
     built: dict[int, Scenario] = {}
 
@@ -62,7 +64,7 @@ def make_evaluate(
             else:
                 todo.append(task)
         work = [(at(i), r, seed, False) for i, r in todo]
-        for k, outcome in _execute(work, backend, jobs, scheduler):
+        for k, outcome in _execute(work, backend, jobs, scheduler, memory_limit_mb):
             i, r = todo[k]
             if isinstance(outcome, BaseException):
                 raise ReplicationError(at(i).name, r, seed, outcome)
