@@ -1,6 +1,7 @@
 """Capacity search benchmark: the shipped baseline's ward beds for a four-hour target.
 
     python benchmarks/search.py [--values 540:700:10] [--target four_hour_pct>=70] [--jobs 2]
+                                [--replications 5] [--max-replications 40]
                                 [--out benchmarks/RESULTS.md]
 
 Runs ``flowsim search scenarios/baseline.yaml --lever places.wards.capacity`` as a user would
@@ -43,6 +44,7 @@ def main() -> int:
     parser.add_argument("--target", default="four_hour_pct>=70")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--max-replications", type=int, default=40)
+    parser.add_argument("--replications", type=int, default=5, help="the first look's")
     parser.add_argument("--out", type=Path, help="also write the section into this file")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -61,6 +63,8 @@ def main() -> int:
             str(args.jobs),
             "--max-replications",
             str(args.max_replications),
+            "--replications",
+            str(args.replications),
             "--out",
             str(folder),
             "--quiet",
@@ -82,7 +86,7 @@ def main() -> int:
     shown = "flowsim search scenarios/baseline.yaml --lever places.wards.capacity"
     command = (
         f'{shown} --values {args.values} --target "{args.target}" --jobs {args.jobs} '
-        f"--max-replications {args.max_replications}"
+        f"--max-replications {args.max_replications} --replications {args.replications}"
     )
     load = [", ".join(f"{x:.2f}" for x in lo) for lo in (load_before, load_after)]
     ratio = answer["runs"] / (grid * first)

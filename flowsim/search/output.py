@@ -10,6 +10,7 @@ decision), ``answer.json`` and ``answer.txt``, ``search.html`` (the chart, offli
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -94,10 +95,21 @@ def line_sentences(line: LineAnswer, result: SearchResult) -> list[str]:
     high = (
         f"{line.high:g}" if line.high is not None else f"above {values[-1]:g} (outside the range)"
     )
+    top = line.high if line.high is not None else math.inf
+    close = sorted(
+        p.setting[0]
+        for p in pts.values()
+        if p.decision == "unsure"
+        and p.setting[1:] == line.fixed
+        and line.low is not None
+        and line.low <= p.setting[0] < top
+    )
+    said = ", ".join(f"{v:g}" for v in close)
     return [
         f"Not yet certain at {result.looks[-1]} replications: the smallest {lever}{held} that "
-        f"meets {targets} is between {line.low:g} and {high}; the values between are too close "
-        "to the target to tell apart. Raise --max-replications to decide them."
+        f"meets {targets} is from {line.low:g} to {high}. "
+        + (f"At {said} the estimates are too close to the target to decide. " if said else "")
+        + "Raise --max-replications to decide, or take the higher value to be safe."
     ]
 
 
