@@ -12,6 +12,10 @@ import pandas as pd
 from ..kpis import label
 from .core import SearchResult
 
+DECISIONS = ["meets", "fails", "unsure"]
+COLOURS = ["#1b7837", "#b2182b", "#e08214"]
+"""Green, red and orange, told apart by shape too (colour-blind readers, grey print)."""
+
 
 def search_chart(result: SearchResult, table: pd.DataFrame) -> dict[str, Any]:
     """The chart of a search as a Vega-Lite spec: KPI against lever with CIs and the target
@@ -23,14 +27,18 @@ def search_chart(result: SearchResult, table: pd.DataFrame) -> dict[str, Any]:
     lever = result.levers[0].path
     panels = []
     for t in result.targets:
-        data = table[[lever, "decision", "replications"]].assign(
-            mean=table[f"{t.kpi}.mean"],
-            ci_low=table[f"{t.kpi}.ci_low"],
-            ci_high=table[f"{t.kpi}.ci_high"],
+        # Vega-Lite reads a dot in a field name as a nested field: the columns are renamed.
+        data = pd.DataFrame(
+            {
+                "value": table[lever],
+                "decision": table["decision"],
+                "replications": table["replications"],
+                "mean": table[f"{t.kpi}.mean"],
+                "ci_low": table[f"{t.kpi}.ci_low"],
+                "ci_high": table[f"{t.kpi}.ci_high"],
+            }
         )
-        base = alt.Chart(data).encode(
-            x=alt.X(f"{lever}:Q", title=lever, scale=alt.Scale(zero=False))
-        )
+        base = alt.Chart(data).encode(x=alt.X("value:Q", title=lever, scale=alt.Scale(zero=False)))
         bars = base.mark_errorbar().encode(
             y=alt.Y("ci_low:Q", title=f"{label(t.kpi)} ({t.kpi})", scale=alt.Scale(zero=False)),
             y2="ci_high:Q",
@@ -39,13 +47,11 @@ def search_chart(result: SearchResult, table: pd.DataFrame) -> dict[str, Any]:
             y="mean:Q",
             color=alt.Color(
                 "decision:N",
-                scale=alt.Scale(
-                    domain=["meets", "fails", "unsure"], range=["#1b7837", "#b2182b", "#f1a340"]
-                ),
+                scale=alt.Scale(domain=DECISIONS, range=COLOURS),
                 title="Targets",
             ),
-            shape=alt.Shape("decision:N", title="Targets"),
-            tooltip=[lever, "mean", "ci_low", "ci_high", "replications", "decision"],
+            shape=alt.Shape("decision:N", scale=alt.Scale(domain=DECISIONS), title="Targets"),
+            tooltip=["value", "mean", "ci_low", "ci_high", "replications", "decision"],
         )
         rule = (
             alt.Chart(pd.DataFrame({"target": [t.value]}))
@@ -68,28 +74,35 @@ def _frontier_chart(result: SearchResult, table: pd.DataFrame) -> dict[str, Any]
     import altair as alt
 
     a, b = (lv.path for lv in result.levers)
+    # Vega-Lite reads a dot in a field name as a nested field: the columns are renamed.
+    data = pd.DataFrame(
+        {
+            "first": table[a],
+            "second": table[b],
+            "decision": table["decision"],
+            "replications": table["replications"],
+        }
+    )
     tried = (
-        alt.Chart(table)
+        alt.Chart(data)
         .mark_point(filled=True, size=80)
         .encode(
-            x=alt.X(f"{a}:Q", title=a, scale=alt.Scale(zero=False)),
-            y=alt.Y(f"{b}:Q", title=b, scale=alt.Scale(zero=False)),
+            x=alt.X("first:Q", title=a, scale=alt.Scale(zero=False)),
+            y=alt.Y("second:Q", title=b, scale=alt.Scale(zero=False)),
             color=alt.Color(
                 "decision:N",
-                scale=alt.Scale(
-                    domain=["meets", "fails", "unsure"], range=["#1b7837", "#b2182b", "#f1a340"]
-                ),
+                scale=alt.Scale(domain=DECISIONS, range=COLOURS),
                 title="Targets",
             ),
-            shape=alt.Shape("decision:N", title="Targets"),
-            tooltip=[a, b, "decision", "replications"],
+            shape=alt.Shape("decision:N", scale=alt.Scale(domain=DECISIONS), title="Targets"),
+            tooltip=["first", "second", "decision", "replications"],
         )
     )
-    frontier = pd.DataFrame(result.frontier, columns=[a, b])
+    frontier = pd.DataFrame(result.frontier, columns=["first", "second"])
     line = (
         alt.Chart(frontier)
-        .mark_line(interpolate="step-after", color="black")
-        .encode(x=f"{a}:Q", y=f"{b}:Q")
+        .mark_line(point=True, color="black")
+        .encode(x="first:Q", y="second:Q", order="second:Q")
     )
     chart = alt.layer(tried, line).properties(
         title=f"Cheapest combinations meeting {', '.join(map(str, result.targets))} (line)",
