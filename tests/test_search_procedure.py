@@ -12,7 +12,7 @@ import pytest
 
 from flowsim.errors import FlowsimError
 from flowsim.search import Lever, Search, TargetError, parse_target, parse_values
-from flowsim.search.core import Evaluate, Task
+from flowsim.search.core import Evaluate, SearchBudgetError, Task
 from flowsim.search.procedure import Target, decide, looks
 
 
@@ -186,3 +186,14 @@ def test_search_refuses_bad_settings() -> None:
         Search([lever], [], evaluate)
     with pytest.raises(FlowsimError, match="one or two levers"):
         Search([lever] * 3, t, evaluate)
+
+
+def test_a_search_stops_at_its_budget() -> None:
+    lever = Lever("places.wards.capacity", tuple(range(0, 101)))
+    evaluate, calls = synthetic([lever], lambda x: float(x), sd=0.5)
+    search = Search(
+        [lever], [parse_target("four_hour_pct>=60.5")], evaluate, 0.95, 5, 40, max_runs=30
+    )
+    with pytest.raises(SearchBudgetError, match="past its budget of 30"):
+        search.run()
+    assert len(calls) <= 30

@@ -110,7 +110,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     from ..output import check_out_folder, command_line
     from .core import Search
     from .output import answer_text, write_search
-    from .plan import check_search_budget, plan_search
+    from .plan import plan_search, search_budget
     from .runner import checkpoint_plan, make_evaluate
 
     scenario = load_scenario(args.scenario)
@@ -130,7 +130,7 @@ def _cmd_search(args: argparse.Namespace) -> int:
     backend = args.backend or (
         "dask" if args.scheduler else ("serial" if workers == 1 else "processes")
     )
-    check_search_budget(scenario, levers, most, args.max_patients, workers)
+    budget = search_budget(scenario, levers, first, args.max_patients, workers)
     checkpoint = Checkpoint.open(out, checkpoint_plan(scenario, levers, seed), resume=args.resume)
     evaluate = make_evaluate(scenario, levers, seed, backend, workers, args.scheduler, checkpoint)
     started = time.perf_counter()
@@ -141,7 +141,9 @@ def _cmd_search(args: argparse.Namespace) -> int:
             print(f"flowsim: {runs} runs so far ({took:.0f} s); {doing}", file=sys.stderr)
 
     try:
-        result = Search(levers, targets, evaluate, args.confidence, first, most, progress).run()
+        result = Search(
+            levers, targets, evaluate, args.confidence, first, most, progress, max_runs=budget
+        ).run()
         files = write_search(
             result,
             scenario,

@@ -39,6 +39,10 @@ MAX_GRID = 100_000
 """Most lever values (or combinations of two) one search may range over."""
 
 
+class SearchBudgetError(FlowsimError):
+    """A search needed more replications than its budget allows; it stopped there."""
+
+
 @dataclass(frozen=True)
 class Lever:
     """A lever's path in the scenario and the values it may take, smallest first."""
@@ -143,6 +147,8 @@ class Search:
         first: int = 10,
         most: int = 40,
         progress: Progress | None = None,
+        max_runs: int | None = None,
+        how: str = "raise --max-patients",
     ) -> None:
         if not 1 <= len(levers) <= 2:
             raise FlowsimError("a search takes one or two levers")
@@ -156,6 +162,7 @@ class Search:
         # Bonferroni over every look and target: a decision at any look holds at `confidence`.
         self.error = (1 - confidence) / (len(self.looks) * len(targets))
         self.progress = progress
+        self.max_runs, self.how = max_runs, how
         self.points: dict[int, Point] = {}
         self.runs = 0
         self.width = len(levers[0].values)
@@ -183,6 +190,12 @@ class Search:
             for p in pending:
                 want = next(n for n in self.looks if n > p.replications)
                 tasks += [(p.index, r) for r in range(p.replications, want)]
+            if self.max_runs is not None and self.runs + len(tasks) > self.max_runs:
+                raise SearchBudgetError(
+                    f"the search has run {self.runs} replications and needs {len(tasks)} more, "
+                    f"past its budget of {self.max_runs}; narrow the range (a larger step), "
+                    f"lower the most replications per value, or {self.how}"
+                )
             if self.progress:
                 said = ", ".join(_setting(self.levers, p.setting) for p in pending)
                 self.progress(self.runs, f"running {len(tasks)} replications at {said}")

@@ -33,22 +33,26 @@ def plan_search(scenario: Scenario, paths: list[str], values: list[str]) -> list
     return out
 
 
-def check_search_budget(
+def search_budget(
     scenario: Scenario,
     levers: list[Lever],
-    most: int,
+    first: int,
     max_patients: int,
     workers: int,
     how: str = "--max-patients N",
-) -> None:
-    """Refuse, before it starts, a search expected to simulate more patients than
-    ``max_patients``: a bisection tries about log2(values) + 3 values along each line (one line
-    per value of the second lever), each at most ``most`` replications, at the highest values."""
+) -> int:
+    """The most replications a search may run within ``max_patients`` (counted at the highest
+    lever values, the busiest); refuses, before it starts, a search whose bisection cannot even
+    give its first look to the values it must try: about log2(values) + 3 along each line (one
+    line per value of the second lever). Replications added where decisions are close are
+    counted as they are asked for (:class:`~flowsim.search.core.Search`'s ``max_runs``)."""
     probes = math.ceil(math.log2(len(levers[0].values) + 1)) + 3
     lines = len(levers[1].values) if len(levers) == 2 else 1
     biggest = scenario
     for lv in levers:
         biggest = with_lever(biggest, lv.path, lv.values[-1])
     tried = min(probes * lines, math.prod(len(lv.values) for lv in levers))
-    work = estimate(biggest, tried * most, False, workers)
+    work = estimate(biggest, tried * first, False, workers)
     check_budget(work, max_patients, how=how, memory_bytes=physical_memory())
+    per_replication = work.patients / max(1, tried * first)
+    return max(tried * first, int(max_patients / per_replication)) if per_replication else 10**9

@@ -16,7 +16,7 @@ from flowsim.scenario import Scenario, with_run_length
 from flowsim.search import Search, parse_target, scenario_levers
 from flowsim.search.charts import search_chart
 from flowsim.search.output import answer_text, value_table
-from flowsim.search.plan import check_search_budget, plan_search
+from flowsim.search.plan import plan_search, search_budget
 from flowsim.search.runner import make_evaluate
 
 from ..components.results_store import worker_memory_limit_mb
@@ -57,7 +57,10 @@ def page() -> None:
         now = levers[lever]
         low = st.number_input("From", value=max(0, int(now * 0.9)), step=1, key="search_low")
         high = st.number_input("To", value=int(now * 1.1) + 1, step=1, key="search_high")
-        step = st.number_input("Step", min_value=1, value=1, step=1, key="search_step")
+        # About ten values to try by default: a page search must keep the app's budget.
+        step = st.number_input(
+            "Step", min_value=1, value=max(1, int(now * 0.2) // 10), step=1, key="search_step"
+        )
     with right:
         st.subheader("Target")
         kpis = sorted(kpi_names(scenario))
@@ -108,7 +111,7 @@ def _search(
     levers = plan_search(scenario, [lever], [values])
     targets = [parse_target(target, kpi_names(scenario))]
     workers = os.cpu_count() or 1
-    check_search_budget(scenario, levers, most, APP_MAX_PATIENTS, workers, how="")
+    budget = search_budget(scenario, levers, min(first, most), APP_MAX_PATIENTS, workers, how="")
     evaluate = make_evaluate(
         scenario,
         levers,
@@ -122,7 +125,17 @@ def _search(
     def progress(runs: int, doing: str) -> None:
         status.write(plain(f"{runs} replications so far; {doing}"))
 
-    result = Search(levers, targets, evaluate, confidence, min(first, most), most, progress).run()
+    result = Search(
+        levers,
+        targets,
+        evaluate,
+        confidence,
+        min(first, most),
+        most,
+        progress,
+        max_runs=budget,
+        how="run the search from the command line",
+    ).run()
     status.update(label=f"Done: {result.runs} replications", state="complete", expanded=False)
     table = value_table(result)
     st.session_state["search_result"] = (answer_text(result), search_chart(result, table), table)
