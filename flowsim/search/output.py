@@ -86,11 +86,12 @@ def line_sentences(line: LineAnswer, result: SearchResult) -> list[str]:
         if line.above is not None:
             out.append(f"Above it, {_fmt(pts[line.above], result)}.")
         return out
-    if line.status == "none":
+    if line.status == "none" and line.below is not None:
+        # The highest value tried: the range's top, or the answer of the line before (two levers).
+        highest = pts[line.below].setting[0]
         return [
-            f"No value of {lever}{held} from {values[0]:g} to {values[-1]:g} meets {targets}: "
-            f"even the highest fails with {conf} confidence "
-            f"({_fmt(pts[line.below], result) if line.below is not None else ''})."
+            f"No value of {lever}{held} from {values[0]:g} to {highest:g} meets {targets}: "
+            f"even the highest fails with {conf} confidence ({_fmt(pts[line.below], result)})."
         ]
     high = (
         f"{line.high:g}" if line.high is not None else f"above {values[-1]:g} (outside the range)"
