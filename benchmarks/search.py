@@ -81,6 +81,7 @@ def main() -> int:
             return done.returncode
         answer = json.loads((folder / "answer.json").read_text())
         text = (folder / "answer.txt").read_text()
+        tried = (folder / "values.csv").read_text().splitlines()
     first, most = answer["looks"][0], answer["looks"][-1]
     grid = answer["grid_values"]
     shown = "flowsim search scenarios/baseline.yaml --lever places.wards.capacity"
@@ -120,12 +121,30 @@ def main() -> int:
             text.strip(),
             "```",
             "",
+            "Every value tried (mean and 95% CI of the KPI, replications, decision):",
+            "",
+            "| value | replications | mean | CI | decision |",
+            "|---:|---:|---:|---|---|",
+            *_rows(tried),
+            "",
         ]
     )
     print(section)
     if args.out is not None:
         replace_section(args.out, section)
     return 0
+
+
+def _rows(csv_lines: list[str]) -> list[str]:
+    """The table rows of ``values.csv`` (one lever, one target) for the markdown section."""
+    out = []
+    for line in csv_lines[1:]:
+        value, reps, decision, mean, low, high, _ = line.split(",")
+        out.append(
+            f"| {value} | {reps} | {float(mean):.2f} | {float(low):.2f} to {float(high):.2f} "
+            f"| {decision} |"
+        )
+    return out
 
 
 def replace_section(path: Path, section: str) -> None:

@@ -36,6 +36,7 @@ def _capacity_page() -> AppTest:
     return AppTest.from_function(_script, default_timeout=240).run()
 
 
+@pytest.mark.slow  # imports Streamlit
 def test_the_page_is_in_the_navigation() -> None:
     from flowsim.webapp.navigation import PAGES
     from flowsim.webapp.pages import capacity
