@@ -197,3 +197,12 @@ def test_a_search_stops_at_its_budget() -> None:
     with pytest.raises(SearchBudgetError, match="past its budget of 30"):
         search.run()
     assert len(calls) <= 30
+
+
+def test_a_kpi_without_a_value_is_a_clear_error() -> None:
+    lever = Lever("places.wards.capacity", (0, 1, 2))
+    evaluate, _ = synthetic([lever], lambda x: float("nan") if x == 0 else 1.0)
+    with pytest.raises(
+        FlowsimError, match=r"four_hour_pct has no value at places\.wards\.capacity = 0"
+    ):
+        Search([lever], [parse_target("four_hour_pct>=0.5")], evaluate, 0.95, 2, 4).run()

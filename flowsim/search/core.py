@@ -204,7 +204,14 @@ class Search:
             for p in pending:
                 new = [got[(i, r)] for i, r in tasks if i == p.index]
                 for t in self.targets:
-                    p.values.setdefault(t.kpi, []).extend(k[t.kpi] for k in new)
+                    got_values = [k.get(t.kpi, math.nan) for k in new]
+                    if not all(math.isfinite(v) for v in got_values):
+                        raise FlowsimError(
+                            f"{t.kpi} has no value at {_setting(self.levers, p.setting)} (nothing "
+                            "to measure it on in some replications, e.g. no patients through that "
+                            "stage); choose another KPI or a range where it is measured"
+                        )
+                    p.values.setdefault(t.kpi, []).extend(got_values)
                 arrays = {k: np.asarray(v, dtype=float) for k, v in p.values.items()}
                 p.decision, p.estimates = decide(arrays, self.targets, self.confidence, self.error)
 
