@@ -25,15 +25,21 @@ stages:
 """
 
 
-def _script() -> None:
-    from flowsim.webapp.navigation import guarded
-    from flowsim.webapp.pages import capacity
+SCRIPT = """
+from flowsim.webapp.navigation import guarded
+from flowsim.webapp.pages import capacity
 
+# Streamlit runs this as __main__; a worker process started by spawn (Dask) later in the same
+# test session re-reads the main script as __mp_main__, and must not draw the page.
+if __name__ == "__main__":
     guarded(capacity.page)()
+"""
 
 
-def _capacity_page() -> AppTest:
-    return AppTest.from_function(_script, default_timeout=240).run()
+def _capacity_page(folder: Path) -> AppTest:
+    script = folder / "capacity_page.py"
+    script.write_text(SCRIPT)
+    return AppTest.from_file(str(script), default_timeout=240).run()
 
 
 @pytest.mark.slow  # imports Streamlit
@@ -51,7 +57,7 @@ def test_the_page_finds_the_fewest_beds(tmp_path: Path, monkeypatch: pytest.Monk
     folder.mkdir()
     (folder / "loss.yaml").write_text(LOSS)
     monkeypatch.setenv("FLOWSIM_SCENARIOS", str(folder))
-    at = _capacity_page()
+    at = _capacity_page(tmp_path)
     assert not at.exception
     assert at.title[0].value == "How much capacity?"
     assert at.selectbox(key="search_lever").options == ["places.ward.capacity"]
