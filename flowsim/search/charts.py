@@ -38,7 +38,9 @@ def search_chart(result: SearchResult, table: pd.DataFrame) -> dict[str, Any]:
                 "ci_high": table[f"{t.kpi}.ci_high"],
             }
         )
-        base = alt.Chart(data).encode(x=alt.X("value:Q", title=lever, scale=alt.Scale(zero=False)))
+        base = alt.Chart(data).encode(
+            x=alt.X("value:Q", title=lever, scale=alt.Scale(zero=False), axis=_axis(result, 0))
+        )
         bars = base.mark_errorbar().encode(
             y=alt.Y("ci_low:Q", title=f"{label(t.kpi)} ({t.kpi})", scale=alt.Scale(zero=False)),
             y2="ci_high:Q",
@@ -87,8 +89,8 @@ def _frontier_chart(result: SearchResult, table: pd.DataFrame) -> dict[str, Any]
         alt.Chart(data)
         .mark_point(filled=True, size=80)
         .encode(
-            x=alt.X("first:Q", title=a, scale=alt.Scale(zero=False)),
-            y=alt.Y("second:Q", title=b, scale=alt.Scale(zero=False)),
+            x=alt.X("first:Q", title=a, scale=alt.Scale(zero=False), axis=_axis(result, 0)),
+            y=alt.Y("second:Q", title=b, scale=alt.Scale(zero=False), axis=_axis(result, 1)),
             color=alt.Color(
                 "decision:N",
                 scale=alt.Scale(domain=DECISIONS, range=COLOURS),
@@ -111,3 +113,13 @@ def _frontier_chart(result: SearchResult, table: pd.DataFrame) -> dict[str, Any]
     )
     spec: dict[str, Any] = chart.to_dict()
     return spec
+
+
+def _axis(result: SearchResult, lever: int) -> Any:
+    """Ticks at whole numbers only for a lever of whole numbers (no 2.4 doctors)."""
+    import altair as alt
+
+    values = result.levers[lever].values
+    if all(isinstance(v, int) for v in values) and len(values) <= 30:
+        return alt.Axis(values=list(values), format="d")
+    return alt.Axis(tickMinStep=1) if all(isinstance(v, int) for v in values) else alt.Axis()
