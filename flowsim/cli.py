@@ -257,9 +257,11 @@ def _parser() -> argparse.ArgumentParser:
     # Each capability's commands live in its own subpackage.
     from .calibration.cli import add_command as add_calibrate_command
     from .pdsa.cli import add_command as add_pdsa_commands
+    from .search.cli import add_command as add_search_command
 
     add_calibrate_command(sub)
     add_pdsa_commands(sub)
+    add_search_command(sub)
     _add_model_checks(sub)
 
     from .appcli import add_app_command

@@ -14,7 +14,7 @@ from flowsim.errors import FlowsimError, ScenarioError
 
 from .components.safe_text import error_md, problems_md
 from .components.scenario_picker import scenarios_folder
-from .pages import calibrate, compare, study
+from .pages import calibrate, capacity, compare, study
 
 log = logging.getLogger("flowsim.app")
 
@@ -42,7 +42,7 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
     return run_page
 
 
-PAGES: tuple[ModuleType, ...] = (compare, calibrate, study)
+PAGES: tuple[ModuleType, ...] = (compare, capacity, calibrate, study)
 """The page modules in the navigation's order, the first opening by default. A new page is a
 module in :mod:`flowsim.webapp.pages` with a ``TITLE``, a ``URL_PATH`` and a ``page()``,
 listed here."""

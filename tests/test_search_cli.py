@@ -1,0 +1,106 @@
+"""``flowsim search`` end to end: the folder it writes, offline, and the same patients at every
+lever value (common random numbers)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from flowsim import load_scenario
+from flowsim.cli import main
+from flowsim.replication import run_replication
+from flowsim.search import Lever, Search, parse_target, with_lever
+from flowsim.search.charts import search_chart
+from flowsim.search.core import Task
+from flowsim.search.output import answer_text, value_table
+
+LOSS = """
+name: loss
+run: {warmup: 5d, length: 400d, replications: 4, seed: 7}
+classes: {admission: {}}
+arrivals:
+  admissions: {per_day: 3, class_mix: {admission: 1}, first_stage: ward_stay}
+places:
+  ward: {capacity: 8, area: ward, queue: first_come}
+  outlier_ward: {capacity: unlimited, area: ward}
+stages:
+  ward_stay: {place: ward, duration: {dist: exponential, mean: 1d}, overflow: outlier_stay}
+  outlier_stay: {place: outlier_ward, duration: {dist: exponential, mean: 1d}}
+"""
+
+
+@pytest.fixture
+def loss_file(tmp_path: Path) -> Path:
+    path = tmp_path / "loss.yaml"
+    path.write_text(LOSS)
+    return path
+
+
+def test_every_lever_value_sees_the_same_patients(loss_file: Path) -> None:
+    s = load_scenario(loss_file)
+    short = s.model_copy(update={"run": s.run.model_copy(update={"length": 60 * 1440.0})})
+    few, many = (
+        run_replication(with_lever(short, "places.ward.capacity", c), 2, 7) for c in (3, 9)
+    )
+    assert few.kpis["arrivals"] == many.kpis["arrivals"] > 0
+    assert few.kpis["occupancy_mean.outlier_ward"] > many.kpis["occupancy_mean.outlier_ward"]
+
+
+@pytest.mark.slow
+def test_the_folder(loss_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "found"
+    args = ["search", str(loss_file), "--lever", "places.ward.capacity", "--values", "1:12"]
+    args += ["--target", "occupancy_mean.outlier_ward<=0.45", "--jobs", "1", "--out", str(out)]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    # Erlang B, 3 erlangs: B(4) = 20.6% and B(5) = 11.0%, so 0.62 and 0.33 outlier beds in use.
+    assert "places.ward.capacity that meets occupancy_mean.outlier_ward <= 0.45 is 5" in printed
+    files = sorted(p.name for p in out.iterdir())
+    assert files == [
+        "answer.json",
+        "answer.txt",
+        "manifest.json",
+        "scenario.yaml",
+        "search.html",
+        "search.png",
+        "values.csv",
+    ]
+    answer = json.loads((out / "answer.json").read_text())
+    (line,) = answer["lines"]
+    assert (line["status"], line["answer"]) == ("found", 5)
+    assert line["below"]["setting"] == {"places.ward.capacity": 4}
+    assert line["below"]["decision"] == "fails"
+    assert line["above"]["setting"] == {"places.ward.capacity": 6}
+    assert answer["runs"] < answer["full_grid_runs"]
+    page = (out / "search.html").read_text()
+    assert "<script src" not in page and "cdn" not in page.lower()
+    assert (out / "answer.txt").read_text() in printed
+    assert not list(tmp_path.glob(".found*"))  # no checkpoint or partial folder left
+    # Once more into the same folder needs --overwrite.
+    assert main(args) == 2
+    assert "--overwrite" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_two_lever_chart_and_table() -> None:
+    beds = Lever("places.wards.capacity", tuple(range(0, 11)))
+    doctors = Lever("staff.doctors.count", (1, 2, 3))
+
+    def evaluate(tasks: list[Task]) -> dict[Task, dict[str, float]]:
+        return {(i, r): {"four_hour_pct": i % 11 + 2.0 * (i // 11)} for i, r in tasks}
+
+    result = Search([beds, doctors], [parse_target("four_hour_pct>=8")], evaluate, 0.95, 2, 2).run()
+    assert result.frontier == [(8, 1), (6, 2), (4, 3)]
+    table = value_table(result)
+    assert list(table.columns[:4]) == [
+        "places.wards.capacity",
+        "staff.doctors.count",
+        "replications",
+        "decision",
+    ]
+    spec = search_chart(result, table)
+    y = spec["layer"][0]["encoding"]["y"]
+    assert (y["field"], y["title"]) == ("second", "staff.doctors.count")  # no dots in fields
+    assert "frontier" in answer_text(result)
