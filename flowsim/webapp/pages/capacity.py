@@ -45,9 +45,12 @@ def page() -> None:
     with st.sidebar:
         st.header("1. Scenario")
         name = st.selectbox("Scenario", list(files), key="search_scenario")
+        base = load_file(files[name], folder)
         st.header("2. Run settings")
-        settings = run_settings()
-    scenario = with_run_length(load_file(files[name], folder), settings.days, settings.warmup)
+        # Each value tried is one run of these settings; the search's own budget is checked
+        # below, once the range of values is known.
+        settings = run_settings([base], name, os.cpu_count() or 1)
+    scenario = with_run_length(base, settings.days, settings.warmup)
     levers = scenario_levers(scenario)
     whole = [k for k, v in levers.items() if isinstance(v, int)]
     left, right = st.columns(2)
