@@ -229,3 +229,62 @@ def test_occupancy_without_spells_or_beds_is_noted(tmp_path: Path, missing: str)
     )
     weeks = log_weeks(log, ["occupancy_mean_pct.wards"], 0, "Europe/London")
     assert not weeks.observed and weeks.notes[0].startswith("occupancy_mean_pct.wards: left out")
+
+
+def test_uploaded_logs_are_counted_and_no_file_is_left(tmp_path: Path) -> None:
+    import tempfile
+
+    from flowsim.webapp.pages import study as page
+
+    def left() -> set[Path]:
+        return set(Path(tempfile.gettempdir()).glob(f"{page.TEMP_PREFIX}*"))
+
+    before = left()
+    raw = _hand_log(tmp_path).read_bytes()
+    weeks = page.weeks_from_uploads({"attendances": ("our-ed.csv", raw)}, KPIS, WEEKS[2])
+    np.testing.assert_allclose(weeks.observed["four_hour_pct"].values, [200 / 3, 60.0, 100.0])
+    assert weeks.summary[0].startswith("our-ed.csv: 11 attendances")
+    assert left() == before
+
+
+def test_a_bad_uploaded_log_is_named_as_uploaded_not_by_its_server_path(tmp_path: Path) -> None:
+    from flowsim.calibration.eventlog import EventLogError
+    from flowsim.webapp.pages import study as page
+
+    bad = _hand_log(tmp_path, rows=[*ROWS, "A12,2025-10-30,walk_in,3,,,soon,discharged,"])
+    with pytest.raises(EventLogError) as e:
+        page.weeks_from_uploads({"attendances": ("our-ed.csv", bad.read_bytes())}, KPIS, WEEKS[2])
+    msg = str(e.value)
+    assert msg.startswith("our-ed.csv: column departure: 1 timestamps cannot be read (line 13;")
+    assert page.TEMP_PREFIX not in msg and "/tmp" not in msg
+
+
+@pytest.mark.slow  # Streamlit's AppTest runs the whole page: seconds
+def test_the_study_page_counts_an_uploaded_log(tmp_path: Path) -> None:
+    pytest.importorskip("streamlit")
+    from streamlit.testing.v1 import AppTest
+
+    def script() -> None:
+        from flowsim.webapp.navigation import guarded
+        from flowsim.webapp.pages.study import page
+
+        guarded(page)()
+
+    at = AppTest.from_function(script, default_timeout=120).run()
+    at.radio(key="pdsa_source").set_value("A prediction file").run()
+    at.file_uploader(key="pdsa_prediction_file").set_value(
+        ("prediction.json", PREDICTION.read_bytes(), "application/json")
+    ).run()
+    at.radio(key="pdsa_observed_source").set_value("An event log").run()
+    at.date_input(key="pdsa_change_date").set_value(WEEKS[2]).run()
+    at.file_uploader(key="pdsa_log_attendances").set_value(
+        ("our-ed.csv", _hand_log(tmp_path).read_bytes(), "text/csv")
+    ).run()
+    assert not at.exception and not at.error
+    assert any("handover_over_60_pct: left out" in w.value for w in at.warning)
+    assert [s.value for s in at.subheader] == [
+        "Within 4 hours",
+        "Time in the ED, mean",
+        "Trolley waits (over 12 h from decision to admit)",
+        "Left without being seen",
+    ]
