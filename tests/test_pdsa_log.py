@@ -288,3 +288,15 @@ def test_the_study_page_counts_an_uploaded_log(tmp_path: Path) -> None:
         "Trolley waits (over 12 h from decision to admit)",
         "Left without being seen",
     ]
+
+
+def test_dropped_rows_are_summarised_and_change_no_week(tmp_path: Path) -> None:
+    # Twenty attendances on 4 November fall in a week the log does not cover whole.
+    later = [f"L{i},2025-11-04 10:00,walk_in,3,,,2025-11-04 11:00,discharged," for i in range(20)]
+    log = read_event_log(_hand_log(tmp_path, rows=[*ROWS, *later, ROWS[0]]))
+    weeks = log_weeks(log, ["four_hour_pct"], 0, "Europe/London")
+    np.testing.assert_allclose(weeks.observed["four_hour_pct"].values, [200 / 3, 60.0, 100.0])
+    assert weeks.observed["four_hour_pct"].weeks == WEEKS
+    said = "\n".join(weeks.summary)
+    assert "1 duplicate attendance_id rows (the first of each was kept) (line 33)" in said
+    assert "1 as the second" in said  # A6's departure, read in October's second 01:00-01:59
