@@ -32,6 +32,8 @@ HEADER = (
 # Weeks begin on Mondays 13, 20 and 27 October 2025 (local dates). Minutes in the department are
 # worked by hand from the UK clock rules and written after each row.
 ROWS = [
+    # Thursday 9 October: the log begins more than 72 hours before the first week.
+    "A0,2025-10-09 12:00,walk_in,3,,,2025-10-09 13:00,discharged,",
     "A1,2025-10-13 08:00,walk_in,3,,,2025-10-13 11:00,discharged,",  # week 1: 180
     "A2,2025-10-14 10:00,ambulance,2,,2025-10-14 14:00,2025-10-14 15:00,admitted,W1",  # 1: 300
     "A3,2025-10-19 22:00,walk_in,3,,,2025-10-20 01:00,discharged,",  # leaves in week 2: 180
@@ -159,7 +161,7 @@ def _slice(tmp_path: Path, days: int) -> Path:
 def test_the_weekly_file_made_from_a_log_reads_back_to_the_same_points(tmp_path: Path) -> None:
     prediction = json.loads(PREDICTION.read_text())
     change = dt.date(2025, 1, 27)
-    weeks = read_log_weeks(_slice(tmp_path, 35), KPIS, change)
+    weeks = read_log_weeks(_slice(tmp_path, 42), KPIS, change)
     assert [len(o.weeks) for o in weeks.observed.values()] == [5, 5, 5, 5]
     known = spellings((k["kpi"], k["label"]) for k in prediction["kpis"])
     units = {k["kpi"]: k["unit"] for k in prediction["kpis"]}
@@ -173,7 +175,7 @@ def test_the_weekly_file_made_from_a_log_reads_back_to_the_same_points(tmp_path:
 def test_log_gives_the_same_points_as_the_weekly_file_made_from_it(
     tmp_path: Path, capsys: Any
 ) -> None:
-    log = _slice(tmp_path, 35)
+    log = _slice(tmp_path, 42)
     change = dt.date(2025, 1, 27)
     weeks = read_log_weeks(log, KPIS, change)
     weekly = tmp_path / "weekly.csv"
@@ -201,8 +203,8 @@ def test_a_bad_log_exits_2_with_line_numbers_and_writes_nothing(
     args = ["study", str(PREDICTION), "--log", str(_hand_log(tmp_path, rows=rows))]
     assert cli.main([*args, "--change-date", "2025-10-27", "--out", str(out)]) == 2
     err = capsys.readouterr().err
-    assert "att.csv: column mode: unknown codes 'bicycle' (1; line 14)" in err
-    assert "column arrival: 1 timestamps cannot be read (line 13;" in err
+    assert "att.csv: column mode: unknown codes 'bicycle' (1; line 15)" in err
+    assert "column arrival: 1 timestamps cannot be read (line 14;" in err
     assert not out.exists()
 
 
@@ -213,9 +215,20 @@ def test_log_options_need_log_and_a_log_needs_a_whole_week(tmp_path: Path, capsy
          "--change-date", "2025-10-27"]
     )  # fmt: skip
     assert code == 2 and "--spells can only be given with --log" in capsys.readouterr().err
-    short = _hand_log(tmp_path, rows=ROWS[:2])
+    short = _hand_log(tmp_path, rows=ROWS[:3])
     code = cli.main(["study", str(PREDICTION), "--log", str(short), "--change-date", "2025-10-27"])
-    assert code == 2 and "2025-10-13 to 2025-10-14: not one whole week" in capsys.readouterr().err
+    assert code == 2 and "2025-10-09 to 2025-10-14: not one whole week beginning on a Monday" in (
+        capsys.readouterr().err
+    )
+
+
+def test_a_week_beginning_too_soon_after_the_log_begins_is_left_out(tmp_path: Path) -> None:
+    # Without A0 the log begins on Monday 13 October: someone leaving that week may have
+    # arrived before the log, so the first week is that of the 20th.
+    log = read_event_log(_hand_log(tmp_path, rows=ROWS[1:]))
+    weeks = log_weeks(log, ["four_hour_pct"], 0, "Europe/London")
+    assert weeks.observed["four_hour_pct"].weeks == WEEKS[1:]
+    assert "the week of 2025-10-13 is left out: it begins within 72 hours" in weeks.notes[0]
 
 
 @pytest.mark.parametrize("missing", ["--spells", "--capacity"])
@@ -243,7 +256,7 @@ def test_uploaded_logs_are_counted_and_no_file_is_left(tmp_path: Path) -> None:
     raw = _hand_log(tmp_path).read_bytes()
     weeks = page.weeks_from_uploads({"attendances": ("our-ed.csv", raw)}, KPIS, WEEKS[2])
     np.testing.assert_allclose(weeks.observed["four_hour_pct"].values, [200 / 3, 60.0, 100.0])
-    assert weeks.summary[0].startswith("our-ed.csv: 11 attendances")
+    assert weeks.summary[0].startswith("our-ed.csv: 12 attendances")
     assert left() == before
 
 
@@ -255,7 +268,7 @@ def test_a_bad_uploaded_log_is_named_as_uploaded_not_by_its_server_path(tmp_path
     with pytest.raises(EventLogError) as e:
         page.weeks_from_uploads({"attendances": ("our-ed.csv", bad.read_bytes())}, KPIS, WEEKS[2])
     msg = str(e.value)
-    assert msg.startswith("our-ed.csv: column departure: 1 timestamps cannot be read (line 13;")
+    assert msg.startswith("our-ed.csv: column departure: 1 timestamps cannot be read (line 14;")
     assert page.TEMP_PREFIX not in msg and "/tmp" not in msg
 
 
@@ -298,5 +311,5 @@ def test_dropped_rows_are_summarised_and_change_no_week(tmp_path: Path) -> None:
     np.testing.assert_allclose(weeks.observed["four_hour_pct"].values, [200 / 3, 60.0, 100.0])
     assert weeks.observed["four_hour_pct"].weeks == WEEKS
     said = "\n".join(weeks.summary)
-    assert "1 duplicate attendance_id rows (the first of each was kept) (line 33)" in said
+    assert "1 duplicate attendance_id rows (the first of each was kept) (line 34)" in said
     assert "1 as the second" in said  # A6's departure, read in October's second 01:00-01:59

@@ -13,11 +13,14 @@ window, the window being one week of local dates:
 Intervals are measured between UTC instants, so a week that spans a clock change is as long as
 it really was (167 or 169 hours) and a stay across the change is not an hour out. Weeks begin on
 the weekday of the change date, so the change falls on a week boundary; only whole weeks inside
-the log are kept. Measures the log cannot give are left out with a note saying why.
+the log are kept, beginning at least :data:`~flowsim.calibration.eventlog.MAX_ED_HOURS` after
+its first day (so that everyone leaving in a week arrived within the log). Measures the log
+cannot give are left out with a note saying why.
 """
 
 from __future__ import annotations
 
+import calendar
 import csv
 import datetime as dt
 import io
@@ -29,7 +32,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..calibration.eventlog import EventLog, EventLogError, read_event_log, read_map
+from ..calibration.eventlog import (
+    MAX_ED_HOURS,
+    EventLog,
+    EventLogError,
+    read_event_log,
+    read_map,
+)
 from ..kpis import FOUR_HOURS, TWELVE_HOURS
 from .observed import ObservedWeeks
 
@@ -215,11 +224,22 @@ def log_weeks(log: EventLog, kpis: Iterable[str], weekday: int, tz: str) -> LogW
     in weeks beginning on ``weekday`` (Monday 0) of the local clock of zone ``tz``."""
     wanted = list(kpis)
     notes: list[str] = []
-    starts = week_starts(log.first_day, log.last_day, weekday)
+    # A week's figures take everyone who left the ED in it, so a week must begin late enough
+    # that nobody leaving in it can have arrived before the log begins: the reader keeps no
+    # time in the department longer than MAX_ED_HOURS.
+    begins = _midnight_utc(log.first_day, tz) + pd.Timedelta(hours=MAX_ED_HOURS)
+    all_starts = week_starts(log.first_day, log.last_day, weekday)
+    starts = [w for w in all_starts if _midnight_utc(w, tz) >= begins]
     if not starts:
         raise EventLogError(
             f"{log.files['attendances']}: the attendances cover {log.days} day(s), "
-            f"{log.first_day} to {log.last_day}: not one whole week"
+            f"{log.first_day} to {log.last_day}: not one whole week beginning on a "
+            f"{calendar.day_name[weekday]} at least {MAX_ED_HOURS:g} hours after the first day"
+        )
+    if len(starts) < len(all_starts):
+        notes.append(
+            f"the week of {all_starts[0]} is left out: it begins within {MAX_ED_HOURS:g} hours "
+            "of the log's first day, so some who left the ED in it arrived before the log begins"
         )
     observed = _attendance_weeks(log, wanted, starts, tz, notes)
     for kpi in wanted:
