@@ -313,3 +313,13 @@ def test_dropped_rows_are_summarised_and_change_no_week(tmp_path: Path) -> None:
     said = "\n".join(weeks.summary)
     assert "1 duplicate attendance_id rows (the first of each was kept) (line 34)" in said
     assert "1 as the second" in said  # A6's departure, read in October's second 01:00-01:59
+
+
+def test_a_week_nobody_left_in_is_left_out_with_a_note(tmp_path: Path) -> None:
+    rows = [r for r in ROWS if not r.startswith(("A9,", "A10,"))]
+    log = read_event_log(_hand_log(tmp_path, rows=rows))
+    weeks = log_weeks(log, ["four_hour_pct"], 0, "Europe/London")
+    assert weeks.observed["four_hour_pct"].weeks == WEEKS[:2]
+    assert weeks.notes == [
+        "1 week(s) with nobody leaving the ED are left out (first the week of 2025-10-27)"
+    ]

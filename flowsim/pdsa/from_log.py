@@ -41,6 +41,7 @@ from ..calibration.eventlog import (
 )
 from ..kpis import FOUR_HOURS, TWELVE_HOURS
 from .observed import ObservedWeeks
+from .weekly import DENOMINATOR
 
 OBSERVED_NAME = "observed_weeks.csv"
 """The weekly figures counted from a log, written beside the study as ``--observed`` reads them."""
@@ -105,7 +106,12 @@ def _attendance_weeks(
                 week, weights=np.nan_to_num(dta_wait, nan=0.0) > TWELVE_HOURS, minlength=len(starts)
             ).astype(float),
         }
-    proportions = {"four_hour_pct", "left_without_being_seen_pct"}
+    if not (n > 0).all():
+        empty = [str(w) for w, k in zip(starts, n, strict=True) if k == 0]
+        notes.append(
+            f"{len(empty)} week(s) with nobody leaving the ED are left out (first the week of "
+            f"{empty[0]})"
+        )
     out: dict[str, ObservedWeeks] = {}
     for kpi in kpis:
         if kpi not in values:
@@ -124,7 +130,7 @@ def _attendance_weeks(
             kpi,
             tuple(s for s, k in zip(starts, ok, strict=True) if k),
             v[ok],
-            n[ok] if kpi in proportions else None,
+            n[ok] if kpi in DENOMINATOR else None,
         )
     return out
 
