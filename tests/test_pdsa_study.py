@@ -187,7 +187,7 @@ def test_study_refuses_a_bad_file_and_the_log_option(tmp_path: Path, capsys: Any
     assert code == 2 and not out.exists()
     assert f"{bad}:2: value: 'seventy' is not a number" in capsys.readouterr().err
     code = cli.main(["study", pred, "--log", str(bad), "--change-date", "2025-03-03"])
-    assert code == 2 and "--log is not yet available" in capsys.readouterr().err
+    assert code == 2 and "missing required columns" in capsys.readouterr().err
 
 
 def test_weekly_values_add_up_to_the_whole_run(tiny_file: Path) -> None:

@@ -118,7 +118,19 @@ def add_command(sub: Any) -> None:
     )  # fmt: skip
     source.add_argument(
         "--log", type=Path, metavar="ATTENDANCES.csv",
-        help="weekly figures from an event log (not yet available)",
+        help="count the weekly figures from an event log's attendances (CSV or Parquet)",
+    )  # fmt: skip
+    sp.add_argument(
+        "--spells", type=Path, metavar="SPELLS",
+        help="with --log: the inpatient spells, for ward occupancy",
+    )  # fmt: skip
+    sp.add_argument(
+        "--capacity", type=Path, metavar="CAPACITY",
+        help="with --log: beds by unit, for ward occupancy",
+    )  # fmt: skip
+    sp.add_argument(
+        "--map", type=Path, metavar="MAP.yaml",
+        help="with --log: how the log's columns and codes map onto the event-log format",
     )  # fmt: skip
     sp.add_argument("--change-date", type=_date, required=True, metavar="DATE")
     sp.add_argument(
@@ -185,25 +197,48 @@ def _cmd_study(args: argparse.Namespace) -> int:
     from .spc import Rules
     from .study import study
 
-    if args.log is not None:
-        raise FlowsimError(
-            "--log is not yet available: weekly figures from an event log need the "
-            "calibration event-log reader; give the weekly figures with --observed WEEKLY.csv"
-        )
     prediction = load_prediction(args.prediction)
-    try:
-        text = args.observed.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise FlowsimError(f"{args.observed}: not a text file (UTF-8)") from e
-    known = spellings((k["kpi"], k.get("label", k["kpi"])) for k in prediction["kpis"])
-    units = {k["kpi"]: k.get("unit", "") for k in prediction["kpis"]}
-    observed = read_observed(text, str(args.observed), known, units)
+    if args.log is None:
+        extra = [f"--{o}" for o in ("spells", "capacity", "map") if getattr(args, o) is not None]
+        if extra:
+            raise FlowsimError(f"{', '.join(extra)} can only be given with --log ATTENDANCES")
+        try:
+            text = args.observed.read_text(encoding="utf-8-sig")
+        except UnicodeDecodeError as e:
+            raise FlowsimError(f"{args.observed}: not a text file (UTF-8)") from e
+        known = spellings((k["kpi"], k.get("label", k["kpi"])) for k in prediction["kpis"])
+        units = {k["kpi"]: k.get("unit", "") for k in prediction["kpis"]}
+        observed = read_observed(text, str(args.observed), known, units)
+        notes: list[str] = []
+    else:
+        from .from_log import read_log_weeks
+
+        weeks = read_log_weeks(
+            args.log, [k["kpi"] for k in prediction["kpis"]], args.change_date,
+            args.spells, args.capacity, args.map,
+        )  # fmt: skip
+        for line in weeks.summary:
+            print(f"flowsim: {line}", file=sys.stderr)
+        notes = weeks.notes
+        for line in notes:
+            print(f"flowsim: {line}", file=sys.stderr)
+        if not weeks.observed:
+            raise FlowsimError(f"{args.log}: none of the prediction's measures can be counted")
+        observed = weeks.observed
     rules = Rules(shift=args.shift, trend=args.trend)
     studies = study(observed, prediction, args.change_date, rules, args.rephase, args.anchor)
     written = write_study(
         args.out, studies, prediction, args.change_date, rules, args.rephase, args.anchor,
-        png=not args.no_png,
+        png=not args.no_png, notes=notes,
     )  # fmt: skip
+    if args.log is not None:
+        from ..report.page import write_atomic
+        from .from_log import OBSERVED_NAME, observed_csv
+
+        table = observed_csv(observed)
+        target = args.out / OBSERVED_NAME
+        write_atomic(target, lambda p: p.write_text(table, encoding="utf-8"))
+        written.append(target)
     for s in studies:
         print(s.verdict)
     print(f"wrote {len(written)} files in {args.out}")

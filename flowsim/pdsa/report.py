@@ -42,8 +42,10 @@ def study_html(
     rules: Rules,
     rephase: bool,
     anchor: str,
+    notes: list[str] | None = None,
 ) -> tuple[str, list[tuple[str, dict[str, Any]]]]:
-    """The page and its charts (file stem, Vega-Lite spec)."""
+    """The page and its charts (file stem, Vega-Lite spec); ``notes`` say which measures (or
+    weeks) could not be counted and why."""
     sc = prediction.get("scenarios", {})
     base = sc.get("baseline", {}).get("name", "baseline")
     change = sc.get("change", {}).get("name", "change")
@@ -70,6 +72,9 @@ def study_html(
         "<h2>Verdicts</h2>",
         "<ul>" + "".join(f"<li>{e(s.verdict)}</li>" for s in studies) + "</ul>",
     ]
+    if notes:
+        parts.append("<h2>Not counted</h2>")
+        parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
     charts = []
     for i, s in enumerate(studies):
         spec = spc_chart(s)
@@ -103,9 +108,10 @@ def write_study(
     rephase: bool = False,
     anchor: str = "model",
     png: bool = True,
+    notes: list[str] | None = None,
 ) -> list[Path]:
     """Write ``study.html``, ``points.csv`` and (``png``) ``charts/<kpi>.png`` in ``out``."""
-    text, charts = study_html(studies, prediction, change_date, rules, rephase, anchor)
+    text, charts = study_html(studies, prediction, change_date, rules, rephase, anchor, notes)
     table = points_csv(studies)
     out.mkdir(parents=True, exist_ok=True)
     target = out / CSV_NAME

@@ -1,23 +1,31 @@
 """The "Study a change" page: make a prediction from the comparison on screen (or upload one),
-upload the observed weeks, and see each measure's SPC chart and verdict.
+upload the observed weeks (or an event log to count them from), and see each measure's SPC chart
+and verdict.
 
 The page calls the same functions as ``flowsim predict`` and ``flowsim study``; every text that
-comes from a file is shown as plain text.
+comes from a file is shown as plain text. An uploaded event log is written to a temporary folder
+that is removed as soon as it is read; only the weekly figures are kept in the session.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import re
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import streamlit as st
 import yaml
 
 from flowsim.budget import APP_MAX_PATIENTS, check_budget, estimate
+from flowsim.calibration.eventlog import EventLogError
 from flowsim.errors import FlowsimError
 from flowsim.loader import load_scenario
 from flowsim.pdsa.charts import spc_chart
-from flowsim.pdsa.observed import read_observed, spellings
+from flowsim.pdsa.from_log import LogWeeks, observed_csv, read_log_weeks
+from flowsim.pdsa.observed import ObservedWeeks, read_observed, spellings
 from flowsim.pdsa.predict import (
     effect_sentence,
     parse_prediction,
@@ -36,6 +44,10 @@ TITLE = "Study a change"
 URL_PATH = "study"
 MAX_BYTES = 2 * 1024 * 1024
 """The largest prediction or observed-weeks file the page reads."""
+MAX_LOG_BYTES = 100 * 1024 * 1024
+"""The largest event-log file the page reads (a year of a large ED is about 15 MB of CSV)."""
+LOG_SUFFIXES = (".csv.gz", ".csv", ".parquet", ".pq")
+TEMP_PREFIX = "flowsim-study-"
 
 
 def _upload_text(upload: Any) -> str:
@@ -46,6 +58,92 @@ def _upload_text(upload: Any) -> str:
         return str(raw.decode("utf-8-sig"))
     except UnicodeDecodeError as e:
         raise FlowsimError(f"{upload.name}: not a text file (UTF-8)") from e
+
+
+def _log_suffix(name: str) -> str:
+    low = name.lower()
+    for suffix in LOG_SUFFIXES:
+        if low.endswith(suffix):
+            return suffix
+    raise FlowsimError(f"{name}: expected a .csv, .csv.gz or .parquet file")
+
+
+def weeks_from_uploads(
+    uploads: dict[str, tuple[str, bytes]], kpis: list[str], change_date: dt.date
+) -> LogWeeks:
+    """The weekly figures of ``kpis`` counted from uploaded log files (``attendances``, and
+    optionally ``spells``, ``capacity``, ``map``: each a file name and its bytes). The files
+    exist on disk only inside this call; messages name the uploaded file, never a server path."""
+    for name, raw in uploads.values():
+        if len(raw) > MAX_LOG_BYTES:
+            raise FlowsimError(
+                f"{name} is {len(raw):,} bytes; uploads are limited to {MAX_LOG_BYTES:,}"
+            )
+    with tempfile.TemporaryDirectory(prefix=TEMP_PREFIX) as tmp:
+        paths: dict[str, Path] = {}
+        for role, (name, raw) in uploads.items():
+            paths[role] = Path(tmp) / f"{role}{'.yaml' if role == 'map' else _log_suffix(name)}"
+            paths[role].write_bytes(raw)
+        shown = {str(paths[r]): uploads[r][0] for r in paths}
+        try:
+            weeks = read_log_weeks(
+                paths["attendances"], kpis, change_date,
+                paths.get("spells"), paths.get("capacity"), paths.get("map"),
+            )  # fmt: skip
+        except EventLogError as e:
+            raise EventLogError(_named(str(e), shown)) from None
+    weeks.summary = [_named(line, shown) for line in weeks.summary]
+    weeks.notes = [_named(line, shown) for line in weeks.notes]
+    return weeks
+
+
+def _named(message: str, shown: dict[str, str]) -> str:
+    for path, name in shown.items():
+        message = message.replace(path, name)
+    return re.sub(rf"/\S*{TEMP_PREFIX}\S*/", "", message)
+
+
+def _observed_from_log(record: dict[str, Any], change_date: dt.date) -> LogWeeks | None:
+    limit = f"at most {MAX_LOG_BYTES // (1024 * 1024)} MB each"
+    att = st.file_uploader(f"Attendances (required; {limit})", key="pdsa_log_attendances")
+    spells = st.file_uploader("Spells (optional: for ward occupancy)", key="pdsa_log_spells")
+    capacity = st.file_uploader(
+        "Capacity: beds by unit (optional: for ward occupancy)", key="pdsa_log_capacity"
+    )
+    mapping = st.file_uploader("Mapping file, MAP.yaml (optional)", key="pdsa_log_map")
+    if att is None:
+        return None
+    uploads = {"attendances": (att.name, att.getvalue())}
+    for role, f in (("spells", spells), ("capacity", capacity), ("map", mapping)):
+        if f is not None:
+            uploads[role] = (f.name, f.getvalue())
+    kpis = [str(k["kpi"]) for k in record["kpis"]]
+    # Counting a year's log takes seconds, so the figures are kept for the same files, the
+    # same measures and the same weekday of the change date; the log itself is not kept.
+    digest = hashlib.sha256()
+    for role, (name, raw) in sorted(uploads.items()):
+        digest.update(f"{role}:{name}:{len(raw)}:".encode())
+        digest.update(raw)
+    key = (digest.hexdigest(), tuple(kpis), change_date.weekday())
+    kept = st.session_state.get("pdsa_log_weeks")
+    if kept is not None and kept[0] == key:
+        weeks: LogWeeks = kept[1]
+    else:
+        with st.spinner("Counting the weeks in the log..."):
+            weeks = weeks_from_uploads(uploads, kpis, change_date)
+        st.session_state["pdsa_log_weeks"] = (key, weeks)
+    for line in weeks.summary:
+        st.caption(plain(line))
+    for line in weeks.notes:
+        st.warning(plain(line))
+    st.download_button(
+        "Download the weekly figures counted from the log (CSV)",
+        observed_csv(weeks.observed),
+        file_name="observed_weeks.csv",
+        mime="text/csv",
+        key="pdsa_download_log_weeks",
+    )
+    return weeks
 
 
 def _from_comparison() -> None:
@@ -119,22 +217,45 @@ def page() -> None:
     )
 
     st.header("2. The observed weeks")
-    upload = st.file_uploader(
-        "Observed weeks (CSV: week_start, kpi, value, denominator)",
-        type=["csv"],
-        key="pdsa_observed",
+    where = st.radio(
+        "Where the observed weeks come from",
+        ["A weekly file", "An event log"],
+        key="pdsa_observed_source",
+        horizontal=True,
     )
+    upload = None
+    if where == "A weekly file":
+        upload = st.file_uploader(
+            "Observed weeks (CSV: week_start, kpi, value, denominator)",
+            type=["csv"],
+            key="pdsa_observed",
+        )
     default = dt.date.fromisoformat(record["from"]) if record.get("from") else dt.date.today()
     c1, c2, c3, c4 = st.columns(4)
     change_date = c1.date_input("Change date", value=default, key="pdsa_change_date")
     shift = c2.number_input("Shift: points in a run", 0, 30, 7, key="pdsa_shift")
     trend = c3.number_input("Trend: points rising or falling", 0, 30, 7, key="pdsa_trend")
     rephase = c4.checkbox("Set limits again after the change", key="pdsa_rephase")
-    if upload is None:
-        return
-    known = spellings((k["kpi"], k.get("label", k["kpi"])) for k in record["kpis"])
-    units = {k["kpi"]: k.get("unit", "") for k in record["kpis"]}
-    observed = read_observed(_upload_text(upload), upload.name, known, units)
+    observed: dict[str, ObservedWeeks]
+    if where == "An event log":
+        st.caption(
+            "Upload the log in the format of docs/event-log.md. Weeks begin on the change "
+            "date's weekday; each week's figures are counted as the model counts them. The "
+            "files are read and removed at once: only the weekly figures are kept."
+        )
+        weeks = _observed_from_log(record, change_date)
+        if weeks is None:
+            return
+        if not weeks.observed:
+            st.error("None of the prediction's measures can be counted from this log.")
+            return
+        observed = weeks.observed
+    else:
+        if upload is None:
+            return
+        known = spellings((k["kpi"], k.get("label", k["kpi"])) for k in record["kpis"])
+        units = {k["kpi"]: k.get("unit", "") for k in record["kpis"]}
+        observed = read_observed(_upload_text(upload), upload.name, known, units)
     rules = Rules(shift=int(shift), trend=int(trend))
     studies = study(observed, record, change_date, rules, rephase)
 
