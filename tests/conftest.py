@@ -5,11 +5,23 @@ Test modules take these as fixtures and import constants from ``shared.py``, nev
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from .shared import TINY
+
+
+@pytest.fixture(autouse=True)
+def _main_module_kept() -> Iterator[None]:
+    """Put ``sys.modules["__main__"]`` back after each test. Streamlit's ``AppTest.from_function``
+    runs its script as ``__main__`` and leaves it there; a worker process started later by
+    spawn (Dask's, or the process pool's) would then re-run that deleted script and die."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture
