@@ -1,5 +1,6 @@
-"""``flowsim search`` end to end: the folder it writes, offline, and the same patients at every
-lever value (common random numbers)."""
+"""``flowsim search`` end to end: the folder it writes, offline, the same patients at every
+lever value (common random numbers), targets on per-stage KPIs, and targets on KPIs the
+scenario does not report."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import pytest
 
 from flowsim import load_scenario
 from flowsim.cli import main
+from flowsim.kpis import kpi_names
 from flowsim.replication import run_replication
-from flowsim.search import Lever, Search, parse_target, with_lever
+from flowsim.search import Lever, Search, Target, parse_target, with_lever
 from flowsim.search.charts import search_chart
 from flowsim.search.core import Task
 from flowsim.search.output import answer_text, value_table
@@ -28,6 +30,20 @@ places:
 stages:
   ward_stay: {place: ward, duration: {dist: exponential, mean: 1d}, overflow: outlier_stay}
   outlier_stay: {place: outlier_ward, duration: {dist: exponential, mean: 1d}}
+"""
+
+# An M/M/c queue for beds: 4 admissions an hour, 1-hour stays. Erlang C gives a probability of
+# waiting of 0.285 with 6 beds and 0.135 with 7, so the fewest beds for at most 0.2 is 7.
+MMC_BEDS = """
+name: mmc_beds
+run: {warmup: 2d, length: 15d, replications: 5, seed: 11}
+classes: {patient: {}}
+arrivals:
+  direct_admissions: {per_day: 96, class_mix: {patient: 1}, first_stage: bed_stay}
+places:
+  beds: {capacity: 3, area: ward}
+stages:
+  bed_stay: {place: beds, duration: {dist: exponential, mean: 1h}}
 """
 
 
@@ -104,3 +120,64 @@ def test_two_lever_chart_and_table() -> None:
     y = spec["layer"][0]["encoding"]["y"]
     assert (y["field"], y["title"]) == ("second", "staff.doctors.count")  # no dots in fields
     assert "frontier" in answer_text(result)
+
+
+def test_a_stage_kpi_target_reads_with_its_dots(tmp_path: Path) -> None:
+    scenario = tmp_path / "mmc_beds.yaml"
+    scenario.write_text(MMC_BEDS)
+    kpis = kpi_names(load_scenario(scenario))
+    assert parse_target("p_wait.bed_stay<=0.2", kpis) == Target("p_wait.bed_stay", "<=", 0.2)
+    assert parse_target(" p_delay.beds <= 0.2", kpis) == Target("p_delay.beds", "<=", 0.2)
+
+
+@pytest.mark.slow
+def test_a_target_on_a_stage_kpi(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    scenario = tmp_path / "mmc_beds.yaml"
+    scenario.write_text(MMC_BEDS)
+    out = tmp_path / "beds"
+    args = ["search", str(scenario), "--lever", "places.beds.capacity", "--values", "5:9"]
+    args += ["--target", "p_wait.bed_stay<=0.2", "--jobs", "1", "--quiet", "--out", str(out)]
+    assert main(args) == 0
+    assert "places.beds.capacity that meets p_wait.bed_stay <= 0.2 is 7" in capsys.readouterr().out
+    (line,) = json.loads((out / "answer.json").read_text())["lines"]
+    assert (line["status"], line["answer"]) == ("found", 7)
+    assert "p_wait.bed_stay" in (out / "values.csv").read_text().splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("target", "said", "close"),
+    [
+        # The loss file's ward stage waits when full (no when_full: lost): no lost_pct for it.
+        (
+            "lost_pct.ward_stay<=1",
+            "lost_pct is reported only for stages with when_full: lost",
+            "p_wait.ward_stay",
+        ),
+        # An outlier ward without a capacity limit is never full: no p_delay for it.
+        (
+            "p_delay.outlier_ward<=0.1",
+            "p_delay is reported only for places with a capacity limit",
+            "p_delay.ward",
+        ),
+        # A place's name where a stage's belongs.
+        ("p_wait.ward<=0.2", "close names:", "p_wait.ward_stay"),
+    ],
+)
+def test_a_target_kpi_the_scenario_does_not_report(
+    loss_file: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    target: str,
+    said: str,
+    close: str,
+) -> None:
+    out = tmp_path / "o"
+    args = ["search", str(loss_file), "--lever", "places.ward.capacity", "--values", "1:12"]
+    code = main([*args, "--target", target, "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "Traceback" not in err
+    kpi = target.split("<")[0]
+    assert f"no KPI called '{kpi}'" in err and said in err
+    assert close in err
+    assert not out.exists()

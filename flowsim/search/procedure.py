@@ -12,6 +12,7 @@ confidence intervals of Jennison & Turnbull (1989). See docs/search.md.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import math
 import re
 from dataclasses import dataclass
@@ -23,6 +24,9 @@ from ..errors import FlowsimError
 from ..kpis import kpi_info
 
 Decision = Literal["meets", "fails", "unsure"]
+
+_LIST_ALL = 30
+"""A scenario reporting at most this many KPIs has them all listed when a target names none."""
 
 
 class TargetError(FlowsimError):
@@ -57,10 +61,30 @@ def parse_target(text: str, kpis: set[str] | None = None) -> Target:
         )
     kpi = m.group(1)
     if kpi_info(kpi) is None or (kpis is not None and kpi not in kpis):
-        known = ", ".join(sorted(kpis)) if kpis else "see flowsim kpis"
-        raise TargetError(f"target '{text}': no KPI called '{kpi}' here; the KPIs are: {known}")
+        raise TargetError(f"target '{text}': no KPI called '{kpi}' here; {_known(kpi, kpis)}")
     op: Literal[">=", "<="] = ">=" if m.group(2) == ">=" else "<="
     return Target(kpi, op, value)
+
+
+def _known(kpi: str, kpis: set[str] | None) -> str:
+    """What to say about the KPIs there are: why a KPI reported only for some places or stages
+    is missing, then all the KPIs when few, else the names close to ``kpi`` (a scenario can
+    report hundreds)."""
+    info = kpi_info(kpi)
+    head = kpi.split(".")[0]
+    why = ""
+    if info is not None and info.needs_lost:
+        why = f"{head} is reported only for stages with when_full: lost; "
+    elif info is not None and info.needs_capacity:
+        why = f"{head} is reported only for places with a capacity limit; "
+    if not kpis:
+        return why + "see flowsim kpis"
+    if len(kpis) <= _LIST_ALL:
+        return why + "the KPIs are: " + ", ".join(sorted(kpis))
+    close = difflib.get_close_matches(kpi, sorted(kpis), n=8, cutoff=0.6)
+    close = (close + sorted(k for k in kpis if k.split(".")[0] == head and k not in close))[:10]
+    said = ", ".join(close) if close else "none"
+    return f"{why}close names: {said} (flowsim kpis lists every KPI)"
 
 
 def looks(first: int, most: int) -> list[int]:
