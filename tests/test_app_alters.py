@@ -63,3 +63,25 @@ def test_app_says_what_each_change_alters_after_a_run() -> None:
     # The shipped baseline settles: no stability warning, but the check is there to open.
     assert not any("not in a steady state" in unescaped(w.value) for w in at.warning)
     assert any("Stability check" in e.label for e in at.expander)
+    kpis = at.dataframe[0].value
+    assert set(kpis["Steady?"]) == {"yes"}
+
+
+def test_the_kpi_tables_steady_column_names_the_side_that_kept_growing() -> None:
+    import pandas as pd
+
+    from flowsim.webapp.components.stability import steady_words
+
+    table = pd.DataFrame(
+        {
+            "scenario": ["baseline"] * 3 + ["short_of_beds"] * 3 + ["more_beds"] * 3,
+            "steady": [True, True, False] + [False, False, False] + [True] * 3,
+        }
+    )
+    assert steady_words(table, "more_beds", "baseline") == "NO (baseline: 1 of 3 replications)"
+    assert steady_words(table, "short_of_beds", "baseline") == (
+        "NO (change: 3 of 3 replications; baseline: 1 of 3 replications)"
+    )
+    settled = table.assign(steady=True)
+    assert steady_words(settled, "more_beds", "baseline") == "yes"
+    assert steady_words(None, "more_beds", "baseline") == ""

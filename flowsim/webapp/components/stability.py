@@ -27,6 +27,20 @@ def stability_rows(table: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def steady_words(table: pd.DataFrame | None, scenario: str, baseline: str) -> str:
+    """Whether a comparison's two sides settled, in a few words for the KPI table's "Steady?"
+    column: ``yes``, or which side kept growing in how many replications."""
+    if table is None or not len(table):
+        return ""
+    parts = []
+    for who, name in (("change", scenario), ("baseline", baseline)):
+        g = table[table["scenario"].astype(str) == name]
+        bad = int((~g["steady"].astype(bool)).sum())
+        if bad:
+            parts.append(f"{who}: {bad} of {len(g)} replications")
+    return "NO (" + "; ".join(parts) + ")" if parts else "yes"
+
+
 def show_stability(table: pd.DataFrame) -> None:
     """A warning per scenario that is not steady, and every replication's check on request."""
     if table is None or not len(table):

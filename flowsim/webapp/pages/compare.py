@@ -41,7 +41,7 @@ from ..components.scenario_picker import (
     shipped_files,
     unique_names,
 )
-from ..components.stability import show_stability
+from ..components.stability import show_stability, steady_words
 from ..components.variant_builder import build_variant
 
 TITLE = "Compare scenarios"
@@ -213,7 +213,14 @@ def show_results(results: Results, key: str) -> None:
     )
     st.subheader(f"Each change against {plain(base)}")
     every = st.toggle("Show every measure", key="every")
-    table = memo(key, f"table.{every}", lambda: kpi_table(comparison, every))
+    stability = memo(key, "stability", results.stability)
+    table = memo(
+        key,
+        f"table.{every}",
+        lambda: kpi_table(comparison, every).assign(
+            **{"Steady?": lambda t: [steady_words(stability, v, base) for v in t["Variant"]]}
+        ),
+    )
     fmt = {
         c: "{:,.1f}" for c in ["Baseline", "Variant mean", "Change", "95% CI low", "95% CI high"]
     }
@@ -236,6 +243,12 @@ def show_results(results: Results, key: str) -> None:
                 help="better / worse: the 95% CI of the change is on one "
                 "side of zero; no clear difference: it crosses zero. Volumes and "
                 "occupancy say higher / lower.",
+            ),
+            "Steady?": st.column_config.TextColumn(
+                "Steady?",
+                help="yes: the queues settled in every replication of the change and the "
+                "baseline; NO: they kept growing in some, so those figures are not a forecast "
+                "(see the stability check above)",
             ),
             "Change": st.column_config.NumberColumn(
                 "Change",
