@@ -26,6 +26,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from results_file import replace_section  # benchmarks/, beside this script
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 GENERATOR = ROOT / "examples" / "eventlog" / "generate.py"
@@ -104,24 +106,6 @@ def render(n_att: int, n_spells: int, seconds: list[float], mbs: list[float]) ->
     )
 
 
-def replace_section(path: Path, section: str) -> None:
-    """Put ``section`` in place of this benchmark's section of ``path``, or append it."""
-    lines = path.read_text().splitlines() if path.exists() else []
-    start = next((i for i, line in enumerate(lines) if line.startswith(HEADING)), None)
-    new = section.rstrip("\n").splitlines()
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ([""] if lines else []) + new
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith(("# ", "## "))),
-            len(lines),
-        )
-        lines[start:end] = new + ([""] if end < len(lines) else [])
-    path.write_text("\n".join(lines) + "\n")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -140,7 +124,7 @@ def main() -> int:
     section = render(n_att, n_spells, seconds, mbs)
     print(section)
     if args.out:
-        replace_section(args.out, section)
+        replace_section(args.out, HEADING, section)
     return 0
 
 

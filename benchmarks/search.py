@@ -26,6 +26,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from results_file import replace_section  # benchmarks/, beside this script
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -131,7 +133,7 @@ def main() -> int:
     )
     print(section)
     if args.out is not None:
-        replace_section(args.out, section)
+        replace_section(args.out, HEADING, section)
     return 0
 
 
@@ -145,24 +147,6 @@ def _rows(csv_lines: list[str]) -> list[str]:
             f"| {decision} |"
         )
     return out
-
-
-def replace_section(path: Path, section: str) -> None:
-    """Put ``section`` in place of this benchmark's section of ``path``, or append it."""
-    lines = path.read_text().splitlines() if path.exists() else []
-    start = next((i for i, line in enumerate(lines) if line.startswith(HEADING)), None)
-    new = section.rstrip("\n").splitlines()
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ([""] if lines else []) + new
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith(("# ", "## "))),
-            len(lines),
-        )
-        lines[start:end] = new + ([""] if end < len(lines) else [])
-    path.write_text("\n".join(lines) + "\n")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from results_file import replace_section  # benchmarks/, beside this script
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -195,24 +197,6 @@ def render(
     )
 
 
-def replace_section(path: Path, section: str) -> None:
-    """Put ``section`` in place of this benchmark's section of ``path``, or append it."""
-    lines = path.read_text().splitlines() if path.exists() else []
-    start = next((i for i, line in enumerate(lines) if line.startswith(HEADING)), None)
-    new = section.rstrip("\n").splitlines()
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ([""] if lines else []) + new
-    else:
-        end = next(
-            (i for i in range(start + 1, len(lines)) if lines[i].startswith(("# ", "## "))),
-            len(lines),
-        )
-        lines[start:end] = new + ([""] if end < len(lines) else [])
-    path.write_text("\n".join(lines) + "\n")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each kind (default 5)")
@@ -235,7 +219,7 @@ def main() -> int:
     text = render(found, args.runs, started, (load0, list(os.getloadavg())))
     print(text)
     if args.out is not None:
-        replace_section(args.out, text)
+        replace_section(args.out, HEADING, text)
         print(f"wrote the section into {args.out}")
     return 0
 
