@@ -18,7 +18,7 @@ from flowsim.distributions import Lognormal, Weibull
 from flowsim.scenario import Stage
 
 TO_WARD = (1.5, 2 * 1440.0)  # Weibull shape and scale (minutes): moved on to the ward
-HOME = (720.0, 480.0)  # lognormal mean and sd (minutes): went home
+HOME = (720.0, 480.0)  # lognormal mean and sd (minutes): went home or to a care home
 N_WARD, N_HOME, N_SURGERY = 600, 600, 12
 
 
@@ -59,6 +59,9 @@ def _log(folder: Path) -> tuple[Path, Path]:
     amu_out = departure + pd.to_timedelta(stay, unit="min")
     moved = dest != "home"
     later = amu_out[moved] + pd.to_timedelta(rng.gamma(2.0, 2 * 1440.0, moved.sum()), unit="min")
+    # Half of those going home are written as going to a care home: leaving is one route
+    # (exit), whatever the destination's word.
+    written = np.where((dest == "home") & (np.arange(n) % 2 == 0), "care_home", dest)
     spells = pd.concat(
         [
             pd.DataFrame(
@@ -68,7 +71,7 @@ def _log(folder: Path) -> tuple[Path, Path]:
                     "area": "assessment",
                     "admitted": _stamp(departure),
                     "discharged": _stamp(amu_out),
-                    "destination": dest,
+                    "destination": written,
                 }
             ),
             pd.DataFrame(
