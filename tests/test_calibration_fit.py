@@ -14,7 +14,7 @@ import pytest
 
 from flowsim.calibration.eventlog import read_event_log
 from flowsim.calibration.fit import Calibration, calibrate, fit_duration
-from flowsim.distributions import Empirical, Gamma, Lognormal
+from flowsim.distributions import Empirical, Gamma, LogLogistic, Lognormal, Weibull
 from flowsim.scenario import Stage
 
 from .shared import REPO
@@ -33,6 +33,8 @@ def _parse(spec: dict) -> object:
         ("lognormal", lambda rng, n: rng.lognormal(np.log(100), 0.6, n)),
         ("gamma", lambda rng, n: rng.gamma(2.0, 50.0, n)),
         ("exponential", lambda rng, n: rng.exponential(80.0, n)),
+        ("weibull", lambda rng, n: 300.0 * rng.weibull(1.5, n)),
+        ("loglogistic", lambda rng, n: 200.0 * (1 / rng.random(n) - 1) ** (-1 / 3.0)),
     ],
 )
 def test_each_family_is_chosen_for_its_own_data(family: str, draw) -> None:
@@ -71,6 +73,38 @@ def test_a_fitted_lognormal_is_written_as_the_scenario_reads_it() -> None:
     dist = _parse(f.dist)
     assert isinstance(dist, (Lognormal, Gamma))
     assert abs(dist.expected() - x.mean()) <= 3 * x.std() / math.sqrt(x.size) + 0.05
+
+
+def test_a_weibull_sample_is_recovered_in_the_engines_terms() -> None:
+    """Maximum-likelihood Weibull estimates have asymptotic standard errors 0.780 k / sqrt(n)
+    for the shape and 1.053 scale / (k sqrt(n)) for the scale (the inverse of the Fisher
+    information: Var(k) = 6 k^2 / (pi^2 n), Var(scale) = (1 + 6 (1 - euler_gamma)^2 / pi^2)
+    scale^2 / (k^2 n))."""
+    k, scale, n = 1.5, 300.0, 5_000
+    x = scale * np.random.default_rng(2024).weibull(k, n)
+    f = fit_duration(x)
+    dist = _parse(f.dist)
+    assert isinstance(dist, Weibull), f.method
+    assert f.method.startswith("weibull by AIC (weibull ")  # lowest AIC listed first
+    _within(dist.shape, k, math.sqrt(6) / math.pi * k / math.sqrt(n), "Weibull shape")
+    info = 1 + 6 * (1 - np.euler_gamma) ** 2 / math.pi**2
+    _within(dist.scale, scale, math.sqrt(info) * scale / (k * math.sqrt(n)), "Weibull scale")
+    assert abs(dist.expected() - f.mean_min) < 1e-3 * f.mean_min
+
+
+def test_a_loglogistic_sample_is_recovered_in_the_engines_terms() -> None:
+    """The logarithms of log-logistic times are logistic (location ln scale, scale s = 1 /
+    shape); the maximum-likelihood location has standard error sqrt(3) s / sqrt(n) and s has
+    3 s / sqrt((3 + pi^2) n) (inverse Fisher information of the logistic)."""
+    b, scale, n = 3.0, 200.0, 5_000
+    u = np.random.default_rng(2025).random(n)
+    x = scale * (u / (1 - u)) ** (1 / b)
+    f = fit_duration(x)
+    dist = _parse(f.dist)
+    assert isinstance(dist, LogLogistic), f.method
+    _within(dist.shape, b, b * 3 / math.sqrt((3 + math.pi**2) * n), "log-logistic shape")
+    _within(dist.scale, scale, scale * math.sqrt(3) / (b * math.sqrt(n)), "log-logistic scale")
+    assert abs(dist.expected() - f.mean_min) < 1e-3 * f.mean_min
 
 
 # -- the shipped year -----------------------------------------------------------------------------
@@ -159,6 +193,14 @@ def test_stays_onward_moves_and_direct_admissions_are_recovered(year: Calibratio
     dist = _parse(ward.stay.dist)
     assert isinstance(dist, Gamma), ward.stay.method
     _within(dist.mean, spec["mean_min"], spec["sd_min"] / math.sqrt(ward.n), "ward stay")
+    # The generator draws AMU stays whatever comes next: both destinations' stays recover
+    # the one truth; every ward patient goes home, so the ward has one stay.
+    assert set(amu.stay_by_next) == {"MEDWARD", "exit"} and not amu.stay_pooled_for
+    spec = TRUTH["amu_stay"]
+    for dest, f in amu.stay_by_next.items():
+        by = _parse(f.dist).expected()
+        _within(by, spec["mean_min"], spec["sd_min"] / math.sqrt(f.n), f"AMU stay to {dest}")
+    assert not ward.stay_by_next
     assert (amu.beds, ward.beds) == (TRUTH["beds"]["AMU"], TRUTH["beds"]["MEDWARD"])
     assert not amu.beds_assumed
     rate = TRUTH["direct_admissions_per_day"]

@@ -15,7 +15,16 @@ import pandas as pd
 from ..loader import read_scenario_bytes, validate_data
 from ..report.page import write_atomic
 from ..scenario import MAX_NAME_CHARS, Scenario
-from .fit import CAPACITY_PERCENTILE, Calibration, FittedDuration, Routing, Unit, name_of, shares
+from .fit import (
+    CAPACITY_PERCENTILE,
+    MIN_BY_DESTINATION,
+    Calibration,
+    FittedDuration,
+    Routing,
+    Unit,
+    name_of,
+    shares,
+)
 
 WARMUP_DAYS = 42
 """Warm-up of a calibrated scenario: wards start empty and fill in about six weeks."""
@@ -301,6 +310,14 @@ def _unit_entry(u: Unit, stage_of: dict[str, str]) -> _C:
         "duration": _dur(u.stay),
         "next": _C(_routing(u.onward, stage_of), f"onward from this unit; n={u.onward.n:,}"),
     }
+    if u.stay_by_next:
+        rare = ", ".join(f"{k} (n={v:,})" for k, v in u.stay_pooled_for.items())
+        entry["duration_by_next"] = _C(
+            {stage_of.get(k, k): _dur(f) for k, f in u.stay_by_next.items()},
+            f"stay by where the patient goes next, for destinations with at least "
+            f"{MIN_BY_DESTINATION} spells"
+            + (f"; fewer, so the pooled duration above: {rare}" if rare else ""),
+        )
     if u.delayed_share is not None:
         dd: dict[str, Any] = {"share": _C(u.delayed_share, f"n={u.delayed_n:,}")}
         if u.delay is not None:
