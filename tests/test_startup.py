@@ -104,26 +104,32 @@ def test_the_t_quantile_is_scipy_stats_to_the_bit() -> None:
             assert (lo, hi) == (m - half, m + half)
 
 
-def _startup_benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "startup_benchmark", REPO / "benchmarks" / "startup.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+def _benchmark(name: str) -> ModuleType:
+    """A script of ``benchmarks/`` loaded as it runs (its folder first on the path)."""
+    folder = str(REPO / "benchmarks")
+    sys.path.insert(0, folder)
+    try:
+        spec = importlib.util.spec_from_file_location(f"{name}_benchmark", f"{folder}/{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(folder)
     return module
 
 
 def test_the_benchmark_replaces_only_its_own_section(tmp_path: Path) -> None:
-    bench = _startup_benchmark()
+    bench = _benchmark("startup")
+    put = bench.replace_section  # benchmarks/results_file.py, shared by every benchmark script
+    head = bench.HEADING
     results = tmp_path / "RESULTS.md"
     before = "# Benchmark results\n\nintro\n\n## 1. Other part\n\nits table\n"
     results.write_text(before)
-    bench.replace_section(results, f"{bench.HEADING}\n\nfirst figures\n")
-    assert results.read_text() == f"{before}\n{bench.HEADING}\n\nfirst figures\n"
-    bench.replace_section(results, f"{bench.HEADING}\n\nsecond figures\n")
-    assert results.read_text() == f"{before}\n{bench.HEADING}\n\nsecond figures\n"
+    put(results, head, f"{head}\n\nfirst figures\n")
+    assert results.read_text() == f"{before}\n{head}\n\nfirst figures\n"
+    put(results, head, f"{head}\n\nsecond figures\n")
+    assert results.read_text() == f"{before}\n{head}\n\nsecond figures\n"
     # A section followed by another keeps the one after it.
-    results.write_text(f"# R\n\n{bench.HEADING}\n\nold\n\n## 9. Later part\n\nkept\n")
-    bench.replace_section(results, f"{bench.HEADING}\n\nnew\n")
-    assert results.read_text() == f"# R\n\n{bench.HEADING}\n\nnew\n\n## 9. Later part\n\nkept\n"
+    results.write_text(f"# R\n\n{head}\n\nold\n\n## 9. Later part\n\nkept\n")
+    put(results, head, f"{head}\n\nnew\n")
+    assert results.read_text() == f"# R\n\n{head}\n\nnew\n\n## 9. Later part\n\nkept\n"
