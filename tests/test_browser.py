@@ -44,8 +44,8 @@ def _need(ok: bool, why: str) -> None:
     pytest.skip(why)
 
 
-@pytest.fixture
-def app_url(tmp_path: Path) -> Iterator[str]:
+def _serve_app(tmp_path: Path) -> Iterator[str]:
+    """The app served on a free port on 127.0.0.1, as ``flowsim app`` serves it; its URL."""
     port = free_port()
     cmd = [
         sys.executable,
@@ -64,6 +64,11 @@ def app_url(tmp_path: Path) -> Iterator[str]:
     ]
     with served(cmd, port, REPO, tmp_path / "streamlit.log") as url:
         yield url
+
+
+@pytest.fixture
+def app_url(tmp_path: Path) -> Iterator[str]:
+    yield from _serve_app(tmp_path)
 
 
 @pytest.mark.slow
@@ -212,24 +217,7 @@ def short_app_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
     end = text.index("\n\n", start) + 1
     base.write_text(text[:start] + SHORT_RUN + text[end:])
     monkeypatch.setenv("FLOWSIM_SCENARIOS", str(folder))
-    port = free_port()
-    cmd = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(REPO / "app.py"),
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.headless",
-        "true",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
-    with served(cmd, port, REPO, tmp_path / "streamlit.log") as url:
-        yield url
+    yield from _serve_app(tmp_path)
 
 
 @pytest.mark.slow
