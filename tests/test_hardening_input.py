@@ -476,7 +476,7 @@ def _ten_thousand_stages() -> str:
         (TINY.replace("per_day: 120", "per_day: 1000000"), "arrivals.walk_in.per_day"),
         (TINY.replace("per_day: 120", "per_day: 1e7"), "arrivals.walk_in.per_day"),
         (TINY.replace("length: 3d", "length: 1000000d"), "run.length"),
-        (_ten_thousand_stages(), "stages"),
+        pytest.param(_ten_thousand_stages(), "stages", marks=pytest.mark.slow),
     ],
     ids=["per_day 1e6", "per_day 1e7", "length 1000000d", "10,000 stages"],
 )

@@ -125,6 +125,7 @@ def test_replications_needed_runs_until_precise() -> None:
     assert advice.recommended is not None and advice.recommended <= 6
 
 
+@pytest.mark.slow
 def test_cli_warmup_and_replications(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
     import yaml
 
