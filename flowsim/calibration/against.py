@@ -481,31 +481,8 @@ def _csv_writer(df: pd.DataFrame) -> Callable[[Path], None]:
     return write
 
 
-def write_comparison(c: Comparison, folder: Path, source: str) -> list[Path]:
-    """``folder``/model-vs-observed.html and the CSV tables beside it; returns the files."""
-    m = c.measures
-    inside = m["inside"].dropna()
-    parts = [
-        f"<h1>Model against observed: {html.escape(source)}</h1>",
-        f"<p>{c.replications} replications of the calibrated scenario over the log's own dates. "
-        "For each measure: the observed value, the model's mean, and a 95% prediction interval "
-        "(what one real period could show if the model were right). "
-        f"Observed inside the interval for {int(inside.sum())} of {len(inside)} measures.</p>",
-        table(
-            [
-                "measure",
-                "group",
-                "unit",
-                "observed",
-                "model mean",
-                "95% PI low",
-                "95% PI high",
-                "inside",
-            ],
-            [[_fmt(v) for v in r] for r in m.itertuples(index=False)],
-        ),
-        f"<p>{html.escape(NOT_SHOWN)}</p>",
-    ]
+def comparison_charts(c: Comparison) -> list[tuple[str, dict[str, Any]]]:
+    """The report's charts (a file stem and a Vega-Lite spec each), for the page and the app."""
     charts: list[tuple[str, dict[str, Any]]] = [
         (
             "arrivals-by-hour-of-week",
@@ -542,6 +519,35 @@ def write_comparison(c: Comparison, folder: Path, source: str) -> list[Path]:
                 _band_chart(c.stays, "quantile", "length of stay (days)", "quantile"),
             )
         )
+    return charts
+
+
+def write_comparison(c: Comparison, folder: Path, source: str) -> list[Path]:
+    """``folder``/model-vs-observed.html and the CSV tables beside it; returns the files."""
+    m = c.measures
+    inside = m["inside"].dropna()
+    parts = [
+        f"<h1>Model against observed: {html.escape(source)}</h1>",
+        f"<p>{c.replications} replications of the calibrated scenario over the log's own dates. "
+        "For each measure: the observed value, the model's mean, and a 95% prediction interval "
+        "(what one real period could show if the model were right). "
+        f"Observed inside the interval for {int(inside.sum())} of {len(inside)} measures.</p>",
+        table(
+            [
+                "measure",
+                "group",
+                "unit",
+                "observed",
+                "model mean",
+                "95% PI low",
+                "95% PI high",
+                "inside",
+            ],
+            [[_fmt(v) for v in r] for r in m.itertuples(index=False)],
+        ),
+        f"<p>{html.escape(NOT_SHOWN)}</p>",
+    ]
+    charts = comparison_charts(c)
     parts += [chart_placeholder(i, stem) for i, (stem, _) in enumerate(charts)]
     page = render("Model against observed", parts, [spec for _, spec in charts])
     folder.mkdir(parents=True, exist_ok=True)
