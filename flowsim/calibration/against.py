@@ -90,12 +90,76 @@ def _minutes(later: pd.Series, earlier: pd.Series) -> np.ndarray:
     return np.asarray((later - earlier) / pd.Timedelta(minutes=1), dtype=float)
 
 
-def compare(log: EventLog, scenario: Scenario, results: Results) -> Comparison:
-    """Observed measures from ``log`` beside the same measures from ``results`` of ``scenario``."""
+@dataclass(frozen=True)
+class Observed:
+    """What the comparison needs from a log, as aggregates only (counts, means, quantiles, shares
+    by hour): worked out once, while the log is read, so that the log itself need not be kept
+    (the app holds this in the session, never the rows)."""
+
+    source: str
+    attendances_per_day: float
+    four_hour_pct: float
+    tid_mean: float
+    tid_median: float
+    tid_p95: float
+    admitted_pct: float
+    admissions_per_day: float
+    first_seen_mean: float | None
+    dta_wait_mean: float | None
+    arrivals_by_hour: np.ndarray
+    """Mean arrivals in each hour of the week (168)."""
+    hours_per_hour_of_week: np.ndarray
+    """How many of each hour of the week (168) the log's dates hold."""
+    tid_within_hours: np.ndarray
+    """Share of attendances that left the ED within 0, 60, 120, ... minutes, up to the longest."""
+    occupancy: dict[str, np.ndarray]
+    """Mean occupancy by hour of the week (168) of each unit in the spells."""
+    stays: dict[str, np.ndarray]
+    """Length-of-stay quantiles (days, :data:`QUANTILES`) of each unit in the spells."""
+
+
+def observe(log: EventLog, source: str = "") -> Observed:
+    """The observed side of the comparison, from ``log``: aggregates only."""
     a = log.attendances
     days = log.days
     tid = _minutes(a["departure"], a["arrival"])
     admitted = (a["disposal"] == "admitted").to_numpy()
+    seen = a["first_seen"].notna().to_numpy()
+    dta = admitted & a["decision_to_admit"].notna().to_numpy()
+    hours = np.arange(int(math.ceil(float(tid.max()) / 60)) + 1 if tid.size else 1) * 60
+    return Observed(
+        source=source,
+        attendances_per_day=len(a) / days,
+        four_hour_pct=100 * float(np.mean(tid <= 240)),
+        tid_mean=float(tid.mean()),
+        tid_median=float(np.median(tid)),
+        tid_p95=float(np.percentile(tid, 95)),
+        admitted_pct=100 * float(admitted.mean()),
+        admissions_per_day=float(admitted.sum()) / days,
+        first_seen_mean=(
+            float(_minutes(a["first_seen"], a["arrival"])[seen].mean()) if seen.any() else None
+        ),
+        dta_wait_mean=(
+            float(_minutes(a["departure"], a["decision_to_admit"])[dta].mean())
+            if dta.any()
+            else None
+        ),
+        arrivals_by_hour=_observed_arrivals(log),
+        hours_per_hour_of_week=_hours_per_hour_of_week(pd.Timestamp(log.first_day), log.days),
+        tid_within_hours=np.searchsorted(np.sort(tid), hours, side="right") / tid.size,
+        occupancy=_observed_occupancy(log),
+        stays=_observed_stays(log),
+    )
+
+
+def compare(log: EventLog, scenario: Scenario, results: Results) -> Comparison:
+    """Observed measures from ``log`` beside the same measures from ``results`` of ``scenario``."""
+    return compare_observed(observe(log), scenario, results)
+
+
+def compare_observed(obs: Observed, scenario: Scenario, results: Results) -> Comparison:
+    """The measures of ``obs`` (see :func:`observe`) beside the same measures from ``results``
+    of ``scenario``."""
     k = results.kpis
     by_kpi = {
         name: grp.sort_values("replication")["value"].to_numpy() for name, grp in k.groupby("kpi")
@@ -106,70 +170,66 @@ def compare(log: EventLog, scenario: Scenario, results: Results) -> Comparison:
         return found
 
     rows = [
-        _row("ED attendances per day", "all", len(a) / days, sim("attendances_per_day"), "per day"),
         _row(
-            "four-hour performance",
+            "ED attendances per day",
             "all",
-            100 * float(np.mean(tid <= 240)),
-            sim("four_hour_pct"),
-            "%",
+            obs.attendances_per_day,
+            sim("attendances_per_day"),
+            "per day",
         ),
+        _row("four-hour performance", "all", obs.four_hour_pct, sim("four_hour_pct"), "%"),
         _row(
             "time in department, mean",
             "all",
-            float(tid.mean()),
+            obs.tid_mean,
             sim("time_in_department_mean"),
             "minutes",
         ),
         _row(
             "time in department, median",
             "all",
-            float(np.median(tid)),
+            obs.tid_median,
             sim("time_in_department_median"),
             "minutes",
         ),
         _row(
             "time in department, 95th percentile",
             "all",
-            float(np.percentile(tid, 95)),
+            obs.tid_p95,
             sim("time_in_department_p95"),
             "minutes",
         ),
-        _row("admitted", "all", 100 * float(admitted.mean()), sim("admission_pct"), "%"),
+        _row("admitted", "all", obs.admitted_pct, sim("admission_pct"), "%"),
         _row(
             "admissions from the ED per day",
             "all",
-            float(admitted.sum()) / days,
+            obs.admissions_per_day,
             sim("admission_pct") / 100 * sim("attendances_per_day"),
             "per day",
         ),
     ]
-    seen = a["first_seen"].notna().to_numpy()
-    if seen.any():
-        wait = _minutes(a["first_seen"], a["arrival"])[seen]
+    if obs.first_seen_mean is not None:
         rows.append(
             _row(
                 "time to first clinician, mean",
                 "all",
-                float(wait.mean()),
+                obs.first_seen_mean,
                 sim("time_to_clinician_mean"),
                 "minutes",
             )
         )
-    dta = admitted & a["decision_to_admit"].notna().to_numpy()
-    if dta.any():
-        wait = _minutes(a["departure"], a["decision_to_admit"])[dta]
+    if obs.dta_wait_mean is not None:
         rows.append(
             _row(
                 "decision to admit to leaving the ED, mean",
                 "admitted",
-                float(wait.mean()),
+                obs.dta_wait_mean,
                 sim("dta_wait_mean") + _handover_means(scenario, results),
                 "minutes",
             )
         )
 
-    occupancy = _occupancy(log, scenario, results)
+    occupancy = _occupancy(obs, scenario, results)
     for unit, grp in occupancy.groupby("group"):
         rows.append(
             _row(
@@ -183,10 +243,10 @@ def compare(log: EventLog, scenario: Scenario, results: Results) -> Comparison:
 
     return Comparison(
         measures=pd.DataFrame(rows),
-        arrivals_by_hour=_arrivals_by_hour(log, scenario, results),
-        time_in_department=_tid(tid, results),
+        arrivals_by_hour=_arrivals_by_hour(obs, scenario, results),
+        time_in_department=_tid(obs, results),
         occupancy_by_hour=occupancy,
-        stays=_stays(log, scenario, results),
+        stays=_stays(obs, scenario, results),
         replications=results.replications,
     )
 
@@ -220,11 +280,17 @@ def _hours_per_hour_of_week(first: pd.Timestamp, days: int) -> np.ndarray:
     return np.bincount(np.asarray(hours.day_of_week * 24 + hours.hour), minlength=168)
 
 
-def _arrivals_by_hour(log: EventLog, scenario: Scenario, results: Results) -> pd.DataFrame:
+def _observed_arrivals(log: EventLog) -> np.ndarray:
     per_hour = _hours_per_hour_of_week(pd.Timestamp(log.first_day), log.days)
-    observed = (
+    out: np.ndarray = (
         np.bincount(_hour_of_week(log.attendances["arrival_local"]), minlength=168) / per_hour
     )
+    return out
+
+
+def _arrivals_by_hour(obs: Observed, scenario: Scenario, results: Results) -> pd.DataFrame:
+    per_hour = obs.hours_per_hour_of_week
+    observed = obs.arrivals_by_hour
     p = results.patients
     assert p is not None
     firsts = {f"{m}_arrival" for m in scenario.arrivals if m != "direct_admissions"}
@@ -259,29 +325,29 @@ def _band(
     return pd.DataFrame(rows)
 
 
-def _tid(tid: np.ndarray, results: Results) -> pd.DataFrame:
+def _tid(obs: Observed, results: Results) -> pd.DataFrame:
     t = results.time_in_department
     assert t is not None
     minutes = np.sort(t["minutes"].unique())
-    observed = np.searchsorted(np.sort(tid), minutes, side="right") / tid.size
+    # Only the whole hours are shown, so only they are kept from the log.
+    within = obs.tid_within_hours
+    hour = minutes // 60
+    observed = np.where(minutes % 60 == 0, within[np.minimum(hour, len(within) - 1)], math.nan)
+    observed = np.where((minutes % 60 == 0) & (hour >= len(within)), 1.0, observed)
     sims = t.pivot_table(index="replication", columns="minutes", values="share_within").to_numpy()
     out = _band("share left the ED within", observed, sims, "minutes")
     out["minutes"] = minutes[out["minutes"].to_numpy()]
     return out[out["minutes"] % (6 * TID_STEP) == 0].reset_index(drop=True)
 
 
-def _occupancy(log: EventLog, scenario: Scenario, results: Results) -> pd.DataFrame:
+def _observed_occupancy(log: EventLog) -> dict[str, np.ndarray]:
     s = log.spells
     if s is None or s.empty:
-        return pd.DataFrame(columns=["measure", "group", "place", "hour_of_week", "observed"])
-    how = results.hour_of_week()
-    frames = []
+        return {}
+    out = {}
     t0 = log.attendances["arrival"].min()
     t1 = log.attendances["arrival"].max()
     for unit in sorted(s["unit"].unique()):
-        place = name_of(unit, "unit").lower()
-        if place not in scenario.places:
-            continue
         u = s[s["unit"] == unit]
         stays = _minutes(u["discharged"], u["admitted"])
         settle = pd.Timedelta(minutes=float(np.percentile(stays, 95)))
@@ -290,30 +356,53 @@ def _occupancy(log: EventLog, scenario: Scenario, results: Results) -> pd.DataFr
         occ = _hourly_occupancy(u["admitted"], u["discharged"], start, t1)
         local = pd.Series(grid.tz_convert("Europe/London").tz_localize(None))
         hw = _hour_of_week(local)
-        observed = np.bincount(hw, weights=occ, minlength=168) / np.maximum(
+        out[str(unit)] = np.bincount(hw, weights=occ, minlength=168) / np.maximum(
             np.bincount(hw, minlength=168), 1
         )
+    return out
+
+
+def _occupancy(obs: Observed, scenario: Scenario, results: Results) -> pd.DataFrame:
+    if not obs.occupancy:
+        return pd.DataFrame(columns=["measure", "group", "place", "hour_of_week", "observed"])
+    how = results.hour_of_week()
+    frames = []
+    for unit, observed in obs.occupancy.items():
+        place = name_of(unit, "unit").lower()
+        if place not in scenario.places:
+            continue
         sim = how[how["place"].astype(str) == place].pivot_table(
             index="replication", columns="hour_of_week", values="occupancy"
         )
         sims = sim.reindex(columns=range(168)).to_numpy()
-        band = _band("occupancy", observed, sims, "hour_of_week", str(unit))
+        band = _band("occupancy", observed, sims, "hour_of_week", unit)
         band["place"] = place
         frames.append(band)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def _stays(log: EventLog, scenario: Scenario, results: Results) -> pd.DataFrame:
+def _observed_stays(log: EventLog) -> dict[str, np.ndarray]:
     s = log.spells
+    if s is None or s.empty:
+        return {}
+    return {
+        str(unit): np.quantile(
+            _minutes(s.loc[s["unit"] == unit, "discharged"], s.loc[s["unit"] == unit, "admitted"])
+            / 1440,
+            QUANTILES,
+        )
+        for unit in sorted(s["unit"].unique())
+    }
+
+
+def _stays(obs: Observed, scenario: Scenario, results: Results) -> pd.DataFrame:
     p = results.patients
-    if s is None or s.empty or p is None:
+    if not obs.stays or p is None:
         return pd.DataFrame()
     rows = []
     w0 = scenario.run.warmup
-    for unit in sorted(s["unit"].unique()):
+    for unit, observed in obs.stays.items():
         stage = f"{name_of(unit, 'unit').lower()}_stay"
-        u = s[s["unit"] == unit]
-        observed = np.quantile(_minutes(u["discharged"], u["admitted"]) / 1440, QUANTILES)
         v = p[(p["stage"].astype(str) == stage) & (p["entered"] >= w0)]
         v = v[np.isfinite(v["ended"].to_numpy())]
         sims = np.array(
@@ -325,7 +414,7 @@ def _stays(log: EventLog, scenario: Scenario, results: Results) -> pd.DataFrame:
         )
         if sims.size == 0:
             continue
-        band = _band("length of stay (days)", observed, sims, "quantile", str(unit))
+        band = _band("length of stay (days)", observed, sims, "quantile", unit)
         band["quantile"] = [QUANTILES[i] for i in band["quantile"]]
         rows.append(band)
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
@@ -392,31 +481,8 @@ def _csv_writer(df: pd.DataFrame) -> Callable[[Path], None]:
     return write
 
 
-def write_comparison(c: Comparison, folder: Path, source: str) -> list[Path]:
-    """``folder``/model-vs-observed.html and the CSV tables beside it; returns the files."""
-    m = c.measures
-    inside = m["inside"].dropna()
-    parts = [
-        f"<h1>Model against observed: {html.escape(source)}</h1>",
-        f"<p>{c.replications} replications of the calibrated scenario over the log's own dates. "
-        "For each measure: the observed value, the model's mean, and a 95% prediction interval "
-        "(what one real period could show if the model were right). "
-        f"Observed inside the interval for {int(inside.sum())} of {len(inside)} measures.</p>",
-        table(
-            [
-                "measure",
-                "group",
-                "unit",
-                "observed",
-                "model mean",
-                "95% PI low",
-                "95% PI high",
-                "inside",
-            ],
-            [[_fmt(v) for v in r] for r in m.itertuples(index=False)],
-        ),
-        f"<p>{html.escape(NOT_SHOWN)}</p>",
-    ]
+def comparison_charts(c: Comparison) -> list[tuple[str, dict[str, Any]]]:
+    """The report's charts (a file stem and a Vega-Lite spec each), for the page and the app."""
     charts: list[tuple[str, dict[str, Any]]] = [
         (
             "arrivals-by-hour-of-week",
@@ -453,6 +519,35 @@ def write_comparison(c: Comparison, folder: Path, source: str) -> list[Path]:
                 _band_chart(c.stays, "quantile", "length of stay (days)", "quantile"),
             )
         )
+    return charts
+
+
+def write_comparison(c: Comparison, folder: Path, source: str) -> list[Path]:
+    """``folder``/model-vs-observed.html and the CSV tables beside it; returns the files."""
+    m = c.measures
+    inside = m["inside"].dropna()
+    parts = [
+        f"<h1>Model against observed: {html.escape(source)}</h1>",
+        f"<p>{c.replications} replications of the calibrated scenario over the log's own dates. "
+        "For each measure: the observed value, the model's mean, and a 95% prediction interval "
+        "(what one real period could show if the model were right). "
+        f"Observed inside the interval for {int(inside.sum())} of {len(inside)} measures.</p>",
+        table(
+            [
+                "measure",
+                "group",
+                "unit",
+                "observed",
+                "model mean",
+                "95% PI low",
+                "95% PI high",
+                "inside",
+            ],
+            [[_fmt(v) for v in r] for r in m.itertuples(index=False)],
+        ),
+        f"<p>{html.escape(NOT_SHOWN)}</p>",
+    ]
+    charts = comparison_charts(c)
     parts += [chart_placeholder(i, stem) for i, (stem, _) in enumerate(charts)]
     page = render("Model against observed", parts, [spec for _, spec in charts])
     folder.mkdir(parents=True, exist_ok=True)

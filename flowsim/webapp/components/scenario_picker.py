@@ -1,6 +1,7 @@
 """The scenario picker: shipped scenario files, uploads and variants built in the page, read and
 checked, with the problems of any refused file shown as plain text (paths relative to the
-scenarios folder)."""
+scenarios folder). A scenario calibrated in this session (the calibrate page) is offered as a
+baseline too."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from flowsim.errors import FlowsimError, Problem, ScenarioError
-from flowsim.loader import load_scenario
+from flowsim.loader import _overlay, load_scenario, read_scenario_bytes, validate_data
 from flowsim.scenario import Scenario
 from flowsim.uploads import MAX_UPLOAD_BYTES, load_upload
 
@@ -22,6 +23,10 @@ from .safe_text import error_md, plain, problems_md, relative_text, shown_path
 log = logging.getLogger("flowsim.app")
 
 DEFAULT_CHANGE = "changes/escalation_beds.yaml"
+CALIBRATED_KEY = "calibrated_baseline"
+"""Session key of a calibrated scenario: (the label offered as a baseline, its YAML), set by the
+calibrate page; with ``CALIBRATED_KEY + ".select"`` set, the picker selects it once."""
+CALIBRATED_PREFIX = "calibrated: "
 
 
 def scenarios_folder() -> Path:
@@ -141,26 +146,61 @@ class Picked:
     baseline: str
     changes: list[str]
     uploaded: list[Scenario]
+    calibrated_text: str | None = None
+    """The YAML of the baseline when it is the session's calibrated scenario."""
+
+
+def calibrated_baseline() -> tuple[str, str] | None:
+    """The session's calibrated scenario, (label, YAML), if the calibrate page offered one."""
+    got = st.session_state.get(CALIBRATED_KEY)
+    if isinstance(got, tuple) and len(got) == 2 and all(isinstance(x, str) for x in got):
+        return got[0], got[1]
+    return None
+
+
+def load_baseline(picked: Picked) -> Scenario:
+    """The chosen baseline: a shipped file, or the session's calibrated scenario."""
+    if picked.calibrated_text is not None:
+        return load_upload(picked.calibrated_text.encode(), "calibrated.yaml", picked.folder)
+    return load_file(picked.files[picked.baseline], picked.folder)
 
 
 def pick_scenarios(folder: Path, files: dict[str, Path], built: dict[str, str]) -> Picked:
     """The sidebar's scenario section: a baseline, shipped change ideas and uploads."""
     names = list(files)
+    calibrated = calibrated_baseline()
+    choices = names + ([calibrated[0]] if calibrated else [])
+    if st.session_state.pop(CALIBRATED_KEY + ".select", False) and calibrated:
+        st.session_state["baseline"] = calibrated[0]
+    if st.session_state.get("baseline", names[0] if names else None) not in choices:
+        st.session_state.pop("baseline", None)
     base_name = st.selectbox(
         "Baseline",
-        names,
+        choices,
         key="baseline",
-        index=names.index("baseline.yaml") if "baseline.yaml" in names else 0,
+        # A value in the session wins; an index too would be warned about by Streamlit.
+        index=0
+        if "baseline" in st.session_state or "baseline.yaml" not in names
+        else names.index("baseline.yaml"),
         help="The scenario every change is compared with.",
     )
-    options = [n for n in names if n != base_name]
-    change_names = st.multiselect(
-        "Change ideas (shipped)",
-        options,
-        key="changes",
-        default=[DEFAULT_CHANGE] if DEFAULT_CHANGE in options else options[:1],
-        help="Overlays of the baseline in scenarios/changes, or other scenario files.",
-    )
+    calibrated_text = calibrated[1] if calibrated and base_name == calibrated[0] else None
+    if calibrated_text is None:
+        options = [n for n in names if n != base_name]
+        change_names = st.multiselect(
+            "Change ideas (shipped)",
+            options,
+            key="changes",
+            default=[DEFAULT_CHANGE] if DEFAULT_CHANGE in options else options[:1],
+            help="Overlays of the baseline in scenarios/changes, or other scenario files.",
+        )
+    else:
+        change_names = []
+        st.caption(
+            "The shipped change ideas extend the shipped baseline, so they are not offered for "
+            "your calibrated scenario: build changes to it in **Build a variant** (the levers "
+            "work on any baseline)."
+        )
     uploads = st.file_uploader(
         "Upload scenario files (YAML)",
         type=["yaml", "yml"],
@@ -174,7 +214,7 @@ def pick_scenarios(folder: Path, files: dict[str, Path], built: dict[str, str]) 
         st.error(msg)
     if built:
         st.caption("Built in this page: " + ", ".join(plain(n) for n in built))
-    return Picked(folder, files, base_name, list(change_names), uploaded)
+    return Picked(folder, files, base_name, list(change_names), uploaded, calibrated_text)
 
 
 def change_scenarios(picked: Picked, built: dict[str, str]) -> list[Scenario]:
@@ -189,7 +229,17 @@ def change_scenarios(picked: Picked, built: dict[str, str]) -> list[Scenario]:
     variants += picked.uploaded
     for name, text in built.items():
         try:
-            variants.append(load_upload(text.encode(), f"{name}.yaml", picked.folder))
+            base = _built_on(text, name)
+            if base != picked.baseline and (
+                picked.calibrated_text is not None or base.startswith(CALIBRATED_PREFIX)
+            ):
+                # Built on another baseline, one of them calibrated: not a change to this one.
+                st.sidebar.caption(f"{plain(name)} is left out: it was built on {plain(base)}.")
+                continue
+            if picked.calibrated_text is not None:
+                variants.append(_on_calibrated(text, name, picked.calibrated_text))
+            else:
+                variants.append(load_upload(text.encode(), f"{name}.yaml", picked.folder))
         except ScenarioError as e:
             _left_out(name, e, picked.folder)
         except FlowsimError as e:
@@ -204,3 +254,19 @@ def _left_out(name: str, e: ScenarioError, folder: Path) -> None:
     st.sidebar.error(
         f"{plain(name)} is not a valid scenario and is left out:\n\n" + problems_md(e, folder)
     )
+
+
+def _built_on(text: str, name: str) -> str:
+    data, _ = read_scenario_bytes(text.encode(), f"{name}.yaml")
+    base = data.get("extends")
+    return base if isinstance(base, str) else ""
+
+
+def _on_calibrated(text: str, name: str, calibrated_text: str) -> Scenario:
+    """A variant built on the calibrated baseline: its overlay merged onto the calibrated
+    scenario held in the session (no file to extend)."""
+    over, over_marks = read_scenario_bytes(text.encode(), f"{name}.yaml")
+    over.pop("extends", None)
+    base, base_marks = read_scenario_bytes(calibrated_text.encode(), "calibrated.yaml")
+    data, marks = _overlay(base, base_marks, over, over_marks)
+    return validate_data(data, marks, f"{name}.yaml")

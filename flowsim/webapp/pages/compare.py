@@ -35,7 +35,7 @@ from ..components.run_settings import RunSettings, run_settings
 from ..components.safe_text import error_md, plain
 from ..components.scenario_picker import (
     change_scenarios,
-    load_file,
+    load_baseline,
     pick_scenarios,
     scenarios_folder,
     shipped_files,
@@ -69,7 +69,7 @@ def page() -> None:
         st.header("1. Scenarios")
         picked = pick_scenarios(folder, files, built)
         base_name = picked.baseline
-        baseline = load_file(files[base_name], folder)
+        baseline = load_baseline(picked)
         variants: list[Scenario] = change_scenarios(picked, built)
         st.header("2. Run settings")
         settings = run_settings([baseline, *variants], base_name, os.cpu_count() or 1)
