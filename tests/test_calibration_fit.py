@@ -247,3 +247,14 @@ def test_waits_and_handovers_the_queues_cannot_make_are_recovered(year: Calibrat
     for unit, f in year.handover.items():
         tol = 3 * mean / math.sqrt(f.n) + 0.5
         assert abs(f.mean_min - mean) <= tol, f"{unit} handover: {f.mean_min:.4g}"
+
+
+@pytest.mark.parametrize("minutes", [0.000123, 0.5, 7.25, 1234.5678, 14720.3, 99999.0, 3.2e6])
+def test_fitted_durations_are_written_as_the_loader_reads_them(minutes: float) -> None:
+    # 14,720 minutes was once written '1.472e+04min', which no scenario file may say.
+    from flowsim.calibration.fit import _minutes_text
+    from flowsim.durations import parse_duration
+
+    text = _minutes_text(minutes)
+    assert "e" not in text.removesuffix("min").removesuffix("d")
+    assert parse_duration(text) == pytest.approx(minutes, rel=5e-4)

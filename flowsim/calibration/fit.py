@@ -153,7 +153,13 @@ class Calibration:
 
 # -- distributions ----------------------------------------------------------------------------
 def _minutes_text(x: float) -> str:
-    return f"{x:.4g}min" if x < 1e5 else f"{x / 1440:.4g}d"
+    """A duration as the scenario file writes it, to 4 significant figures and never in
+    exponent form (``1.472e+04min`` is not a duration the loader reads)."""
+
+    def plain(v: float) -> str:
+        return np.format_float_positional(v, precision=4, unique=False, fractional=False, trim="-")
+
+    return f"{plain(x)}min" if x < 1e5 else f"{plain(x / 1440)}d"
 
 
 def _weibull_shape(logs: np.ndarray) -> float | None:
