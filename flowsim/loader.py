@@ -472,7 +472,7 @@ def _extend(
     except (ExtendsRefused, Unreadable) as e:
         raise ScenarioError([Problem(f, line, col, "extends", str(e))]) from None
     base, base_marks = _read_chain(base_path, raw, str(base_path), policy, chain)
-    merged, merged_marks = _overlay(base, base_marks, data, marks)
+    merged, merged_marks = overlay(base, base_marks, data, marks)
     if "name" not in data:
         merged["name"] = _default_name(written_at)
     return merged, merged_marks
@@ -515,7 +515,7 @@ def read_regular_file(p: Path, limit: int = MAX_FILE_BYTES) -> bytes:
     return raw
 
 
-def _overlay(
+def overlay(
     base: dict[str, Any], base_marks: Marks, over: dict[str, Any], over_marks: Marks
 ) -> tuple[dict[str, Any], Marks]:
     """``over`` merged onto ``base``, and where each merged value was written. Mappings merge key

@@ -14,7 +14,7 @@ from typing import Any
 import streamlit as st
 
 from flowsim.errors import FlowsimError, Problem, ScenarioError
-from flowsim.loader import _overlay, load_scenario, read_scenario_bytes, validate_data
+from flowsim.loader import load_scenario, overlay, read_scenario_bytes, validate_data
 from flowsim.scenario import Scenario
 from flowsim.uploads import MAX_UPLOAD_BYTES, load_upload
 
@@ -268,5 +268,5 @@ def _on_calibrated(text: str, name: str, calibrated_text: str) -> Scenario:
     over, over_marks = read_scenario_bytes(text.encode(), f"{name}.yaml")
     over.pop("extends", None)
     base, base_marks = read_scenario_bytes(calibrated_text.encode(), "calibrated.yaml")
-    data, marks = _overlay(base, base_marks, over, over_marks)
+    data, marks = overlay(base, base_marks, over, over_marks)
     return validate_data(data, marks, f"{name}.yaml")
