@@ -92,3 +92,35 @@ def hand_made_records(scenario: Scenario, horizon: float, **fields: Any) -> Reco
     for name in ("ed_departure", "decision_to_admit", "triage", "clinician", "handover", "left"):
         blank[name] = np.full(n, np.nan)
     return Records(**(blank | fields))
+
+
+# -- scenarios for the capacity search's tests -------------------------------------------------
+MMC_BEDS = """
+name: mmc_beds
+run: {warmup: 2d, length: 15d, replications: 5, seed: 11}
+classes: {patient: {}}
+arrivals:
+  direct_admissions: {per_day: 96, class_mix: {patient: 1}, first_stage: bed_stay}
+places:
+  beds: {capacity: 3, area: ward}
+stages:
+  bed_stay: {place: beds, duration: {dist: exponential, mean: 1h}}
+"""
+"""An M/M/c queue for beds: 4 admissions an hour, 1-hour stays (4 erlangs). Erlang C gives a
+probability of waiting of 0.285 with 6 beds and 0.135 with 7."""
+
+OVERFLOW_WARD = """
+name: loss
+run: {warmup: 5d, length: 400d, replications: 4, seed: 7}
+classes: {admission: {}}
+arrivals:
+  admissions: {per_day: 3, class_mix: {admission: 1}, first_stage: ward_stay}
+places:
+  ward: {capacity: 8, area: ward, queue: first_come}
+  outlier_ward: {capacity: unlimited, area: ward}
+stages:
+  ward_stay: {place: ward, duration: {dist: exponential, mean: 1d}, overflow: outlier_stay}
+  outlier_stay: {place: outlier_ward, duration: {dist: exponential, mean: 1d}}
+"""
+"""A ward whose patients go to an unlimited outlier ward when it is full (3 admissions a day,
+1-day stays): a small search whose lever is the ward's beds."""

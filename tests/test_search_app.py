@@ -10,20 +10,7 @@ import pytest
 pytest.importorskip("streamlit")
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-LOSS = """
-name: loss
-run: {warmup: 5d, length: 300d, replications: 4, seed: 7}
-classes: {admission: {}}
-arrivals:
-  admissions: {per_day: 3, class_mix: {admission: 1}, first_stage: ward_stay}
-places:
-  ward: {capacity: 8, area: ward, queue: first_come}
-  outlier_ward: {capacity: unlimited, area: ward}
-stages:
-  ward_stay: {place: ward, duration: {dist: exponential, mean: 1d}, overflow: outlier_stay}
-  outlier_stay: {place: outlier_ward, duration: {dist: exponential, mean: 1d}}
-"""
-
+from .shared import OVERFLOW_WARD  # noqa: E402
 
 SCRIPT = """
 from flowsim.webapp.navigation import guarded
@@ -55,7 +42,8 @@ def test_the_page_is_in_the_navigation() -> None:
 def test_the_page_finds_the_fewest_beds(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     folder = tmp_path / "scenarios"
     folder.mkdir()
-    (folder / "loss.yaml").write_text(LOSS)
+    # A shorter run than the command-line tests use keeps the page test quick.
+    (folder / "loss.yaml").write_text(OVERFLOW_WARD.replace("length: 400d", "length: 300d"))
     monkeypatch.setenv("FLOWSIM_SCENARIOS", str(folder))
     at = _capacity_page(tmp_path)
     assert not at.exception

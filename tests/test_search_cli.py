@@ -18,39 +18,13 @@ from flowsim.search.charts import search_chart
 from flowsim.search.core import Task
 from flowsim.search.output import answer_text, value_table
 
-LOSS = """
-name: loss
-run: {warmup: 5d, length: 400d, replications: 4, seed: 7}
-classes: {admission: {}}
-arrivals:
-  admissions: {per_day: 3, class_mix: {admission: 1}, first_stage: ward_stay}
-places:
-  ward: {capacity: 8, area: ward, queue: first_come}
-  outlier_ward: {capacity: unlimited, area: ward}
-stages:
-  ward_stay: {place: ward, duration: {dist: exponential, mean: 1d}, overflow: outlier_stay}
-  outlier_stay: {place: outlier_ward, duration: {dist: exponential, mean: 1d}}
-"""
-
-# An M/M/c queue for beds: 4 admissions an hour, 1-hour stays. Erlang C gives a probability of
-# waiting of 0.285 with 6 beds and 0.135 with 7, so the fewest beds for at most 0.2 is 7.
-MMC_BEDS = """
-name: mmc_beds
-run: {warmup: 2d, length: 15d, replications: 5, seed: 11}
-classes: {patient: {}}
-arrivals:
-  direct_admissions: {per_day: 96, class_mix: {patient: 1}, first_stage: bed_stay}
-places:
-  beds: {capacity: 3, area: ward}
-stages:
-  bed_stay: {place: beds, duration: {dist: exponential, mean: 1h}}
-"""
+from .shared import MMC_BEDS, OVERFLOW_WARD
 
 
 @pytest.fixture
 def loss_file(tmp_path: Path) -> Path:
     path = tmp_path / "loss.yaml"
-    path.write_text(LOSS)
+    path.write_text(OVERFLOW_WARD)
     return path
 
 

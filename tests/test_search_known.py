@@ -34,17 +34,7 @@ from flowsim.search.core import Evaluate, Task
 from flowsim.search.runner import checkpoint_plan, make_evaluate
 from flowsim.validation.theory import erlang_b, erlang_c, mmc_wait
 
-MMC_BEDS = """
-name: mmc_beds
-run: {warmup: 2d, length: 15d, replications: 5, seed: 11}
-classes: {patient: {}}
-arrivals:
-  direct_admissions: {per_day: 96, class_mix: {patient: 1}, first_stage: bed_stay}
-places:
-  beds: {capacity: 3, area: ward}
-stages:
-  bed_stay: {place: beds, duration: {dist: exponential, mean: 1h}}
-"""
+from .shared import MMC_BEDS
 
 LOSS = """
 name: loss
