@@ -10,11 +10,13 @@ it fails instead.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -42,6 +44,30 @@ def _need(ok: bool, why: str) -> None:
     if os.environ.get("FLOWSIM_REQUIRE_BROWSER") == "1":
         pytest.fail(f"FLOWSIM_REQUIRE_BROWSER=1 but {why}")
     pytest.skip(why)
+
+
+@contextlib.contextmanager
+def _chromium(tmp_path: Path, height: int) -> Iterator[Any]:
+    """Headless Chromium (the system's) with a fresh profile, a 1400-pixel-wide window and
+    downloads allowed; skipped, or failed under FLOWSIM_REQUIRE_BROWSER=1, when it cannot run."""
+    _need(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need(False, "Playwright for Python is not installed")
+    with sync_playwright() as p:
+        browser = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport={"width": 1400, "height": height},
+            accept_downloads=True,
+        )
+        try:
+            yield browser
+        finally:
+            browser.close()
 
 
 def _serve_app(tmp_path: Path) -> Iterator[str]:
@@ -76,39 +102,24 @@ def test_default_comparison_in_chromium(short_app_url: str, tmp_path: Path) -> N
     # The page's defaults are the baseline file's run settings; the short baseline keeps the
     # run to seconds on a shared machine.
     app_url = short_app_url
-    _need(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need(False, "Playwright for Python is not installed")
-    with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 4200},
+    with _chromium(tmp_path, height=4200) as browser:
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        page.goto(app_url, wait_until="domcontentloaded")
+        run = page.get_by_role("button", name="Run the comparison")
+        run.wait_for(timeout=60_000)
+        run.click()
+        page.get_by_text("Each change against baseline", exact=True).wait_for(timeout=120_000)
+        table = page.locator("[data-testid='stDataFrame']").first
+        table.wait_for(timeout=60_000)
+        page.wait_for_function(
+            "document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 5",
+            timeout=60_000,
         )
-        try:
-            page = browser.pages[0] if browser.pages else browser.new_page()
-            page.goto(app_url, wait_until="domcontentloaded")
-            run = page.get_by_role("button", name="Run the comparison")
-            run.wait_for(timeout=60_000)
-            run.click()
-            page.get_by_text("Each change against baseline", exact=True).wait_for(timeout=120_000)
-            table = page.locator("[data-testid='stDataFrame']").first
-            table.wait_for(timeout=60_000)
-            page.wait_for_function(
-                "document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 5",
-                timeout=60_000,
-            )
-            assert page.get_by_text("Something went wrong").count() == 0
-            assert page.locator("[data-testid='stException']").count() == 0
-            page.wait_for_timeout(1500)  # let the charts draw
-            SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(SCREENSHOT), full_page=True)
-        finally:
-            browser.close()
+        assert page.get_by_text("Something went wrong").count() == 0
+        assert page.locator("[data-testid='stException']").count() == 0
+        page.wait_for_timeout(1500)  # let the charts draw
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOT), full_page=True)
     assert SCREENSHOT.stat().st_size > 10_000
 
 
@@ -135,55 +146,40 @@ _LINKS = """() => Array.from(document.querySelectorAll('*')).flatMap(el =>
 
 @pytest.mark.slow
 def test_markdown_in_an_upload_stays_text_in_chromium(app_url: str, tmp_path: Path) -> None:
-    _need(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need(False, "Playwright for Python is not installed")
     requested: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 3000},
+    with _chromium(tmp_path, height=3000) as browser:
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        page.on("request", lambda r: requested.append(r.url))
+        page.goto(app_url, wait_until="domcontentloaded")
+        page.get_by_role("button", name="Run the comparison").wait_for(timeout=60_000)
+        page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
+            [
+                {
+                    "name": HOSTILE_NAME,
+                    "mimeType": "application/x-yaml",
+                    "buffer": HOSTILE_FILE,
+                },
+                {
+                    "name": "labelled.yaml",
+                    "mimeType": "application/x-yaml",
+                    "buffer": HOSTILE_LABEL,
+                },
+            ]
         )
-        try:
-            page = browser.pages[0] if browser.pages else browser.new_page()
-            page.on("request", lambda r: requested.append(r.url))
-            page.goto(app_url, wait_until="domcontentloaded")
-            page.get_by_role("button", name="Run the comparison").wait_for(timeout=60_000)
-            page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(
-                [
-                    {
-                        "name": HOSTILE_NAME,
-                        "mimeType": "application/x-yaml",
-                        "buffer": HOSTILE_FILE,
-                    },
-                    {
-                        "name": "labelled.yaml",
-                        "mimeType": "application/x-yaml",
-                        "buffer": HOSTILE_LABEL,
-                    },
-                ]
-            )
-            alert = page.locator("[data-testid='stAlert']", has_text="is not a valid scenario")
-            alert.first.wait_for(timeout=60_000)
-            page.get_by_role("tab", name="Pathway").click()
-            page.get_by_role("combobox", name="Scenario", exact=True).click()
-            page.get_by_role("option", name="labelled").click()
-            page.locator("[data-testid='stGraphVizChart']", has_text="label.png").wait_for(
-                timeout=60_000
-            )
-            page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=60_000)
-            page.wait_for_timeout(1500)  # let anything that would load, load
-            shown = alert.first.inner_text()
-            links = page.evaluate(_LINKS)
-            diagram = page.locator("[data-testid='stGraphVizChart']").inner_text()
-            assert page.get_by_text("Something went wrong").count() == 0
-        finally:
-            browser.close()
+        alert = page.locator("[data-testid='stAlert']", has_text="is not a valid scenario")
+        alert.first.wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Pathway").click()
+        page.get_by_role("combobox", name="Scenario", exact=True).click()
+        page.get_by_role("option", name="labelled").click()
+        page.locator("[data-testid='stGraphVizChart']", has_text="label.png").wait_for(
+            timeout=60_000
+        )
+        page.locator("[data-testid='stGraphVizChart'] svg").first.wait_for(timeout=60_000)
+        page.wait_for_timeout(1500)  # let anything that would load, load
+        shown = alert.first.inner_text()
+        links = page.evaluate(_LINKS)
+        diagram = page.locator("[data-testid='stGraphVizChart']").inner_text()
+        assert page.get_by_text("Something went wrong").count() == 0
     # The user's text is there, as text: the test would see the markup if it were made.
     assert f"![](http://{TRAP}/key.png)" in shown and f"[link](http://{TRAP}/value.html)" in shown
     assert "![](http:127.0.0.1:9" in shown  # the file name
@@ -224,88 +220,72 @@ def short_app_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[s
 def test_headline_and_the_downloaded_report_draw_offline_in_chromium(
     short_app_url: str, tmp_path: Path
 ) -> None:
-    _need(CHROMIUM.exists(), f"{CHROMIUM} is missing (apt-get install chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _need(False, "Playwright for Python is not installed")
     report = tmp_path / "report.html"
     attempted: list[str] = []
-    with sync_playwright() as p:
-        browser = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=str(CHROMIUM),
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport={"width": 1400, "height": 1000},
-            accept_downloads=True,
+    with _chromium(tmp_path, height=1000) as browser:
+        page = browser.pages[0] if browser.pages else browser.new_page()
+        page.goto(short_app_url, wait_until="domcontentloaded")
+        run = page.get_by_role("button", name="Run the comparison")
+        run.wait_for(timeout=60_000)
+        # The run settings are the file's own, and the page says so.
+        page.get_by_text("3 replications of 91 days after 42 days' warm-up").wait_for(
+            timeout=30_000
         )
-        try:
-            page = browser.pages[0] if browser.pages else browser.new_page()
-            page.goto(short_app_url, wait_until="domcontentloaded")
-            run = page.get_by_role("button", name="Run the comparison")
-            run.wait_for(timeout=60_000)
-            # The run settings are the file's own, and the page says so.
-            page.get_by_text("3 replications of 91 days after 42 days' warm-up").wait_for(
-                timeout=30_000
-            )
-            run.click()
-            # Progress says the time so far and the time left (6 replications: 5 updates).
-            page.get_by_text(
-                re.compile(r"^\d of 6 replications done · .+ so far · about .+ left$")
-            ).first.wait_for(timeout=120_000)
-            headline = page.get_by_text(re.compile(r"^Within 4 hours: .*95% CI .* — "))
-            headline.first.wait_for(timeout=180_000)
-            text = headline.first.inner_text()
-            assert re.fullmatch(
-                r"Within 4 hours: (no clear difference|[+−-]?[\d.]+ points) \(95% CI .+\) — "
-                r"(better|worse|no clear difference)",
-                text.strip(),
-            ), text
-            page.wait_for_function(
-                "document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 6",
-                timeout=60_000,
-            )
-            assert page.get_by_text("Something went wrong").count() == 0
-            page.set_viewport_size({"width": 1400, "height": 2600})
-            page.wait_for_timeout(1500)  # let the charts draw
-            PAGE_SHOT.parent.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(PAGE_SHOT), full_page=True)
+        run.click()
+        # Progress says the time so far and the time left (6 replications: 5 updates).
+        page.get_by_text(
+            re.compile(r"^\d of 6 replications done · .+ so far · about .+ left$")
+        ).first.wait_for(timeout=120_000)
+        headline = page.get_by_text(re.compile(r"^Within 4 hours: .*95% CI .* — "))
+        headline.first.wait_for(timeout=180_000)
+        text = headline.first.inner_text()
+        assert re.fullmatch(
+            r"Within 4 hours: (no clear difference|[+−-]?[\d.]+ points) \(95% CI .+\) — "
+            r"(better|worse|no clear difference)",
+            text.strip(),
+        ), text
+        page.wait_for_function(
+            "document.querySelectorAll('[data-testid=\"stVegaLiteChart\"]').length >= 6",
+            timeout=60_000,
+        )
+        assert page.get_by_text("Something went wrong").count() == 0
+        page.set_viewport_size({"width": 1400, "height": 2600})
+        page.wait_for_timeout(1500)  # let the charts draw
+        PAGE_SHOT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(PAGE_SHOT), full_page=True)
 
-            page.get_by_role("button", name="Make the report (HTML, opens offline)").click()
-            get = page.get_by_role("button", name=re.compile(r"^Download the report"))
-            get.wait_for(timeout=120_000)
-            with page.expect_download(timeout=60_000) as download:
-                get.click()
-            download.value.save_as(report)
+        page.get_by_role("button", name="Make the report (HTML, opens offline)").click()
+        get = page.get_by_role("button", name=re.compile(r"^Download the report"))
+        get.wait_for(timeout=120_000)
+        with page.expect_download(timeout=60_000) as download:
+            get.click()
+        download.value.save_as(report)
 
-            # The report with every request but its own file refused, as on a laptop offline.
-            offline = browser.new_page()
+        # The report with every request but its own file refused, as on a laptop offline.
+        offline = browser.new_page()
 
-            def refuse(route) -> None:  # type: ignore[no-untyped-def]
-                if route.request.url.startswith("file://"):
-                    route.continue_()
-                else:
-                    attempted.append(route.request.url)
-                    route.abort()
+        def refuse(route) -> None:  # type: ignore[no-untyped-def]
+            if route.request.url.startswith("file://"):
+                route.continue_()
+            else:
+                attempted.append(route.request.url)
+                route.abort()
 
-            offline.route("**/*", refuse)
-            offline.goto(report.as_uri(), wait_until="load")
-            charts = offline.locator("div.chart")
-            n = charts.count()
-            assert n >= 3
-            offline.wait_for_function(
-                f"document.querySelectorAll('div.chart svg').length >= {n}", timeout=60_000
-            )
-            drawn = offline.evaluate(
-                """() => Array.from(document.querySelectorAll('div.chart')).map(d => {
-                    const svg = d.querySelector('svg');
-                    return svg ? svg.querySelectorAll('path, rect, line, text').length : 0; })"""
-            )
-            offline.set_viewport_size({"width": 1100, "height": 900})
-            offline.screenshot(path=str(REPORT_SHOT), full_page=True)
-        finally:
-            browser.close()
+        offline.route("**/*", refuse)
+        offline.goto(report.as_uri(), wait_until="load")
+        charts = offline.locator("div.chart")
+        n = charts.count()
+        assert n >= 3
+        offline.wait_for_function(
+            f"document.querySelectorAll('div.chart svg').length >= {n}", timeout=60_000
+        )
+        drawn = offline.evaluate(
+            """() => Array.from(document.querySelectorAll('div.chart')).map(d => {
+                const svg = d.querySelector('svg');
+                return svg ? svg.querySelectorAll('path, rect, line, text').length : 0; })"""
+        )
+        offline.set_viewport_size({"width": 1100, "height": 900})
+        offline.screenshot(path=str(REPORT_SHOT), full_page=True)
     assert not attempted, attempted
     assert all(k > 10 for k in drawn), drawn  # every chart drew marks, not an empty frame
     html = report.read_text(encoding="utf-8")
