@@ -213,18 +213,29 @@ def write_results(
     target = Path(out)
     check_out_folder(target, inputs, overwrite)
     remove_leftovers(target)
+    return write_folder(
+        target, lambda staging: _write_all(results, staging, comparison, extra), "the results"
+    )
+
+
+def write_folder(target: Path, fill: Callable[[Path], list[str]], what: str) -> list[str]:
+    """Make folder ``target`` all or nothing: ``fill`` writes the files into a staging folder
+    beside it and returns their names, then the staging folder takes ``target``'s place (an
+    earlier folder there is moved aside and removed). A failure leaves nothing behind (what a
+    killed run leaves, :func:`remove_leftovers` clears) and raises :class:`OutputError` saying
+    ``what`` could not be written. Checking ``target`` first is the caller's part."""
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(
             tempfile.mkdtemp(prefix=f".{target.name}.partial-{os.getpid()}-", dir=target.parent)
         )
     except OSError as e:
-        raise OutputError(f"{target}: cannot write the results: {_reason(e)}") from e
+        raise OutputError(f"{target}: cannot write {what}: {_reason(e)}") from e
     umask = os.umask(0)
     os.umask(umask)
     try:
         os.chmod(staging, 0o777 & ~umask)  # mkdtemp makes it private; results are ordinary files
-        written = _write_all(results, staging, comparison, extra)
+        written = fill(staging)
         if target.exists():
             old = Path(
                 tempfile.mkdtemp(prefix=f".{target.name}.old-{os.getpid()}-", dir=target.parent)
@@ -237,7 +248,7 @@ def write_results(
     except OSError as e:
         shutil.rmtree(staging, ignore_errors=True)
         raise OutputError(
-            f"{target}: cannot write the results ({_reason(e)}); nothing was written"
+            f"{target}: cannot write {what} ({_reason(e)}); nothing was written"
         ) from e
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

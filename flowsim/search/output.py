@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from ..loader import scenario_hash, scenario_yaml
-from ..output import RESULTS_MARK, OutputError, check_out_folder, remove_leftovers
+from ..output import RESULTS_MARK, check_out_folder, remove_leftovers, write_folder
 from ..scenario import Scenario
 from .core import LineAnswer, Point, SearchResult
 
@@ -202,15 +199,8 @@ def write_search(
     frame = value_table(result)
     spec = search_chart(result, frame)
     text = answer_text(result)
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(
-            tempfile.mkdtemp(prefix=f".{out.name}.partial-{os.getpid()}-", dir=out.parent)
-        )
-    except OSError as e:
-        raise OutputError(f"{out}: cannot write the search: {e.strerror or e}") from e
-    try:
-        os.chmod(staging, 0o755)
+
+    def fill(staging: Path) -> list[str]:
         frame.to_csv(staging / "values.csv", index=False)
         (staging / "answer.json").write_text(json.dumps(answer_json(result), indent=2) + "\n")
         (staging / "answer.txt").write_text(text)
@@ -242,22 +232,9 @@ def write_search(
             **(extra or {}),
         }
         (staging / RESULTS_MARK).write_text(json.dumps(info, indent=2) + "\n")
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-{os.getpid()}-", dir=out.parent))
-            os.replace(out, old / out.name)
-            os.replace(staging, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, out)
-    except OSError as e:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise OutputError(
-            f"{out}: cannot write the search ({e.strerror or e}); nothing was written"
-        ) from e
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return sorted(files) + [RESULTS_MARK]
+        return sorted(files) + [RESULTS_MARK]
+
+    return write_folder(out, fill, "the search")
 
 
 def _escape(text: str) -> str:
