@@ -340,6 +340,12 @@ def _stage_lines(key: str, n: Stage, o: Stage, names: _Names) -> Iterator[str]:
         dn, do = n.duration_for(c), o.duration_for(c)
         if dn != do:
             yield _duration_line(f"{who} ({names.cls(c)})", dn, do)
+    for t in dict.fromkeys([*o.duration_by_next, *n.duration_by_next]):
+        dn, do = n.duration_by_next.get(t, n.duration), o.duration_by_next.get(t, o.duration)
+        if dn != do:
+            to = names.target(t)
+            to = to if to.split(" ", 1)[0].isupper() else to[:1].lower() + to[1:]
+            yield _duration_line(f"{who}, before {to}", dn, do)
     if n.next != o.next:
         yield _routing_line(who, "patients", n.next, o.next, names)
     for c in dict.fromkeys([*o.next_by_class, *n.next_by_class]):
@@ -361,6 +367,7 @@ def _stage_lines(key: str, n: Stage, o: Stage, names: _Names) -> Iterator[str]:
         "staff",
         "duration",
         "duration_by_class",
+        "duration_by_next",
         "next",
         "next_by_class",
         "overflow",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 
 MINUTES_PER_UNIT: dict[str, float] = {
     "s": 1 / 60,
@@ -83,7 +84,11 @@ def _parse_text(text: str) -> float:
         m = _PART.match(s, pos)
         if m is None or m.group(2) not in MINUTES_PER_UNIT:
             raise ValueError(f"expected {DURATION_HINT}, got {_shown(text)}")
-        total += float(m.group(1)) * MINUTES_PER_UNIT[m.group(2)]
+        # Multiplied in decimal, so that "8.7d" is 12528 minutes, not 12527.999999999998 (a
+        # file written back, and read again, is then the same scenario).
+        unit = MINUTES_PER_UNIT[m.group(2)]
+        amount = Decimal(m.group(1))
+        total += float(amount / round(1 / unit) if unit < 1 else amount * Decimal(unit))
         pos = m.end()
     return total
 

@@ -272,6 +272,10 @@ def build_overlay(baseline: Scenario, levers: Levers, extends: str) -> dict[str,
                 entry["duration_by_class"] = {
                     c: scaled(d, factor) for c, d in stage.duration_by_class.items()
                 }
+            if stage.duration_by_next:
+                entry["duration_by_next"] = {
+                    t: scaled(d, factor) for t, d in stage.duration_by_next.items()
+                }
         dd = stage.delayed_discharge
         if (
             dd is not None

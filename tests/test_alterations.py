@@ -57,12 +57,20 @@ def test_the_shipped_changes_in_the_words_of_their_files(baseline: Scenario) -> 
 
     # Each figure is read from the change file's own comment or description.
     assert "+20 from 14 Oct 2024 to 12 Jan 2025" in said("escalation_beds")
-    assert "delayed discharges 20% → 10% of patients" in said("fewer_delayed_discharges")
+    assert (
+        "Discharge home with new support (pathway 1): delayed discharges 40% → 20% of patients"
+        in said("fewer_delayed_discharges")
+    )
     assert "Sat 40% → 80%, Sun 40% → 80%" in said("seven_day_discharging")
     assert "open 08:00–22:00 every day → 08:00–24:00 every day" in said("sdec_open_longer")
     # "17.5%" and "33.0%" are the shares the file's header states.
     assert "discharges before midday 17.5% → 33.0%" in said("discharge_before_noon")
-    assert "mean time 6.2 days → 6.15 days" in said("discharge_before_noon")
+    assert "fit: mean time 3.6 days → 3.55 days" in said("discharge_before_noon")
+    # A stay by destination (duration_by_next) says which destination's stays moved.
+    assert (
+        "Ward stay until medically fit, before discharge home with new support (pathway 1): "
+        "mean time 8.7 days → 8.65 days" in said("discharge_before_noon")
+    )
     assert "60% of patients go to UTC assessment instead of minors assessment" in said(
         "streaming_to_utc"
     )

@@ -17,6 +17,7 @@ import yaml
 from flowsim import load_scenario
 from flowsim.cli import main as cli
 from flowsim.kpis import KPIS, headline_kpis
+from flowsim.levers import before_noon
 
 from .shared import REPO, SCENARIOS
 
@@ -147,7 +148,13 @@ def test_a_built_variant_downloads_as_yaml_that_validates_and_runs(tmp_path: Pat
     at.text_input(key=LEVER + "name").set_value("busier_with_beds")
     at.slider(key=LEVER + "demand").set_value(1.2)
     at.number_input(key=LEVER + "beds.wards").set_value(640)
-    at.slider(key=LEVER + "delayed.ward_stay").set_value(0.1)
+    at.slider(key=LEVER + "delayed.discharge_with_support").set_value(0.1)
+    # The four discharge pathways leave the wards through one window: one slider moves them all.
+    noon = at.slider(key=LEVER + "noon.discharge_home")
+    label = noon.label.replace("` ", "").replace(" `", "")  # names are shown as plain text
+    assert label == "Discharges from Adult inpatient ward beds: share of discharges before noon"
+    noon.set_value(0.33)
+    assert not any(w.key == LEVER + "noon.discharge_with_support" for w in at.slider)
     at.run()
     assert not at.exception and not _errors(at)
     assert any(b.label == "Download this variant (YAML)" for b in at.get("download_button"))
@@ -160,7 +167,15 @@ def test_a_built_variant_downloads_as_yaml_that_validates_and_runs(tmp_path: Pat
     s, base = load_scenario(path), load_scenario(SCENARIOS / "baseline.yaml")
     assert s.arrivals["walk_in"].per_day == pytest.approx(1.2 * base.arrivals["walk_in"].per_day)
     assert s.places["wards"].capacity == 640
-    assert s.stages["ward_stay"].delayed_discharge.share == 0.1
+    assert s.stages["discharge_with_support"].delayed_discharge.share == 0.1
+    assert s.stages["discharge_home"].delayed_discharge.share == 0.05
+    pathways = [n for n in s.stages if n.startswith("discharge_")]
+    assert len(pathways) == 4
+    for n in pathways:
+        assert before_noon(s.stages[n].discharge_window.hours) == pytest.approx(0.33, abs=1e-3)
+    assert before_noon(s.stages["amu_stay"].discharge_window.hours) == pytest.approx(
+        before_noon(base.stages["amu_stay"].discharge_window.hours)
+    )
     # Added to the comparison, it runs beside the shipped change.
     at.button(key=LEVER + "add").click().run()
     _tiny_settings(at)

@@ -65,11 +65,11 @@ def _plain(markdown: str) -> str:
 # -- defaults from the file -------------------------------------------------------------------
 def test_the_app_starts_from_the_baseline_files_run_settings() -> None:
     at = _page()
-    # scenarios/baseline.yaml: run: warmup 42d, length 91d, replications 10, seed 20240902
-    assert _settings(at) == RunSettings(91, 42, 10, 20240902)
+    # scenarios/baseline.yaml: run: warmup 56d, length 91d, replications 10, seed 20240902
+    assert _settings(at) == RunSettings(91, 56, 10, 20240902)
     captions = [_plain(c.value) for c in at.sidebar.caption]
     assert any(
-        "Run settings from baseline.yaml: 10 replications of 91 days after 42 days' "
+        "Run settings from baseline.yaml: 10 replications of 91 days after 56 days' "
         "warm-up, seed 20240902, the same as `flowsim compare` runs." in c
         for c in captions
     ), captions
@@ -92,7 +92,7 @@ def test_past_the_budget_the_app_runs_the_largest_that_fit_and_says_why() -> Non
     assert estimate(run, chosen.replications, False).patients <= limit
     if chosen.replications < 10:  # the largest that fit: one more would not
         assert estimate(run, chosen.replications + 1, False).patients > limit
-    assert (chosen.days, chosen.warmup, chosen.seed) == (91, 42, 20240902)
+    assert (chosen.days, chosen.warmup, chosen.seed) == (91, 56, 20240902)
     notes = [_plain(i.value) for i in at.sidebar.info]
     assert any(
         "differ from the file's (baseline.yaml gives 10 replications" in n
@@ -114,7 +114,7 @@ def test_moving_a_slider_says_the_settings_are_the_users_and_a_button_restores_t
     notes = [_plain(i.value) for i in at.sidebar.info]
     assert any("You changed the run settings (replications)" in n for n in notes), notes
     at.button(key="run_settings.use_file").click().run()
-    assert _settings(at) == RunSettings(91, 42, 10, 20240902)
+    assert _settings(at) == RunSettings(91, 56, 10, 20240902)
     assert not at.sidebar.info
 
 

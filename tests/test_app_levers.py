@@ -65,9 +65,9 @@ def _everything(baseline) -> Levers:
             },
             "extra_shift": ExtraShiftLever(staff="triage_nurse", start=22, end=2, count=1),
             "length_of_stay": {"wards": 0.9},
-            "delayed_share": {"ward_stay": 0.1},
-            "before_noon_share": {**d.before_noon_share, "ward_stay": 0.33},
-            "weekend_share": {**d.weekend_share, "ward_stay": 0.8},
+            "delayed_share": {"discharge_with_support": 0.1},
+            "before_noon_share": {**d.before_noon_share, "discharge_home": 0.33},
+            "weekend_share": {**d.weekend_share, "discharge_home": 0.8},
         }
     )
 
@@ -104,9 +104,17 @@ def test_every_lever_lands_in_the_scenario(baseline, scenarios_copy: Path) -> No
     assert [h for h, x in enumerate(added) if x] == [0, 1, 22, 23]
     ward, base_ward = s.stages["ward_stay"], baseline.stages["ward_stay"]
     assert ward.duration.expected() == pytest.approx(0.9 * base_ward.duration.expected(), rel=1e-3)
-    assert ward.delayed_discharge.share == 0.1
-    assert before_noon(ward.discharge_window.hours) == pytest.approx(0.33, abs=1e-3)
-    assert ward.discharge_window.days["Sat"] == ward.discharge_window.days["Sun"] == 0.8
+    # Stays by destination are scaled too, each one.
+    assert base_ward.duration_by_next
+    for to, d in base_ward.duration_by_next.items():
+        assert ward.duration_by_next[to].expected() == pytest.approx(0.9 * d.expected(), rel=1e-3)
+    assert s.stages["discharge_with_support"].delayed_discharge.share == 0.1
+    assert s.stages["discharge_home"].delayed_discharge == (
+        baseline.stages["discharge_home"].delayed_discharge
+    )
+    home = s.stages["discharge_home"].discharge_window
+    assert before_noon(home.hours) == pytest.approx(0.33, abs=1e-3)
+    assert home.days["Sat"] == home.days["Sun"] == 0.8
     # Everything not touched is as in the baseline.
     assert s.stages["majors_assessment"] == baseline.stages["majors_assessment"]
     assert s.places["majors"] == baseline.places["majors"]
@@ -149,7 +157,7 @@ def test_overlay_of_a_baseline_in_a_subfolder_extends_by_its_relative_path(
 ) -> None:
     base = load_scenario(scenarios_copy / "changes" / "escalation_beds.yaml", root=scenarios_copy)
     levers = lever_defaults(base, name="escalation_and_noon").model_copy(
-        update={"before_noon_share": {"ward_stay": 0.3, "amu_stay": 0.2727}}
+        update={"before_noon_share": {"discharge_home": 0.3, "amu_stay": 0.2727}}
     )
     text = overlay_yaml(build_overlay(base, levers, "changes/escalation_beds.yaml"))
     assert "extends: changes/escalation_beds.yaml" in text
@@ -157,7 +165,8 @@ def test_overlay_of_a_baseline_in_a_subfolder_extends_by_its_relative_path(
     path.write_text(text)
     s = load_scenario(path, root=scenarios_copy)
     assert "escalation" in s.places["wards"].changes  # from the baseline it extends
-    assert before_noon(s.stages["ward_stay"].discharge_window.hours) == pytest.approx(0.3, abs=1e-3)
+    home = s.stages["discharge_home"].discharge_window
+    assert before_noon(home.hours) == pytest.approx(0.3, abs=1e-3)
 
 
 @pytest.mark.parametrize(

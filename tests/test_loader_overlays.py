@@ -63,10 +63,10 @@ def test_class_mix_is_replaced(folder: Path) -> None:
 def test_other_mappings_still_merge_key_by_key(folder: Path) -> None:
     # A discharge window's days are a share per day, not a table summing to 1: Saturday alone
     # changes and Sunday keeps the base's share.
-    base = load_scenario(folder / "baseline.yaml").stages["ward_stay"].discharge_window
+    base = load_scenario(folder / "baseline.yaml").stages["discharge_home"].discharge_window
     assert base is not None and base.days["Sun"] != 0.9
-    s = _load(folder, "stages:\n  ward_stay:\n    discharge_window:\n      days: {Sat: 0.9}\n")
-    window = s.stages["ward_stay"].discharge_window
+    s = _load(folder, "stages:\n  discharge_home:\n    discharge_window:\n      days: {Sat: 0.9}\n")
+    window = s.stages["discharge_home"].discharge_window
     assert window is not None
     assert window.days == {**base.days, "Sat": 0.9}
 

@@ -22,7 +22,7 @@ def test_the_baseline_levers() -> None:
     assert levers["places.wards.capacity"] == 605
     assert levers["staff.ed_doctor.shifts.late.count"] == 3
     assert levers["arrivals.walk_in.per_day"] == 195
-    assert levers["stages.ward_stay.delayed_discharge.share"] == 0.2
+    assert levers["stages.discharge_with_support.delayed_discharge.share"] == 0.4
     # Not amounts: unlimited places, clock times, routing shares, run settings, durations.
     assert not any(k.startswith(("run.", "classes.")) for k in levers)
     assert not any(
@@ -50,7 +50,7 @@ def test_levers_refuse_what_a_file_would() -> None:
     with pytest.raises(LeverError, match="cannot be -1"):
         with_lever(s, "places.wards.capacity", -1)
     with pytest.raises(LeverError, match="cannot be 1.5"):
-        with_lever(s, "stages.ward_stay.delayed_discharge.share", 1.5)
+        with_lever(s, "stages.discharge_home.delayed_discharge.share", 1.5)
     with pytest.raises(
         LeverError, match=r"no number at 'places\.ward\.capacity'.*places\.wards\.capacity"
     ):

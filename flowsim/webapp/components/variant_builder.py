@@ -4,6 +4,7 @@ discharge) written as an overlay file that can join a comparison or be downloade
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -182,28 +183,27 @@ def build_variant(
             )
             for s, v in d.delayed_share.items()
         }
-        noon = {
-            s: st.slider(
-                f"{_stage(baseline, s)}: share of discharges before noon",
-                0.01,
-                0.99,
-                v,
-                step=0.01,
-                key=k + "noon." + s,
-            )
-            for s, v in d.before_noon_share.items()
-        }
-        weekend = {
-            s: st.slider(
-                f"{_stage(baseline, s)}: share of ready patients discharged on Sat and Sun",
+        noon = _fanned(
+            baseline,
+            d.before_noon_share,
+            lambda who, v, key: st.slider(
+                f"{who}: share of discharges before noon", 0.01, 0.99, v, step=0.01, key=k + key
+            ),
+            "noon.",
+        )
+        weekend = _fanned(
+            baseline,
+            d.weekend_share,
+            lambda who, v, key: st.slider(
+                f"{who}: share of ready patients discharged on Sat and Sun",
                 0.0,
                 1.0,
                 v,
                 step=0.05,
-                key=k + "weekend." + s,
-            )
-            for s, v in d.weekend_share.items()
-        }
+                key=k + key,
+            ),
+            "weekend.",
+        )
 
     levers = Levers(
         name=name,
@@ -249,6 +249,45 @@ def build_variant(
         if c_b.button("Remove", key=f"remove.{n}"):
             del built[n]
             st.rerun()
+
+
+def _fanned(
+    baseline: Scenario,
+    shares: dict[str, float],
+    slider: Callable[[str, float, str], float],
+    prefix: str,
+) -> dict[str, float]:
+    """One slider for the stages whose patients leave the same place through the same discharge
+    window (the wards' discharge pathways, say), its value given to each of them."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name in shares:
+        place = _left_from(baseline, name)
+        key = (place, repr(baseline.stages[name].discharge_window)) if place else (name, "")
+        groups.setdefault(key, []).append(name)
+    out: dict[str, float] = {}
+    for (place, _), names in groups.items():
+        first = names[0]
+        who = _stage(baseline, first) if len(names) == 1 else f"Discharges from {place}"
+        value = slider(who, shares[first], prefix + first)
+        out.update(dict.fromkeys(names, value))
+    return out
+
+
+def _left_from(s: Scenario, name: str) -> str:
+    """The label of the place a patient holds when leaving from stage ``name``: its own, or,
+    for a stage with no place, that of the stages leading to it (if they agree)."""
+    stage = s.stages[name]
+    if stage.place:
+        places = {stage.place}
+    else:
+        places = {
+            st.place or ""
+            for st in s.stages.values()
+            if name in st.next or any(name in r for r in st.next_by_class.values())
+        }
+    if len(places) != 1 or not (only := places.pop()):
+        return ""
+    return plain(s.places[only].label or only)
 
 
 def _stage(s: Scenario, name: str) -> str:
