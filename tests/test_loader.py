@@ -95,6 +95,16 @@ def test_parse_duration(text: object, minutes: float) -> None:
     assert parse_duration(text) == pytest.approx(minutes)
 
 
+@pytest.mark.parametrize(
+    ("text", "minutes"),
+    [("8.7d", 12528), ("0.1h", 6), ("2.3h", 138), ("30s", 0.5), ("1.1w", 11088)],
+)
+def test_decimal_durations_are_exact(text: str, minutes: float) -> None:
+    # In binary floating point 8.7 * 1440 is 12527.999999999998; the file means 12528 minutes,
+    # and a scenario written back as "12528min" must read as the same scenario.
+    assert parse_duration(text) == minutes
+
+
 @pytest.mark.parametrize("minutes", [0, 0.5, 1, 45, 59, 60, 90, 150, 1440, 1800, 10080, 2.25])
 def test_format_duration_round_trips(minutes: float) -> None:
     text = format_duration(minutes)
