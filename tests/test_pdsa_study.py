@@ -257,7 +257,7 @@ def test_a_change_date_before_every_week_is_refused(tmp_path: Path, capsys: Any)
     assert "0 week(s) before the change date 2024-01-01" in capsys.readouterr().err
 
 
-@pytest.mark.slow  # the example's own run: about 30 seconds on two cores
+@pytest.mark.slow  # the example's own run: about 16 seconds on two cores
 def test_the_shipped_example_is_what_its_commands_make(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any
 ) -> None:
