@@ -7,7 +7,7 @@ routes (taken when a place is full or closed) are dashed.
 
 from __future__ import annotations
 
-from .scenario import EXIT, Scenario
+from .scenario import EXIT, Scenario, places_held
 
 # Okabe & Ito (2008) colours, by the area a place belongs to.
 AREA_COLOURS = {
@@ -74,9 +74,10 @@ def to_dot(scenario: Scenario) -> str:
         label = f"{name}\n{stream.per_day:g} a day" + (" (ambulance)" if stream.handover else "")
         lines.append(f'  {_q("in:" + name)} [label={_q(label)}, shape=cds, fillcolor="#F0F0F0"];')
         lines.append(f"  {_q('in:' + name)} -> {_q(stream.first_stage)};")
+    # A stage with no place of its own is drawn in the place the patient keeps through it.
     by_place: dict[str | None, list[str]] = {}
-    for name, stage in scenario.stages.items():
-        by_place.setdefault(stage.place, []).append(name)
+    for name, place in places_held(scenario).items():
+        by_place.setdefault(place, []).append(name)
     for place, stages in by_place.items():
         indent = "  "
         if place is not None:

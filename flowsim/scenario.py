@@ -703,6 +703,36 @@ def _reference_problems(s: Scenario) -> Iterator[None]:
                 yield None
 
 
+def places_held(s: Scenario) -> dict[str, str | None]:
+    """The place a patient is in during each stage: the stage's own; for a stage with no place,
+    the place the patient came from (kept until the next is granted) when every stage routed to
+    it agrees (and no arrival starts there); else ``None``. A place released on completion is not carried on, unless the
+    patient returns to the one they came from (``return_to: previous``)."""
+    before: dict[str, set[str]] = {name: set() for name in s.stages}
+    for name, stage in s.stages.items():
+        for routing in [stage.next, *stage.next_by_class.values()]:
+            for target, share in routing.items():
+                if share > 0 and target in before:
+                    before[target].add(name)
+    arriving = {a.first_stage for a in s.arrivals.values()}
+    held: dict[str, str | None] = {n: st.place for n, st in s.stages.items()}
+    carried: dict[str, str | None] = {}
+
+    def came_from(name: str) -> str | None:
+        froms = {carried.get(b) for b in before[name]} | ({None} if name in arriving else set())
+        return froms.pop() if len(froms) == 1 else None
+
+    for _ in range(len(s.stages)):  # enough rounds for the longest chain of stages
+        for name, stage in s.stages.items():
+            if stage.place is None:
+                held[name] = came_from(name)
+            if stage.release != "on_completion":
+                carried[name] = held[name]
+            else:
+                carried[name] = came_from(name) if stage.return_to == "previous" else None
+    return held
+
+
 def _successors(stage: Stage) -> set[str]:
     out: set[str] = set()
     for routing in [stage.next, *stage.next_by_class.values()]:

@@ -8,6 +8,7 @@ import pytest
 
 from flowsim import charts, load_scenario
 from flowsim.pathway import routes, to_dot
+from flowsim.scenario import places_held
 from flowsim.stats import mean_ci
 
 from .shared import SCENARIOS
@@ -42,6 +43,66 @@ def test_pathway_has_every_stage_place_and_route(baseline) -> None:
         if src == "majors_treatment" and lbl.startswith("P2:")
     )
     assert total == pytest.approx(100.0)
+
+
+def _cluster(dot: str, place: str) -> str:
+    start = dot.index(f'subgraph "cluster_{place}"')
+    return dot[start : dot.index("  }", start)]
+
+
+def test_stages_with_no_place_are_drawn_in_the_place_the_patient_keeps(baseline) -> None:
+    dot = to_dot(baseline)
+    # Treatment after assessment keeps the cubicle; the discharge pathways keep the ward bed.
+    assert '"majors_treatment" [label=' in _cluster(dot, "majors")
+    wards = _cluster(dot, "wards")
+    for stage in ("ward_stay", "discharge_home", "discharge_to_care_home"):
+        assert f'"{stage}" [label=' in wards
+    # Ambulance arrival is entered from outside, holding nothing: drawn outside every place.
+    assert all('"ambulance_arrival" [label=' not in _cluster(dot, p) for p in baseline.places)
+
+
+PLACES_HELD = """\
+name: held
+classes: {a: {priority: 1}}
+arrivals:
+  walk_in: {per_day: 10, class_mix: {a: 1}, first_stage: chat}
+  direct: {per_day: 1, class_mix: {a: 1}, first_stage: wait_for_ward}
+places:
+  cubicles: {capacity: 4, area: ed}
+  xray_room: {capacity: 1, area: other}
+  scanner: {capacity: 1, area: other}
+  ward: {capacity: 9, area: ward}
+stages:
+  chat: {duration: 5min, next: {assess: 1}}
+  assess: {place: cubicles, duration: 20min, next: {xray: 0.5, scan: 0.3, talk: 0.2}}
+  xray: {place: xray_room, release: on_completion, return_to: previous, duration: 10min,
+         next: {after_xray: 1}}
+  after_xray: {duration: 5min, next: {wait_for_ward: 0.5, exit: 0.5}}
+  scan: {place: scanner, release: on_completion, duration: 10min, next: {after_scan: 1}}
+  after_scan: {duration: 5min, next: {exit: 1}}
+  talk: {duration: 5min, next: {wait_for_ward: 1}}
+  wait_for_ward: {duration: 0, next: {ward_stay: 1}}
+  ward_stay: {place: ward, duration: 1d, next: {home: 1}}
+  home: {duration: 0, next: {exit: 1}}
+"""
+
+
+def test_places_held_follow_the_patient(tmp_path) -> None:
+    path = tmp_path / "held.yaml"
+    path.write_text(PLACES_HELD)
+    held = places_held(load_scenario(path))
+    assert held == {
+        "chat": None,  # an arrival's first stage: nothing held yet
+        "assess": "cubicles",
+        "xray": "xray_room",
+        "after_xray": "cubicles",  # back in the cubicle (return_to: previous)
+        "scan": "scanner",
+        "after_scan": None,  # the scanner was given up, and the cubicle with it
+        "talk": "cubicles",
+        "wait_for_ward": None,  # arrivals start here too, holding nothing: no one place
+        "ward_stay": "ward",
+        "home": "ward",
+    }
 
 
 def test_mean_band_is_the_student_t_interval() -> None:

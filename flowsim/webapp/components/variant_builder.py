@@ -25,7 +25,7 @@ from flowsim.levers import (
     lever_defaults,
     overlay_yaml,
 )
-from flowsim.scenario import Scenario
+from flowsim.scenario import Scenario, places_held
 
 from .safe_text import plain
 
@@ -274,20 +274,9 @@ def _fanned(
 
 
 def _left_from(s: Scenario, name: str) -> str:
-    """The label of the place a patient holds when leaving from stage ``name``: its own, or,
-    for a stage with no place, that of the stages leading to it (if they agree)."""
-    stage = s.stages[name]
-    if stage.place:
-        places = {stage.place}
-    else:
-        places = {
-            st.place or ""
-            for st in s.stages.values()
-            if name in st.next or any(name in r for r in st.next_by_class.values())
-        }
-    if len(places) != 1 or not (only := places.pop()):
-        return ""
-    return plain(s.places[only].label or only)
+    """The label of the place a patient holds when leaving from stage ``name`` ("" if unknown)."""
+    place = places_held(s)[name]
+    return plain(s.places[place].label or place) if place else ""
 
 
 def _stage(s: Scenario, name: str) -> str:
