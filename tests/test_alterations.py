@@ -56,7 +56,7 @@ def test_the_shipped_changes_in_the_words_of_their_files(baseline: Scenario) -> 
         return alterations_text(load_scenario(SCENARIOS / "changes" / f"{stem}.yaml"), baseline)
 
     # Each figure is read from the change file's own comment or description.
-    assert "+20 from 14 Oct 2024 to 12 Jan 2025" in said("escalation_beds")
+    assert "+20 from 28 Oct 2024 to 26 Jan 2025" in said("escalation_beds")
     assert (
         "Discharge home with new support (pathway 1): delayed discharges 40% → 20% of patients"
         in said("fewer_delayed_discharges")

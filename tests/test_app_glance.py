@@ -224,7 +224,7 @@ def test_progress_says_time_so_far_and_left_at_the_pace_so_far() -> None:
 
 # -- charts by day of the measured period -----------------------------------------------------
 def _two_starts() -> pd.DataFrame:
-    # baseline measured from 14 Oct, winter from 2 Dec: two days each, two replications.
+    # Two scenarios measured from different dates: two days each, two replications.
     rows = []
     for name, first in (("baseline", "2024-10-14"), ("winter", "2024-12-02")):
         times = pd.date_range(first, periods=48, freq="h")

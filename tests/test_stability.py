@@ -118,7 +118,9 @@ def test_baseline_is_steady_and_short_of_beds_with_more_demand_is_not() -> None:
         k: a.model_copy(update={"per_day": a.per_day * 1.1}) for k, a in base.arrivals.items()
     }
     places = dict(base.places)
-    places["wards"] = places["wards"].model_copy(update={"capacity": 585})
+    # About 1.07 times as much ward work as beds. (At 585 beds, 1.04 times, one replication in
+    # three grows too unevenly to be flagged: docs/results.md.)
+    places["wards"] = places["wards"].model_copy(update={"capacity": 565})
     unstable = base.model_copy(
         update={"name": "short_of_beds", "arrivals": busier, "places": places}
     )
