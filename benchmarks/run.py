@@ -25,6 +25,7 @@ import json
 import math
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -517,9 +518,28 @@ def main() -> int:
         (load0, list(os.getloadavg())),
         time.perf_counter() - t0,
     )
-    args.out.write_text(text)
+    kept = other_sections(args.out)
+    args.out.write_text(text.rstrip("\n") + "\n" + ("\n" + kept if kept else ""))
     print(text)
     return 0
+
+
+def other_sections(path: Path) -> str:
+    """The sections of ``path`` that other benchmark scripts wrote (every "## " section from the
+    first that is not one of this script's numbered ones), kept when this script rewrites the
+    file."""
+    if not path.exists():
+        return ""
+    lines = path.read_text().splitlines()
+    start = next(
+        (
+            i
+            for i, line in enumerate(lines)
+            if line.startswith("## ") and not re.match(r"## \d+\. ", line)
+        ),
+        None,
+    )
+    return "" if start is None else "\n".join(lines[start:]).rstrip("\n") + "\n"
 
 
 if __name__ == "__main__":
