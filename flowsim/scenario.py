@@ -706,8 +706,9 @@ def _reference_problems(s: Scenario) -> Iterator[None]:
 def places_held(s: Scenario) -> dict[str, str | None]:
     """The place a patient is in during each stage: the stage's own; for a stage with no place,
     the place the patient came from (kept until the next is granted) when every stage routed to
-    it agrees (and no arrival starts there); else ``None``. A place released on completion is not carried on, unless the
-    patient returns to the one they came from (``return_to: previous``)."""
+    it agrees and no arrival starts there; else ``None``. A place released on completion is not
+    carried on, unless the patient returns to the one they came from (``return_to:
+    previous``)."""
     before: dict[str, set[str]] = {name: set() for name in s.stages}
     for name, stage in s.stages.items():
         for routing in [stage.next, *stage.next_by_class.values()]:

@@ -259,9 +259,10 @@ def _fanned(
 ) -> dict[str, float]:
     """One slider for the stages whose patients leave the same place through the same discharge
     window (the wards' discharge pathways, say), its value given to each of them."""
+    held = places_held(baseline)
     groups: dict[tuple[str, str], list[str]] = {}
     for name in shares:
-        place = _left_from(baseline, name)
+        place = _place_words(baseline, held[name])
         key = (place, repr(baseline.stages[name].discharge_window)) if place else (name, "")
         groups.setdefault(key, []).append(name)
     out: dict[str, float] = {}
@@ -273,9 +274,8 @@ def _fanned(
     return out
 
 
-def _left_from(s: Scenario, name: str) -> str:
-    """The label of the place a patient holds when leaving from stage ``name`` ("" if unknown)."""
-    place = places_held(s)[name]
+def _place_words(s: Scenario, place: str | None) -> str:
+    """A place as people know it, as plain text ("" for none)."""
     return plain(s.places[place].label or place) if place else ""
 
 
