@@ -59,7 +59,11 @@ def test_app_says_what_each_change_alters_after_a_run() -> None:
     assert not at.exception and not _errors(at)
     texts = [unescaped(m.value) for m in at.markdown]
     assert "**What each change alters in the baseline**" in texts
-    assert any("- Ward stay: delayed discharges 20% → 10% of patients" in t for t in texts)
+    assert any(
+        "- Discharge home with new support (pathway 1): delayed discharges 40% → 20% of patients"
+        in t
+        for t in texts
+    )
     # The shipped baseline settles: no stability warning, but the check is there to open.
     assert not any("not in a steady state" in unescaped(w.value) for w in at.warning)
     assert any("Stability check" in e.label for e in at.expander)
