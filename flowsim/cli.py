@@ -15,11 +15,12 @@ import os
 import sys
 import textwrap
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from .argtypes import number, whole_number
 from .backends import BACKENDS
 from .batch import broken_bounds, load_batch
 from .budget import (
@@ -714,55 +715,14 @@ def _fixed(x: float, decimals: int, sign: bool = False) -> str:
     return f"{x:{'+' if sign else ''},.{decimals}f}"
 
 
-def _bounded_int(low: int, high: int) -> Callable[[str], int]:
-    def parse(text: str) -> int:
-        v = int(text)
-        if not low <= v <= high:
-            raise argparse.ArgumentTypeError(f"must be from {low} to {high:,}")
-        return v
-
-    return parse
-
-
-def _bounded_float(low: float, high: float, low_included: bool) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        v = float(text)
-        if not (math.isfinite(v) and (v >= low if low_included else v > low) and v <= high):
-            raise argparse.ArgumentTypeError(
-                f"must be {'from' if low_included else 'above'} {low:g} "
-                f"{'to' if low_included else 'and at most'} {high:g}"
-            )
-        return v
-
-    return parse
-
-
-_replications = _bounded_int(1, MAX_REPLICATIONS)
-_replications.__name__ = "replications"  # argparse names the type in "invalid ... value"
-_jobs = _bounded_int(0, MAX_JOBS)
-_jobs.__name__ = "jobs"
-_days = _bounded_float(0, MAX_DAYS, low_included=False)
-_days.__name__ = "days"
-_warmup_days = _bounded_float(0, MAX_DAYS, low_included=True)
-_warmup_days.__name__ = "days"
-_window = _bounded_int(1, MAX_DAYS)
-_window.__name__ = "days"
-_look_ahead = _bounded_int(0, MAX_REPLICATIONS)
-_look_ahead.__name__ = "replications"
-
-
-def _positive_int(text: str) -> int:
-    v = int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return v
-
-
-def _non_negative_int(text: str) -> int:
-    v = int(text)
-    if v < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
-    return v
+_replications = whole_number(1, MAX_REPLICATIONS)
+_jobs = whole_number(0, MAX_JOBS)
+_days = number(0, MAX_DAYS, low_included=False)
+_warmup_days = number(0, MAX_DAYS, low_included=True)
+_window = whole_number(1, MAX_DAYS)
+_look_ahead = whole_number(0, MAX_REPLICATIONS)
+_positive_int = whole_number(1)
+_non_negative_int = whole_number(0)
 
 
 # -- validation and run settings ------------------------------------------------------------

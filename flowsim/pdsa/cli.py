@@ -7,48 +7,28 @@ stays quick.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import sys
 from pathlib import Path
 from typing import Any
 
+from ..argtypes import iso_date, whole_number
 from ..errors import FlowsimError
 
 MAX_WEEKS = 104
 MAX_REPLICATIONS = 200
 
 
-def _int_in(low: int, high: int) -> Any:
-    def parse(text: str) -> int:
-        try:
-            n = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
-        if not low <= n <= high:
-            raise argparse.ArgumentTypeError(f"{n} is outside {low} to {high}")
-        return n
-
-    return parse
-
-
-def _date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"'{text}' is not a date written YYYY-MM-DD") from None
-
-
 def _rule_options(sp: argparse.ArgumentParser) -> None:
     sp.add_argument(
         "--shift",
-        type=_int_in(0, 30),
+        type=whole_number(0, 30),
         default=7,
         metavar="N",
         help="points on one side of the centre line that make a shift (default 7; 0: off)",
     )
     sp.add_argument(
         "--trend",
-        type=_int_in(0, 30),
+        type=whole_number(0, 30),
         default=7,
         metavar="N",
         help="points rising or falling that make a trend (default 7; 0: off)",
@@ -65,7 +45,7 @@ def add_command(sub: Any) -> None:
     sp.add_argument("change", type=Path, metavar="CHANGE")
     sp.add_argument(
         "--weeks",
-        type=_int_in(1, MAX_WEEKS),
+        type=whole_number(1, MAX_WEEKS),
         default=12,
         metavar="N",
         help="weeks simulated after the warm-up in each replication (default 12)",
@@ -73,7 +53,7 @@ def add_command(sub: Any) -> None:
     sp.add_argument(
         "--from",
         dest="start",
-        type=_date,
+        type=iso_date,
         metavar="DATE",
         help="the date the change starts (YYYY-MM-DD): the simulated weeks begin on it",
     )
@@ -82,21 +62,21 @@ def add_command(sub: Any) -> None:
         help="the prediction file to write (default prediction.json)",
     )  # fmt: skip
     sp.add_argument(
-        "--replications", "-r", type=_int_in(2, MAX_REPLICATIONS), metavar="N",
+        "--replications", "-r", type=whole_number(2, MAX_REPLICATIONS), metavar="N",
         help="replications of each scenario (default: the baseline's)",
     )  # fmt: skip
-    sp.add_argument("--seed", type=_int_in(0, 2**63 - 1), metavar="S", help="master seed")
+    sp.add_argument("--seed", type=whole_number(0, 2**63 - 1), metavar="S", help="master seed")
     sp.add_argument(
-        "--warmup-days", type=_int_in(0, 3650), metavar="W",
+        "--warmup-days", type=whole_number(0, 3650), metavar="W",
         help="warm-up days (default: the baseline's)",
     )  # fmt: skip
     sp.add_argument(
-        "--baseline-weeks", type=_int_in(2, MAX_WEEKS), default=26, metavar="N",
+        "--baseline-weeks", type=whole_number(2, MAX_WEEKS), default=26, metavar="N",
         help="weeks your chart will have before the change, for the weeks-needed figure "
         "(default 26)",
     )  # fmt: skip
     sp.add_argument(
-        "--jobs", "-j", type=_int_in(0, 256), default=1, metavar="J",
+        "--jobs", "-j", type=whole_number(0, 256), default=1, metavar="J",
         help="worker processes (default 1; 0: one per core)",
     )  # fmt: skip
     sp.add_argument("--quiet", "-q", action="store_true", help="no progress output")
@@ -132,7 +112,7 @@ def add_command(sub: Any) -> None:
         "--map", type=Path, metavar="MAP.yaml",
         help="with --log: how the log's columns and codes map onto the event-log format",
     )  # fmt: skip
-    sp.add_argument("--change-date", type=_date, required=True, metavar="DATE")
+    sp.add_argument("--change-date", type=iso_date, required=True, metavar="DATE")
     sp.add_argument(
         "--out", "-o", type=Path, default=Path("study"), metavar="DIR",
         help="folder for study.html, points.csv and charts/ (default ./study)",

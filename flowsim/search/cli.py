@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..argtypes import whole_number
 from ..backends import BACKENDS
 from ..budget import CLI_MAX_PATIENTS, MAX_JOBS
 from ..errors import FlowsimError
@@ -55,7 +56,7 @@ def add_command(sub: Any) -> None:
     )
     sp.add_argument(
         "--max-replications",
-        type=_count,
+        type=whole_number(1),
         default=DEFAULT_MOST,
         metavar="N",
         help=f"most replications for one value when the decision is close (default {DEFAULT_MOST})",
@@ -63,7 +64,7 @@ def add_command(sub: Any) -> None:
     sp.add_argument(
         "--replications",
         "-r",
-        type=_count,
+        type=whole_number(1),
         metavar="N",
         help="replications at the first look at each value (default: the scenario's, at least 2)",
     )
@@ -71,7 +72,7 @@ def add_command(sub: Any) -> None:
     sp.add_argument(
         "--jobs",
         "-j",
-        type=_jobs,
+        type=whole_number(0, MAX_JOBS),
         default=0,
         metavar="J",
         help="worker processes (0: one per core)",
@@ -93,7 +94,7 @@ def add_command(sub: Any) -> None:
     )
     sp.add_argument(
         "--max-patients",
-        type=_count,
+        type=whole_number(1),
         default=CLI_MAX_PATIENTS,
         metavar="N",
         help=f"refuse a search expected to simulate more patients (default {CLI_MAX_PATIENTS:,})",
@@ -170,18 +171,4 @@ def _confidence(text: str) -> float:
     v = float(text)
     if not 0.5 <= v < 1:
         raise argparse.ArgumentTypeError("give a confidence from 0.5 to below 1, e.g. 0.95")
-    return v
-
-
-def _count(text: str) -> int:
-    v = int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError("must be 1 or more")
-    return v
-
-
-def _jobs(text: str) -> int:
-    v = int(text)
-    if not 0 <= v <= MAX_JOBS:
-        raise argparse.ArgumentTypeError(f"must be 0 to {MAX_JOBS}")
     return v
