@@ -202,8 +202,9 @@ def predict(
         false_alarm = np.zeros(WEEKS_AFTER)
         if direction:
             rng = stream(master, 0, f"pdsa.detect.{m}")
+            before = _weeks(arrays[0], dens[0] if dens else None)
             curve = detection_curve(
-                _weeks(arrays[0], dens[0] if dens else None),
+                before,
                 _weeks(arrays[1], dens[1] if dens else None),
                 direction,
                 rng,
@@ -213,8 +214,8 @@ def predict(
                 rules,
             )
             false_alarm = detection_curve(
-                _weeks(arrays[0], dens[0] if dens else None),
-                _weeks(arrays[0], dens[0] if dens else None),
+                before,
+                before,
                 direction,
                 rng,
                 baseline_weeks,
